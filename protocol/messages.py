@@ -1,0 +1,93 @@
+"""Typed payloads of protocol v1. Strict: no silent coercion of wire types.
+
+Unknown extra fields are ignored rather than refused: PROTOCOL.md lets v1 grow
+optional fields, and an older hub must keep accepting a newer device.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+PROTOCOL_VERSION = 1
+
+DeviceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+CardUid = Annotated[str, StringConstraints(pattern=r"^[0-9A-F]{2,32}$")]
+MetricName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", max_length=64)
+]
+ShortText = Annotated[str, StringConstraints(max_length=128)]
+MetricValue = Annotated[bool, Field(strict=True)] | int | float | ShortText
+Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+    v: Literal[1] = Field(description="Protocol version")
+    device: DeviceId = Field(description="Must equal the {device} segment of the topic")
+    seq: Seq = Field(description="Per-device sequence number, kept across reboots")
+    ts: AwareDatetime = Field(description="RFC 3339 with offset, the device clock")
+    clock_synced: bool | None = Field(
+        default=None, description="False when the device clock has no NTP sync"
+    )
+
+
+class GatePayload(Envelope):
+    type: Literal["gate"]
+    direction: Literal["in", "out"]
+    method: Literal["card", "face", "card+face", "manual"]
+    card_uid: CardUid | None = None
+    person: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    distance: Annotated[float, Field(ge=0)] | None = None
+    decision: Literal["granted", "denied", "unknown"]
+    reason: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class TelemetryPayload(Envelope):
+    type: Literal["telemetry"]
+    asset: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    metrics: Annotated[dict[MetricName, MetricValue], Field(min_length=1, max_length=256)]
+
+
+class StatusPayload(Envelope):
+    type: Literal["status"]
+    state: Literal["online", "offline"]
+    fw: ShortText
+    role: Literal["gate", "classroom"]
+    ip: ShortText | None = None
+    boot: AwareDatetime
+
+
+class CmdPayload(Envelope):
+    type: Literal["cmd"]
+    id: uuid.UUID
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReplyPayload(Envelope):
+    type: Literal["reply"]
+    id: uuid.UUID
+    ok: bool
+    detail: str | dict[str, Any] | None = None
+
+
+Payload = Annotated[
+    GatePayload | TelemetryPayload | StatusPayload | CmdPayload | ReplyPayload,
+    Field(discriminator="type"),
+]
+
+TYPE_NAMES: tuple[str, ...] = ("gate", "telemetry", "status", "reply", "cmd")
+
+
+def to_json(payload: BaseModel) -> bytes:
+    """Serialise a payload for the wire (no nulls dropped: the fields are the contract)."""
+    return payload.model_dump_json().encode()
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")

@@ -1,0 +1,111 @@
+"""Decode raw MQTT messages into typed payloads, or a named reason to dead-letter them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from protocol.messages import PROTOCOL_VERSION, TYPE_NAMES, Payload
+from protocol.topics import Channel, Topic, TopicError
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+# Which payload type each channel carries.
+CHANNEL_TYPES: dict[Channel, tuple[str, ...]] = {
+    Channel.EVENT: ("gate",),
+    Channel.TELEMETRY: ("telemetry",),
+    Channel.STATUS: ("status",),
+    Channel.REPLY: ("reply",),
+    Channel.CMD: ("cmd",),
+}
+
+
+class Reason(StrEnum):
+    """Why a message was dead-lettered. Values are stored and shown to operators."""
+
+    BAD_TOPIC = "bad-topic"
+    TOO_LARGE = "too-large"
+    NOT_UTF8 = "not-utf8"
+    NOT_JSON = "not-json"
+    NOT_OBJECT = "not-object"
+    UNKNOWN_VERSION = "unknown-version"
+    UNKNOWN_TYPE = "unknown-type"
+    WRONG_CHANNEL = "wrong-channel"
+    DEVICE_MISMATCH = "device-mismatch"
+    INVALID = "invalid"
+    # Decided by the hub against its records, not by the payload alone.
+    UNREGISTERED_DEVICE = "unregistered-device"
+    SCHOOL_MISMATCH = "school-mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    topic: Topic
+    payload: Payload
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: Reason
+    detail: str
+    topic: Topic | None = None
+
+
+_ADAPTER: TypeAdapter[Payload] = TypeAdapter(Payload)
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(p) for p in item["loc"][1:]) or "payload"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def decode(topic: str, raw: bytes) -> Accepted | Rejected:
+    """Validate one message as it came off the wire. Never raises."""
+    try:
+        parsed_topic = Topic.parse(topic)
+    except TopicError as exc:
+        return Rejected(Reason.BAD_TOPIC, str(exc))
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        return Rejected(
+            Reason.TOO_LARGE, f"{len(raw)} bytes > {MAX_PAYLOAD_BYTES}", parsed_topic
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejected(Reason.NOT_UTF8, str(exc), parsed_topic)
+    try:
+        obj: Any = json.loads(text)
+    except ValueError as exc:
+        return Rejected(Reason.NOT_JSON, str(exc), parsed_topic)
+    if not isinstance(obj, dict):
+        return Rejected(Reason.NOT_OBJECT, f"top level is {type(obj).__name__}", parsed_topic)
+    version = obj.get("v")
+    if version != PROTOCOL_VERSION or isinstance(version, bool):
+        return Rejected(Reason.UNKNOWN_VERSION, f"v={version!r}", parsed_topic)
+    kind = obj.get("type")
+    if kind not in TYPE_NAMES:
+        return Rejected(Reason.UNKNOWN_TYPE, f"type={kind!r}", parsed_topic)
+    if kind not in CHANNEL_TYPES[parsed_topic.channel]:
+        return Rejected(
+            Reason.WRONG_CHANNEL,
+            f"type {kind!r} on channel {parsed_topic.channel.value!r}",
+            parsed_topic,
+        )
+    if obj.get("device") != parsed_topic.device:
+        return Rejected(
+            Reason.DEVICE_MISMATCH,
+            f"payload device {obj.get('device')!r} != topic device {parsed_topic.device!r}",
+            parsed_topic,
+        )
+    try:
+        payload = _ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        return Rejected(Reason.INVALID, _describe(exc), parsed_topic)
+    return Accepted(parsed_topic, payload)

@@ -1,0 +1,70 @@
+"""Process settings from the environment (prefix ``SMARTSCHOOL_``) or a ``.env`` file.
+
+Secrets live here, never in device YAML. Every field is documented in the README
+("Settings"); `smartschool settings` prints the effective values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SMARTSCHOOL_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:pass@host:5432/db). Unset: the demo "
+        "starts an embedded PostgreSQL; other commands refuse to guess.",
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        description="Broker URL, mqtt://host:1883 or mqtts://host:8883. Unset: the demo "
+        "starts Mosquitto (if on PATH) or amqtt on a free port.",
+    )
+    mqtt_username: str | None = Field(default=None, description="Broker user name")
+    mqtt_password: SecretStr | None = Field(default=None, description="Broker password")
+    hub_client_id: str = Field(
+        default="smartschool-hub", description="MQTT client id of the hub (persistent session)"
+    )
+    admin_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the built-in `admin` account. Unset: generated on first "
+        "start and printed once.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key signing API tokens. Unset: generated once and kept in the data dir.",
+    )
+    token_ttl_minutes: int = Field(default=12 * 60, ge=1, le=7 * 24 * 60,
+                                   description="Lifetime of an API token")
+    api_host: str = Field(default="127.0.0.1", description="Address the API listens on")
+    api_port: int = Field(default=8000, ge=0, le=65535, description="Port of the API")
+    dashboard_host: str = Field(default="127.0.0.1", description="Address of the dashboard")
+    dashboard_port: int = Field(default=8050, ge=0, le=65535, description="Dashboard port")
+    data_dir: Path = Field(
+        default=Path(user_data_dir("smartschool")),
+        description="Where the embedded database, generated secrets and outboxes live",
+    )
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", description="The district's time zone")
+    language: Literal["vi", "en"] = Field(default="vi", description="Dashboard default language")
+    offline_after_gate_s: int = Field(
+        default=120, ge=5, description="A gate silent this long is shown offline"
+    )
+    offline_after_classroom_s: int = Field(
+        default=600, ge=5, description="A classroom device silent this long is shown offline"
+    )
+    log_level: str = Field(default="INFO", description="Python logging level")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
