@@ -76,4 +76,4 @@ def schema_version(url: str) -> int:
         row = conn.execute(
             "select coalesce(max(version), 0) from schema_migrations"
         ).fetchone()
-        return int(row[0]) if row else 0
+        return int(str(row[0])) if row else 0

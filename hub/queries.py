@@ -200,7 +200,9 @@ def list_events(
         return cur.fetchall()
 
 
-def list_dead_letters(conn: psycopg.Connection[object], *, limit: int = 100) -> list[DeadLetterPublic]:
+def list_dead_letters(
+    conn: psycopg.Connection[object], *, limit: int = 100
+) -> list[DeadLetterPublic]:
     with conn.cursor(row_factory=class_row(DeadLetterPublic)) as cur:
         cur.execute(
             """

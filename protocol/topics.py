@@ -54,7 +54,9 @@ class Topic:
     def parse(cls, topic: str) -> Topic:
         parts = topic.split("/")
         if len(parts) != 5 or parts[0] != PREFIX:
-            raise TopicError(f"topic {topic!r} is not {PREFIX}/v1/{{school}}/{{device}}/{{channel}}")
+            raise TopicError(
+                f"topic {topic!r} is not {PREFIX}/v1/{{school}}/{{device}}/{{channel}}"
+            )
         if parts[1] != VERSION_SEGMENT:
             raise TopicError(f"topic {topic!r} has unknown version segment {parts[1]!r}")
         try:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def negotiate_protocol(address: BrokerAddress) -> MQTTProtocolVersion:
     result: dict[str, MQTTProtocolVersion] = {}
     done = threading.Event()
 
-    def on_connect(client: mqtt.Client, _u: object, _f: object, rc: mqtt.ReasonCode,
+    def on_connect(client: mqtt.Client, _u: object, _f: object, rc: ReasonCode,
                    _p: object) -> None:
         result["v"] = (MQTTProtocolVersion.MQTTv5 if not rc.is_failure
                        else MQTTProtocolVersion.MQTTv311)
@@ -86,6 +87,7 @@ def make_client(
     password: str | None = None,
     persistent: bool = False,
     protocol: MQTTProtocolVersion | None = None,
+    manual_ack: bool = False,
 ) -> mqtt.Client:
     """A configured, not yet connected client.
 
@@ -94,13 +96,17 @@ def make_client(
     """
     version = protocol or negotiate_protocol(address)
     if version == MQTTProtocolVersion.MQTTv5:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
+            manual_ack=manual_ack,
+        )
     else:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=version,
             clean_session=not persistent,
+            manual_ack=manual_ack,
         )
     if username:
         client.username_pw_set(username, password)

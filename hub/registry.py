@@ -1,0 +1,58 @@
+"""Registering schools and devices: the hub accepts messages only from registered devices."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Any
+
+import psycopg
+
+from protocol.topics import is_valid_id
+
+LEVELS = ("mam_non", "tieu_hoc", "thcs", "th_thcs")
+ROLES = ("gate", "classroom")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class RegistryError(ValueError):
+    """A registration refused, with a message for the operator."""
+
+
+def upsert_school(conn: psycopg.Connection[Any], *, code: str, name: str, level: str, ward: str,
+                  start_time: str = "07:00") -> None:
+    if not is_valid_id(code):
+        raise RegistryError(f"school id {code!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
+    if level not in LEVELS:
+        raise RegistryError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    match = _HHMM.match(start_time)
+    if not match:
+        raise RegistryError(f"start time {start_time!r} is not HH:MM")
+    with conn.transaction():
+        conn.execute(
+            """insert into schools (id, name, level, ward, start_time) values (%s, %s, %s, %s, %s)
+               on conflict (id) do update set name = excluded.name, level = excluded.level,
+                   ward = excluded.ward, start_time = excluded.start_time""",
+            (code, name.strip(), level, ward.strip(), time(int(match[1]), int(match[2]))),
+        )
+
+
+def add_device(conn: psycopg.Connection[Any], *, school: str, device: str, role: str) -> None:
+    if not is_valid_id(device):
+        raise RegistryError(f"device id {device!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
+    if role not in ROLES:
+        raise RegistryError(f"role {role!r} is not gate or classroom")
+    with conn.transaction():
+        if conn.execute("select 1 from schools where id = %s", (school,)).fetchone() is None:
+            raise RegistryError(f"school {school!r} does not exist (add it with "
+                                "`smartschool schools add` or import the records)")
+        existing = conn.execute("select school_id, role from devices where id = %s",
+                                (device,)).fetchone()
+        if existing and (existing[0], existing[1]) != (school, role):
+            raise RegistryError(f"device {device!r} is already registered to {existing[0]!r} "
+                                f"as {existing[1]}")
+        conn.execute(
+            "insert into devices (id, school_id, role) values (%s, %s, %s) "
+            "on conflict (id) do nothing",
+            (device, school, role),
+        )

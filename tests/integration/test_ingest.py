@@ -1,0 +1,197 @@
+"""The thin path on real parts: a plain MQTT client -> Mosquitto -> hub ingest ->
+PostgreSQL -> API, and bad input into the dead letters without stopping ingest."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from hub.auth import ensure_admin
+from hub.registry import add_device, upsert_school
+from hub.service import Hub
+from smartschool.settings import Settings
+from tests.conftest import Broker, free_port
+
+pytestmark = pytest.mark.integration
+
+VN = timezone(timedelta(hours=7))
+SCHOOL = "th-test"
+GATE = "th-test-gate-1"
+CARD = "04A1B2C3"
+PASSWORD = "correct horse battery staple"
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def seed(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        upsert_school(conn, code=SCHOOL, name="Trường Tiểu học Thử", level="tieu_hoc",
+                      ward="Hải Thành", start_time="07:00")
+        add_device(conn, school=SCHOOL, device=GATE, role="gate")
+        with conn.transaction():
+            conn.execute("insert into classes (school_id, name, grade) values (%s, '1A1', 1)",
+                         (SCHOOL,))
+            conn.execute(
+                "insert into students (code, school_id, class_id, full_name, birth_date, gender)"
+                " select %s, %s, id, 'Nguyễn Văn An', '2019-05-01', 'M' from classes",
+                (f"{SCHOOL}-00001", SCHOOL),
+            )
+            conn.execute("insert into cards (uid, student_id) select %s, id from students",
+                         (CARD,))
+        ensure_admin(conn, password=PASSWORD)
+
+
+def gate_event(seq: int, *, device: str = GATE, card: str = CARD, at: datetime | None = None,
+               **extra: Any) -> bytes:
+    moment = at or datetime.now(VN).replace(hour=6, minute=50)
+    body = {"v": 1, "type": "gate", "device": device, "seq": seq,
+            "ts": moment.isoformat(timespec="milliseconds"), "direction": "in",
+            "method": "card", "card_uid": card, "person": None, "distance": None,
+            "decision": "granted", "reason": None, **extra}
+    return json.dumps(body).encode()
+
+
+@pytest.fixture
+def publisher(broker: Broker) -> Iterator[mqtt.Client]:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:6]}")
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    yield client
+    client.disconnect()
+    client.loop_stop()
+
+
+@pytest.fixture
+def hub(pg_url: str, broker: Broker, tmp_path: Any) -> Iterator[Hub]:
+    seed(pg_url)
+    settings = Settings(api_port=free_port(), data_dir=tmp_path,
+                        hub_client_id=f"hub-{uuid.uuid4().hex[:6]}")
+    service = Hub(settings, database_url=pg_url, mqtt_url=broker.url)
+    service.start()
+    assert service.ingest is not None
+    wait_until(lambda: service.ingest and service.ingest.stats.connected, what="hub connected")
+    time.sleep(0.3)  # subscriptions are acknowledged after CONNACK
+    yield service
+    service.stop()
+
+
+def publish(client: mqtt.Client, topic: str, payload: bytes) -> None:
+    client.publish(topic, payload, qos=1).wait_for_publish(5)
+
+
+def api(hub: Hub) -> httpx.Client:
+    assert hub.api is not None
+    base = f"http://127.0.0.1:{hub.api.port}"
+    token = httpx.post(f"{base}/api/v1/auth/token",
+                       data={"username": "admin", "password": PASSWORD}).json()["access_token"]
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_gate_event_reaches_the_api_within_two_seconds(hub: Hub, publisher: mqtt.Client) -> None:
+    client = api(hub)
+    started = time.monotonic()
+    publish(publisher, f"ss/v1/{SCHOOL}/{GATE}/event", gate_event(1))
+    events = wait_until(lambda: client.get("/api/v1/events", params={"school": SCHOOL}).json(),
+                        timeout=2.0, what="the event in the API")
+    assert time.monotonic() - started < 2.0
+    assert events[0]["device"] == GATE
+    assert events[0]["seq"] == 1
+    assert events[0]["card_uid"] == CARD
+    assert events[0]["person"] == f"{SCHOOL}-00001"
+    assert events[0]["resolved"] is True
+    summary = client.get("/api/v1/attendance/summary",
+                         params={"date": datetime.now(VN).date().isoformat()}).json()
+    school = next(s for s in summary["schools"] if s["school"] == SCHOOL)
+    assert school["enrolled"] == 1
+    assert school["present"] == 1
+    assert school["absent"] == 0
+
+
+def count(url: str, sql: str, *args: Any) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(sql, args).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_bad_input_is_dead_lettered_and_ingest_continues(
+    hub: Hub, publisher: mqtt.Client, pg_url: str
+) -> None:
+    topic = f"ss/v1/{SCHOOL}/{GATE}/event"
+    publish(publisher, topic, b"{not json")
+    publish(publisher, topic, gate_event(2, direction="sideways"))
+    publish(publisher, topic, gate_event(3, device="intruder"))
+    publish(publisher, f"ss/v1/{SCHOOL}/unknown-gate/event", gate_event(4, device="unknown-gate"))
+    publish(publisher, f"ss/v1/other-school/{GATE}/event", gate_event(5))
+    publish(publisher, topic, json.dumps({"v": 9, "type": "gate"}).encode())
+    publish(publisher, topic, b"x" * (70 * 1024))
+    publish(publisher, topic, gate_event(6, reason="nul\u0000byte"))  # PostgreSQL refuses NUL
+    publish(publisher, topic, gate_event(10))
+    publish(publisher, topic, gate_event(10))  # a replay: stored once
+    publish(publisher, topic, gate_event(11, card="FFFF0000"))  # unknown card: kept, flagged
+
+    wait_until(lambda: count(pg_url, "select count(*) from gate_events where seq = 11"),
+               what="the last good event")
+    wait_until(lambda: count(pg_url, "select count(*) from dead_letters") >= 8,
+               what="dead letters")
+    with psycopg.connect(pg_url) as conn:
+        reasons = sorted(r[0] for r in conn.execute("select reason from dead_letters"))
+        stored = conn.execute(
+            "select seq, resolved from gate_events order by seq").fetchall()
+    assert reasons == sorted([
+        "not-json", "invalid", "device-mismatch", "unregistered-device", "school-mismatch",
+        "unknown-version", "too-large", "storage-rejected",
+    ])
+    assert stored == [(10, True), (11, False)]
+    assert hub.ingest is not None
+    assert hub.ingest.stats.dead_lettered == 8
+    client = api(hub)
+    letters = client.get("/api/v1/dead-letters", params={"limit": 50}).json()
+    assert {d["reason"] for d in letters} == set(reasons)
+    assert all(d["topic"] and d["received_at"] for d in letters)
+
+
+def test_status_and_telemetry_update_the_device(
+    hub: Hub, publisher: mqtt.Client, pg_url: str
+) -> None:
+    now = datetime.now(VN).isoformat()
+    status = {"v": 1, "type": "status", "device": GATE, "seq": 100, "ts": now,
+              "state": "online", "fw": "0.1.0", "role": "gate", "ip": "10.0.0.7", "boot": now}
+    publish(publisher, f"ss/v1/{SCHOOL}/{GATE}/status", json.dumps(status).encode())
+    tele = {"v": 1, "type": "telemetry", "device": GATE, "seq": 101, "ts": now, "asset": None,
+            "metrics": {"cpu.temp_c": 48.5, "net.reachable": True, "fw.channel": "stable"}}
+    publish(publisher, f"ss/v1/{SCHOOL}/{GATE}/telemetry", json.dumps(tele).encode())
+    wait_until(lambda: count(pg_url, "select count(*) from telemetry") == 3, what="telemetry")
+    client = api(hub)
+    devices = wait_until(
+        lambda: [d for d in client.get("/api/v1/devices").json() if d["state"] == "online"],
+        what="device online")
+    assert devices[0]["id"] == GATE
+    assert devices[0]["last_seen"]
+    will = status | {"seq": 50, "state": "offline"}  # a Last Will carries an older seq
+    publish(publisher, f"ss/v1/{SCHOOL}/{GATE}/status", json.dumps(will).encode())
+    wait_until(lambda: client.get("/api/v1/devices").json()[0]["state"] == "offline",
+               what="device offline after its will")
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("select metric, value_num, value_bool, value_text from telemetry "
+                            "order by metric").fetchall()
+    assert rows == [("cpu.temp_c", 48.5, None, None), ("fw.channel", None, None, "stable"),
+                    ("net.reachable", 1.0, True, None)]
