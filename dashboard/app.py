@@ -1,0 +1,141 @@
+"""The Dash application and a stoppable HTTP server for it.
+
+Database access: one ``psycopg_pool.ConnectionPool`` per app (1-4 connections). Each
+wall screen polls every 2 s; a fresh connection per poll would cost a TCP/TLS
+handshake, authentication and a backend process each time, while the pool bounds what
+the dashboard can ever take from PostgreSQL however many screens are open. A
+one-second snapshot cache in front of it (dashboard.data) makes N screens cost one
+set of queries per second.
+
+Serving: Werkzeug's threaded server, wrapped in ``DashboardServer`` so the demo can
+run it on a background thread and stop it cleanly. A control room has a handful of
+screens; for more, serve ``create_app(...).server`` (a Flask WSGI app) with gunicorn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from pathlib import Path
+from typing import Final
+
+import dash
+from psycopg_pool import ConnectionPool
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from dashboard.data import DistrictSnapshot, SnapshotCache, district_now, load_district
+from dashboard.i18n import t
+from dashboard.pages import district
+from smartschool.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ASSETS: Final = Path(__file__).resolve().parent / "assets"
+POOL_MIN: Final = 1
+POOL_MAX: Final = 4
+POOL_TIMEOUT_S: Final = 5.0  # a callback waits this long for a connection, then shows "stale"
+STATEMENT_TIMEOUT_MS: Final = 5000
+_POOL_KEY: Final = "smartschool_pool"
+
+
+def create_app(settings: Settings, *, database_url: str) -> dash.Dash:
+    """Build the dashboard; the pool opens in the background, so no database is needed yet.
+
+    Call ``close_app`` when done (``DashboardServer.stop`` does it).
+    """
+    pool: ConnectionPool = ConnectionPool(
+        database_url,
+        min_size=POOL_MIN,
+        max_size=POOL_MAX,
+        timeout=POOL_TIMEOUT_S,
+        kwargs={
+            "autocommit": True,
+            "application_name": "smartschool-dashboard",
+            # A stuck query must not hold every screen's refresh behind the cache lock.
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        },
+        name="dashboard",
+        open=False,
+    )
+    pool.open(wait=False)
+
+    def load() -> DistrictSnapshot:
+        with pool.connection() as conn:
+            return load_district(conn, settings, district_now(settings))
+
+    app = dash.Dash(
+        __name__,
+        assets_folder=str(ASSETS),
+        title=t(settings.language, "title"),
+        # Dash accepts None (no "Updating..." flicker every 2 s); its stub says str only.
+        update_title=None,  # type: ignore[arg-type]
+        serve_locally=True,  # the control room may have no internet: no CDN
+    )
+    app.layout = district.layout(settings.language)
+    district.register_callbacks(
+        app,
+        snapshots=SnapshotCache(load),
+        timezone=settings.timezone,
+        default_lang=settings.language,
+    )
+    app.server.extensions[_POOL_KEY] = pool
+    return app
+
+
+def close_app(app: dash.Dash) -> None:
+    pool = app.server.extensions.pop(_POOL_KEY, None)
+    if isinstance(pool, ConnectionPool):
+        pool.close()
+
+
+class DashboardServer:
+    """The dashboard on ``host:port`` (port 0: a free one), on a thread or in the foreground."""
+
+    def __init__(self, settings: Settings, *, database_url: str, host: str, port: int) -> None:
+        self.app = create_app(settings, database_url=database_url)
+        self._http: BaseWSGIServer = make_server(host, port, self.app.server, threaded=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._http.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._http.server_address[0]!s}:{self.port}/"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, name="dashboard-http", daemon=True
+        )
+        self._thread.start()
+
+    def serve_forever(self) -> None:
+        try:
+            self._http.serve_forever()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._http.shutdown()  # returns once serve_forever has left its loop
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._http.server_close()
+        close_app(self.app)
+
+    def __enter__(self) -> DashboardServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(settings: Settings, *, database_url: str, host: str, port: int) -> None:
+    """Run the dashboard in the foreground until interrupted (``smartschool dashboard``)."""
+    server = DashboardServer(settings, database_url=database_url, host=host, port=port)
+    log.info("dashboard on %s", server.url)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()

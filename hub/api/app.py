@@ -1,0 +1,107 @@
+"""The hub's HTTP API: build the FastAPI app around one connection pool.
+
+Routes are synchronous: psycopg's pool is thread-based, and FastAPI runs sync routes in
+its worker threads, so one concurrency model holds for the whole API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import psycopg
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from hub.api.context import ApiContext
+from hub.api.redact import redact_url
+from hub.api.routes import attendance, auth, dead_letters, devices, events, health, schools, users
+from hub.auth import load_or_create_secret
+from smartschool.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TITLE = "smartschool hub API"
+# Few connections: the API answers short reads; the ingest workers have their own pool.
+POOL_MIN_SIZE = 1
+POOL_MAX_SIZE = 8
+# Seconds after which the pool gives up a connection attempt; with the database down, the
+# pool keeps retrying in the background while requests get 503.
+POOL_RECONNECT_TIMEOUT_S = 60.0
+
+
+def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> FastAPI:
+    """The API app; its pool opens with the app's lifespan and closes on shutdown.
+
+    Opening does not wait for the database, so the API starts (and /api/health says
+    "degraded") while PostgreSQL is still coming up.
+    """
+    try:
+        zone = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"SMARTSCHOOL_TIMEZONE {settings.timezone!r} is not a time zone") from exc
+
+    pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
+        database_url,
+        min_size=POOL_MIN_SIZE,
+        max_size=POOL_MAX_SIZE,
+        # Reads only, one statement each: autocommit avoids idle-in-transaction sessions.
+        kwargs={"autocommit": True, "application_name": "smartschool-api"},
+        # A database restart leaves dead connections in the pool; checking each on checkout
+        # turns that into one reconnect instead of one failed request per stale connection.
+        check=ConnectionPool.check_connection,
+        configure=partial(_configure_connection, timezone=settings.timezone),
+        reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
+        open=False,
+        name="api",
+    )
+    ctx = ApiContext(
+        settings=settings,
+        pool=pool,
+        secret=load_or_create_secret(settings),
+        zone=zone,
+        database_display=redact_url(database_url),
+        mqtt_display=mqtt_display,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        with _opened(pool):
+            yield
+
+    app = FastAPI(title=TITLE, docs_url="/docs", lifespan=lifespan)
+    app.state.ctx = ctx
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
+    for module in (health, auth, users, schools, attendance, devices, events, dead_letters):
+        app.include_router(module.router)
+    return app
+
+
+def _configure_connection(conn: psycopg.Connection[TupleRow], *, timezone: str) -> None:
+    # Timestamps then leave the API with the district's offset (+07:00), as devices send
+    # them, rather than in whatever zone the server happens to run.
+    conn.execute("select set_config('TimeZone', %s, false)", (timezone,))
+
+
+@contextmanager
+def _opened(pool: ConnectionPool[psycopg.Connection[TupleRow]]) -> Iterator[None]:
+    pool.open(wait=False)
+    try:
+        yield
+    finally:
+        pool.close()
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Connection loss, a pool timeout or a server shutting down: the client may retry.
+    log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content={"detail": "the database is unavailable; try again shortly"},
+        headers={"Retry-After": "5"},
+    )

@@ -1,0 +1,29 @@
+"""What the routes share for the life of one app: settings, the pool, the signing key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from hub.auth import LoginRateLimiter
+from smartschool.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    settings: Settings
+    pool: ConnectionPool[psycopg.Connection[TupleRow]]
+    secret: str
+    zone: ZoneInfo
+    database_display: str  # the database URL with its password redacted
+    mqtt_display: str
+    login_limiter: LoginRateLimiter = field(default_factory=LoginRateLimiter)
+
+    @property
+    def token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.settings.token_ttl_minutes)

@@ -1,0 +1,106 @@
+"""Dependencies the routes declare through `Annotated` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from psycopg.rows import TupleRow
+
+from hub.api.context import ApiContext
+from hub.auth import InvalidTokenError, User, decode_token, get_user
+from protocol import topics
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
+# Waiting longer than this for a pooled connection means the database is in trouble: the
+# request fails with 503 instead of hanging a worker thread.
+POOL_TIMEOUT_S = 5.0
+
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
+
+
+def get_context(request: Request) -> ApiContext:
+    ctx = request.app.state.ctx
+    assert isinstance(ctx, ApiContext)  # set by create_app before any request
+    return ctx
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+
+
+def get_conn(ctx: ContextDep) -> Iterator[psycopg.Connection[TupleRow]]:
+    with ctx.pool.connection(timeout=POOL_TIMEOUT_S) as conn:
+        yield conn
+
+
+ConnDep = Annotated[psycopg.Connection[TupleRow], Depends(get_conn)]
+TokenDep = Annotated[str, Depends(_bearer)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def get_current_user(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
+    try:
+        claims = decode_token(token, secret=ctx.secret)
+    except InvalidTokenError as exc:
+        raise _unauthorized(str(exc)) from exc
+    # Looked up on every request so disabling or deleting an account takes effect at once,
+    # not when its tokens expire.
+    user = get_user(conn, username=claims.username)
+    if user is None or user.disabled:
+        raise _unauthorized("account unknown or disabled")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+# School and device ids are topic segments (PROTOCOL.md); checking the rule up front also
+# keeps NUL bytes, which PostgreSQL refuses with an error (a 500), out of SQL parameters.
+ID_PATTERN = f"^{topics.ID_PATTERN.pattern}$"
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolFilter:
+    """Which schools a list shows: the caller's scope narrowed by the `school` parameter.
+
+    Filters only narrow: a school-scoped account asking for another school gets an empty
+    list, the same answer as for an unknown school, never 403 and never more.
+    """
+
+    school: str | None  # None: every school
+    matches_nothing: bool = False
+
+    def allows(self, school: str) -> bool:
+        return not self.matches_nothing and (self.school is None or self.school == school)
+
+
+def get_school_filter(
+    user: CurrentUser,
+    school: Annotated[
+        str | None, Query(pattern=ID_PATTERN, description="Only this school (its code)")
+    ] = None,
+) -> SchoolFilter:
+    if not user.school_scoped:
+        return SchoolFilter(school)
+    scope = user.school_id
+    if scope is None:
+        # A scoped role without a school (inserted by hand; create_user refuses it) must
+        # not fall through to the district view.
+        return SchoolFilter(None, matches_nothing=True)
+    if school is None or school == scope:
+        return SchoolFilter(scope)
+    return SchoolFilter(scope, matches_nothing=True)
+
+
+SchoolFilterDep = Annotated[SchoolFilter, Depends(get_school_filter)]

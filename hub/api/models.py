@@ -1,0 +1,51 @@
+"""Response bodies the API adds on top of the query layer's rows (hub.queries)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from hub.queries import SchoolAttendance
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class HealthPublic(_Public):
+    status: Literal["ok", "degraded"]
+    mqtt: str
+    database: str
+    detail: str | None = None
+
+
+class TokenPublic(_Public):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
+    expires_in: int  # seconds
+
+
+class UserPublic(_Public):
+    username: str
+    role: str
+    school: str | None
+    full_name: str | None
+
+
+class AttendanceTotals(_Public):
+    enrolled: int
+    present: int
+    late: int
+    absent: int
+
+
+class AttendanceSummaryPublic(_Public):
+    date: dt.date
+    schools: list[SchoolAttendance]
+    totals: AttendanceTotals
+
+
+class ErrorPublic(_Public):
+    detail: str

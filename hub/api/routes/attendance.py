@@ -1,0 +1,47 @@
+"""Today's (or a given day's) arrivals per school."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from hub import queries
+from hub.api.deps import ConnDep, ContextDep, SchoolFilterDep
+from hub.api.models import AttendanceSummaryPublic, AttendanceTotals
+
+router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
+
+
+@router.get("/summary", response_model=AttendanceSummaryPublic)
+def read_summary(
+    ctx: ContextDep,
+    conn: ConnDep,
+    schools: SchoolFilterDep,
+    date: Annotated[
+        dt.date | None,
+        Query(description="School day, YYYY-MM-DD; default today in the district's time zone"),
+    ] = None,
+) -> AttendanceSummaryPublic:
+    day = date or dt.datetime.now(ctx.zone).date()
+    rows = []
+    if not schools.matches_nothing:
+        rows = [
+            row
+            for row in queries.attendance_summary(
+                conn,
+                day=day,
+                timezone=ctx.settings.timezone,
+                offline_gate_s=ctx.settings.offline_after_gate_s,
+                offline_classroom_s=ctx.settings.offline_after_classroom_s,
+            )
+            if schools.allows(row.school)
+        ]
+    totals = AttendanceTotals(
+        enrolled=sum(r.enrolled for r in rows),
+        present=sum(r.present for r in rows),
+        late=sum(r.late for r in rows),
+        absent=sum(r.absent for r in rows),
+    )
+    return AttendanceSummaryPublic(date=day, schools=rows, totals=totals)

@@ -1,0 +1,36 @@
+"""Messages ingest refused (PROTOCOL.md "Bad input"), newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from hub import queries
+from hub.api.deps import ConnDep, CurrentUser
+from hub.api.models import ErrorPublic
+from hub.queries import DeadLetterPublic
+
+MAX_LIMIT = 1000
+
+router = APIRouter(prefix="/api/v1", tags=["dead-letters"])
+
+
+@router.get(
+    "/dead-letters",
+    response_model=list[DeadLetterPublic],
+    responses={403: {"model": ErrorPublic, "description": "School-scoped accounts"}},
+)
+def read_dead_letters(
+    conn: ConnDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most this many")] = 100,
+) -> list[DeadLetterPublic]:
+    # Dead letters have no school column (a refused message may not even name a real
+    # school), so they cannot be narrowed to one school: district-wide accounts only.
+    if user.school_scoped:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="dead letters are district-wide; a school account cannot list them",
+        )
+    return queries.list_dead_letters(conn, limit=limit)

@@ -1,0 +1,252 @@
+"""The dashboard in a real headless Chromium against the real PostgreSQL.
+
+Needs the Debian packages ``chromium`` and ``chromium-driver``; without them the test
+fails (a silent skip would hide that the only browser check never ran in CI).
+Set SMARTSCHOOL_E2E_ARTIFACTS=/some/dir to keep the screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from dashboard.app import DashboardServer
+from smartschool.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+SCHOOLS = [
+    ("MN-HT", "Trường Mầm non Hải Thành", "mam_non", "Hải Thành", "07:30"),
+    ("TH-AD", "Trường Tiểu học Anh Dũng", "tieu_hoc", "Anh Dũng", "07:15"),
+    ("THCS-HN", "Trường THCS Hòa Nghĩa", "thcs", "Hòa Nghĩa", "07:00"),
+    ("THCS-TT", "Trường TH&THCS Tân Thành", "th_thcs", "Tân Thành", "07:00"),
+]
+# (code, school, class, full name, minutes after 06:30 local of the first entry or None)
+STUDENTS = [
+    ("HS001", "MN-HT", "Lá 1", "Phạm Thị Mai Anh", 40),
+    ("HS002", "MN-HT", "Lá 1", "Vũ Minh Khôi", 70),
+    ("HS003", "TH-AD", "3A", "Nguyễn Văn An", 20),
+    ("HS004", "TH-AD", "3A", "Trần Thị Ngọc Ánh", 55),
+    ("HS005", "TH-AD", "4B", "Lê Hoàng Nam", None),
+    ("HS006", "THCS-HN", "7A1", "Đỗ Đức Thắng", 15),
+    ("HS007", "THCS-HN", "7A1", "Bùi Thu Hà", 25),
+    ("HS008", "THCS-HN", "8A2", "Hoàng Quốc Việt", None),
+    ("HS009", "THCS-TT", "6A", "Đặng Thị Hồng Nhung", 10),
+    ("HS010", "THCS-TT", "6A", "Ngô Bảo Châu", 45),
+]
+# (device, school, role, online)
+DEVICES = [
+    ("gate-mn-ht-1", "MN-HT", "gate", True),
+    ("gate-th-ad-1", "TH-AD", "gate", True),
+    ("room-th-ad-3a", "TH-AD", "classroom", False),
+    ("gate-thcs-hn-1", "THCS-HN", "gate", True),
+    ("gate-thcs-tt-1", "THCS-TT", "gate", False),
+]
+
+
+def seed(url: str) -> dict[str, int]:
+    """A small district for today (district time); returns student ids by code."""
+    today = datetime.now(TZ).date()
+    morning = datetime(today.year, today.month, today.day, 6, 30, tzinfo=TZ)
+    ids: dict[str, int] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for sid, name, level, ward, start in SCHOOLS:
+            conn.execute(
+                "insert into schools (id, name, level, ward, start_time) values (%s,%s,%s,%s,%s)",
+                (sid, name, level, ward, start),
+            )
+        classes: dict[tuple[str, str], int] = {}
+        for _code, school, cls, _name, _mins in STUDENTS:
+            if (school, cls) not in classes:
+                row = conn.execute(
+                    "insert into classes (school_id, name, grade) values (%s,%s,%s) returning id",
+                    (school, cls, 0 if school.startswith("MN") else 6),
+                ).fetchone()
+                assert row
+                classes[(school, cls)] = row[0]
+        for code, school, cls, name, mins in STUDENTS:
+            row = conn.execute(
+                "insert into students (code, school_id, class_id, full_name, birth_date, gender)"
+                " values (%s,%s,%s,%s,'2014-05-01','F') returning id",
+                (code, school, classes[(school, cls)], name),
+            ).fetchone()
+            assert row
+            ids[code] = row[0]
+            if mins is not None:
+                conn.execute(
+                    "insert into attendance_daily (student_id, day, school_id, first_in)"
+                    " values (%s,%s,%s,%s)",
+                    (row[0], today, school, morning + timedelta(minutes=mins)),
+                )
+        for dev, school, role, online in DEVICES:
+            conn.execute(
+                "insert into devices (id, school_id, role, state, last_seen)"
+                " values (%s,%s,%s,%s, now())",
+                (dev, school, role, "online" if online else "offline"),
+            )
+        seq = 0
+        for code, school, _cls, _name, mins in STUDENTS:
+            if mins is None:
+                continue
+            seq += 1
+            gate = next(d for d, s, r, _ in DEVICES if s == school and r == "gate")
+            add_event(conn, gate, school, seq, ids[code], morning + timedelta(minutes=mins))
+        # A card the records do not know, refused at the gate: must stand out.
+        add_event(conn, "gate-thcs-hn-1", "THCS-HN", 99, None, morning + timedelta(minutes=30),
+                  decision="denied", card_uid="04A1B2C3")
+    return ids
+
+
+def add_event(
+    conn: psycopg.Connection,
+    device: str,
+    school: str,
+    seq: int,
+    student_id: int | None,
+    ts: datetime,
+    *,
+    decision: str = "granted",
+    direction: str = "in",
+    card_uid: str | None = None,
+) -> None:
+    conn.execute(
+        "insert into gate_events (device_id, seq, ts, received_at, school_id, direction, method,"
+        " card_uid, decision, student_id, resolved)"
+        " values (%s,%s,%s,%s,%s,%s,'card',%s,%s,%s,%s)",
+        (device, seq, ts, ts, school, direction, card_uid, decision, student_id,
+         student_id is not None),
+    )
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} missing: apt-get install -y chromium chromium-driver",
+            pytrace=False,
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--window-size=1920,1080", "--lang=vi-VN",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except Exception as exc:  # the page may be mid-render: try again
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def page_text(driver) -> str:
+    # textContent, not .text: CSS upper-cases headings and labels, and the check is
+    # about the strings the page carries, not their rendering.
+    return str(driver.execute_script("return document.body.textContent"))
+
+
+def screenshot(driver, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    driver.save_screenshot(str(path))
+    keep = os.environ.get("SMARTSCHOOL_E2E_ARTIFACTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / name)
+    return path
+
+
+def test_district_page_live_and_bilingual(pg_url: str, browser, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    ids = seed(pg_url)
+    settings = Settings(language="vi", timezone="Asia/Ho_Chi_Minh")
+    with DashboardServer(settings, database_url=pg_url, host="127.0.0.1", port=0) as server:
+        driver = browser
+        driver.get(server.url)
+
+        tiles = wait_for(
+            lambda: len(driver.find_elements(By.CSS_SELECTOR, ".tile")) == len(SCHOOLS)
+            and driver.find_elements(By.CSS_SELECTOR, ".tile"),
+            what="one tile per school",
+        )
+        assert len(tiles) == len(SCHOOLS)
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".feed-row"), what="gate feed")
+        body = page_text(driver)
+        for label in ("Trung tâm điều hành giáo dục quận Dương Kinh", "Sĩ số", "Có mặt",
+                      "Đi muộn", "Vắng", "Thiết bị trực tuyến", "Sự kiện cổng trường"):
+            assert label in body, label
+        for _sid, name, *_ in SCHOOLS:
+            # Tiles drop the "Trường" every name starts with.
+            assert name.removeprefix("Trường ") in body, name
+        # Privacy on the wall: initials for middle names, never the full name.
+        assert "Nguyễn V. An" in body
+        assert "Nguyễn Văn An" not in body
+        assert "Chưa xác định" in body  # the unknown card
+        assert driver.find_elements(By.CSS_SELECTOR, ".feed-row.decision-denied.unresolved")
+
+        # Totals: 10 enrolled, 8 arrived; devices 3 of 5 online.
+        assert driver.find_element(By.ID, "kpi-enrolled").text.endswith("10")
+        assert "3 / 5" in driver.find_element(By.CSS_SELECTOR, ".kpi-devices").text
+        # The gate-less school (its only gate offline) is red, the half-online one amber.
+        assert "tile-alert" in driver.find_element(By.ID, "tile-THCS-TT").get_attribute("class")
+        assert "tile-warn" in driver.find_element(By.ID, "tile-TH-AD").get_attribute("class")
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#arrivals .bars"), what="chart")
+        shot = screenshot(driver, tmp_path, "dashboard-vi.png")
+        assert shot.stat().st_size > 10_000
+
+        # Live refresh: a new arrival shows up without reloading the page.
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            add_event(conn, "gate-th-ad-1", "TH-AD", 500, ids["HS005"], datetime.now(TZ))
+        wait_for(
+            lambda: "Lê H. Nam" in driver.find_element(By.ID, "feed").text,
+            timeout=8, what="the new gate event in the feed",
+        )
+
+        # Language switch on the page, reflected in the URL.
+        driver.find_element(By.XPATH, "//label[normalize-space()='EN']").click()
+        wait_for(lambda: "Present" in page_text(driver),
+                 what="English totals")
+        body = page_text(driver)
+        for label in ("Dương Kinh District Education Control Centre", "Enrolled", "Late",
+                      "Absent", "Devices online", "School gate events", "Lower secondary"):
+            assert label in body, label
+        assert "Có mặt" not in body
+        assert "lang=en" in driver.current_url
+        screenshot(driver, tmp_path, "dashboard-en.png")
+
+        # ?lang=en on a fresh load (how a wall screen pins its language).
+        driver.get(server.url + "?lang=en")
+        wait_for(lambda: "Present" in page_text(driver),
+                 what="English from the URL")
