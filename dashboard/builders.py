@@ -15,7 +15,6 @@ import plotly.graph_objects as go
 from dash import html
 from dash.development.base_component import Component
 
-from dashboard.data import ArrivalBucket
 from dashboard.formatting import (
     arrived_ratio,
     local_time,
@@ -24,7 +23,7 @@ from dashboard.formatting import (
     short_school_name,
 )
 from dashboard.i18n import Lang, format_date, level_label, t
-from hub.queries import GateEventPublic, SchoolAttendance
+from hub.queries import ArrivalBucket, GateEventPublic, SchoolAttendance
 
 # Colours live in assets/dashboard.css; the figure needs the same values as literals.
 GREEN = "#22c55e"

@@ -6,13 +6,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import psycopg
-from psycopg.rows import class_row
-from pydantic import BaseModel, ConfigDict
 
 from hub import queries
 from smartschool.settings import Settings
@@ -24,46 +22,12 @@ SNAPSHOT_TTL_S: Final = 1.0
 ARRIVAL_BUCKET_MIN: Final = 5
 
 
-class ArrivalBucket(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    bucket: datetime  # district-local wall time, naive
-    on_time: int
-    late: int
-
-
 @dataclass(frozen=True, slots=True)
 class DistrictSnapshot:
     now: datetime  # aware, in the district's time zone
     schools: list[queries.SchoolAttendance]
     events: list[queries.GateEventPublic]
-    arrivals: list[ArrivalBucket] = field(default_factory=list)
-
-
-def arrivals_by_bucket(
-    conn: psycopg.Connection[Any], *, day: date, timezone: str, bucket_minutes: int
-) -> list[ArrivalBucket]:
-    """First entries of the day per time bucket, split on each school's start time.
-
-    Proposed for hub/queries.py (the API's reports want the same curve); kept here
-    until the lead moves it.
-    """
-    with conn.cursor(row_factory=class_row(ArrivalBucket)) as cur:
-        cur.execute(
-            """
-            select date_bin(make_interval(mins => %(bucket)s),
-                            a.first_in at time zone %(tz)s, %(day)s::timestamp) as bucket,
-                   count(*) filter (where (a.first_in at time zone %(tz)s)::time
-                                    <= s.start_time) as on_time,
-                   count(*) filter (where (a.first_in at time zone %(tz)s)::time
-                                    > s.start_time) as late
-            from attendance_daily a join schools s on s.id = a.school_id
-            where a.day = %(day)s and a.first_in is not null
-            group by 1 order by 1
-            """,
-            {"bucket": bucket_minutes, "tz": timezone, "day": day},
-        )
-        return cur.fetchall()
+    arrivals: list[queries.ArrivalBucket] = field(default_factory=list)
 
 
 def load_district(
@@ -80,7 +44,7 @@ def load_district(
             offline_classroom_s=settings.offline_after_classroom_s,
         ),
         events=queries.list_events(conn, limit=FEED_LIMIT),
-        arrivals=arrivals_by_bucket(
+        arrivals=queries.arrivals_by_bucket(
             conn, day=day, timezone=settings.timezone, bucket_minutes=ARRIVAL_BUCKET_MIN
         ),
     )

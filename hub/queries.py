@@ -62,6 +62,12 @@ class GateEventPublic(_Row):
     resolved: bool
 
 
+class ArrivalBucket(_Row):
+    bucket: datetime  # district-local wall time, naive
+    on_time: int
+    late: int
+
+
 class DeadLetterPublic(_Row):
     id: int
     topic: str
@@ -210,5 +216,27 @@ def list_dead_letters(
             from dead_letters order by received_at desc, id desc limit %(limit)s
             """,
             {"limit": limit},
+        )
+        return cur.fetchall()
+
+
+def arrivals_by_bucket(
+    conn: psycopg.Connection[object], *, day: date, timezone: str, bucket_minutes: int
+) -> list[ArrivalBucket]:
+    """First entries of the day per time bucket, split on each school's start time."""
+    with conn.cursor(row_factory=class_row(ArrivalBucket)) as cur:
+        cur.execute(
+            """
+            select date_bin(make_interval(mins => %(bucket)s),
+                            a.first_in at time zone %(tz)s, %(day)s::timestamp) as bucket,
+                   count(*) filter (where (a.first_in at time zone %(tz)s)::time
+                                    <= s.start_time) as on_time,
+                   count(*) filter (where (a.first_in at time zone %(tz)s)::time
+                                    > s.start_time) as late
+            from attendance_daily a join schools s on s.id = a.school_id
+            where a.day = %(day)s and a.first_in is not null
+            group by 1 order by 1
+            """,
+            {"bucket": bucket_minutes, "tz": timezone, "day": day},
         )
         return cur.fetchall()

@@ -16,10 +16,10 @@ from dashboard.builders import (
     build_totals,
     district_totals,
 )
-from dashboard.data import ArrivalBucket, DistrictSnapshot, SnapshotCache
+from dashboard.data import DistrictSnapshot, SnapshotCache
 from dashboard.formatting import mask_name, school_state, short_school_name
 from dashboard.i18n import STRINGS, format_date, language_from_search, level_label, t
-from hub.queries import GateEventPublic, SchoolAttendance
+from hub.queries import ArrivalBucket, GateEventPublic, SchoolAttendance
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
