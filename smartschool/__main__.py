@@ -1,0 +1,3 @@
+from smartschool.cli import main
+
+main()
