@@ -77,6 +77,8 @@ class Demo:
         from smartschool.simulator import DistrictSimulator
 
         s, o = self.settings, self.options
+        # Five hundred simulated agents each logging their connects would drown the demo.
+        logging.getLogger("edge.link").setLevel(logging.WARNING)
         if o.fresh and self.dir.exists() and not s.database_url:
             log.info("--fresh: removing %s", self.dir)
             shutil.rmtree(self.dir)

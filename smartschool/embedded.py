@@ -7,6 +7,7 @@ MQTT: Mosquitto from PATH on a free loopback port, else the pure-Python amqtt
 
 from __future__ import annotations
 
+import getpass
 import logging
 import shutil
 import socket
@@ -31,6 +32,7 @@ max_queued_messages 0
 max_inflight_messages 1000
 message_size_limit 131072
 log_dest file {dir}/mosquitto.log
+user {user}
 """
 
 AMQTT_CONF = """\
@@ -83,7 +85,8 @@ class EmbeddedPostgres:
         import pgserver  # heavy import; only the demo needs it
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        server = pgserver.get_server(  # type: ignore[attr-defined]
+            self.data_dir, cleanup_mode="stop")
         self._server = server
         uri = str(server.get_uri())
         import psycopg
@@ -125,7 +128,9 @@ class ManagedBroker:
         mosquitto = find_mosquitto() if self.prefer in ("auto", "mosquitto") else None
         if mosquitto:
             conf = self.work_dir / "mosquitto.conf"
-            conf.write_text(MOSQUITTO_CONF.format(port=self.port, dir=self.work_dir))
+            # As root Mosquitto would drop to its own user, who cannot write our data dir.
+            conf.write_text(MOSQUITTO_CONF.format(port=self.port, dir=self.work_dir,
+                                                  user=getpass.getuser()))
             cmd = [mosquitto, "-c", str(conf)]
             self.kind = "mosquitto"
         else:

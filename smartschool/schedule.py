@@ -29,7 +29,7 @@ DEPARTURE = time(16, 30)
 DEPARTURE_SPREAD_MIN = 45
 
 Direction = Literal["in", "out"]
-Fault = Literal["lamp", "temperature", "fan", "filter"]
+Fault = Literal["lamp", "temp", "fan", "filter"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -101,11 +101,11 @@ def plan_day(district: District, day: date, tz: tzinfo, *, seed: int = 0) -> Day
     all_rooms = sorted(d for devices in classrooms.values() for d in devices)
     first_start = min(starts.values())
     # Faults early in the morning so that a demo shows some within its first minute.
-    for device in rng.sample(all_rooms, k=max(1, int(len(all_rooms) * FAULTY_PROJECTOR_SHARE))):
+    for room in rng.sample(all_rooms, k=max(1, int(len(all_rooms) * FAULTY_PROJECTOR_SHARE))):
         at = first_start - timedelta(minutes=rng.uniform(5, 35))
-        fault: Fault = rng.choice(("lamp", "temperature", "fan", "filter"))
-        equipment.append(EquipmentEvent(at, device, "fault", fault))
-    for device in rng.sample(all_rooms, k=min(OFFLINE_DEVICES, len(all_rooms))):
+        fault: Fault = rng.choice(("lamp", "temp", "fan", "filter"))
+        equipment.append(EquipmentEvent(at, room, "fault", fault))
+    for room in rng.sample(all_rooms, k=min(OFFLINE_DEVICES, len(all_rooms))):
         equipment.append(EquipmentEvent(first_start - timedelta(minutes=rng.uniform(0, 30)),
-                                        device, "offline"))
+                                        room, "offline"))
     return DayPlan(day, tuple(sorted(taps)), tuple(sorted(equipment)))

@@ -9,6 +9,7 @@ PATH or /usr/sbin), so tests never see other clients' retained messages.
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import socket
@@ -93,8 +94,11 @@ class Broker:
             "persistence true\n"
             f"persistence_location {workdir}/\n"
             "max_queued_messages 0\n"  # unlimited: a restarting hub must lose nothing
-            "max_inflight_messages 100\n"
+            "max_inflight_messages 1000\n"
             "log_dest stderr\n"
+            # As root Mosquitto drops to the `mosquitto` user, which cannot write its
+            # session file into pytest's private tmp dirs; stay the current user.
+            f"user {getpass.getuser()}\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -1,0 +1,152 @@
+"""Building agents from their config, and running one until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import signal
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import FrameType
+
+from paho.mqtt.enums import MQTTProtocolVersion
+
+from edge.cardreader import CardReader, KeyboardWedgeReader, SimulatedCardReader
+from edge.cards import load_cards
+from edge.classroom import ClassroomAgent
+from edge.clock import Clock, SystemClock
+from edge.config import AgentConfig, GateConfig, load_config
+from edge.device import HostMetrics
+from edge.gate import GateAgent
+from edge.netloop import NetLoop
+from edge.outbox import Outbox
+from edge.policy import CardEntry
+from edge.projector import ProjectorSource, SimulatedProjector
+from edge.relay import GpioRelay, NoopRelay, Relay
+from edge.secrets import mqtt_password
+from smartschool.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.2  # how long the run loop waits for a card before checking what else is due
+
+Agent = GateAgent | ClassroomAgent
+
+
+def outbox_path(config: AgentConfig, data_dir: Path | None = None) -> Path:
+    if config.outbox.path is not None:
+        return config.outbox.path
+    base = data_dir if data_dir is not None else get_settings().data_dir
+    return base / "outbox" / f"{config.device}.sqlite3"
+
+
+def _relay(gate: GateConfig, device: str) -> Relay:
+    if gate.relay.kind == "gpio":
+        return GpioRelay(gate.relay.pin, active_high=gate.relay.active_high)
+    return NoopRelay(device)
+
+
+def _reader(gate: GateConfig) -> CardReader:
+    if gate.reader == "keyboard":
+        return KeyboardWedgeReader()
+    return SimulatedCardReader()
+
+
+def build_agent(
+    config: AgentConfig,
+    *,
+    clock: Clock | None = None,
+    card_reader: CardReader | None = None,
+    relay: Relay | None = None,
+    cards: Mapping[str, CardEntry] | None = None,
+    projectors: Sequence[ProjectorSource] | None = None,
+    data_dir: Path | None = None,
+    password: str | None = None,
+    host_metrics: HostMetrics | None = None,
+    protocol: MQTTProtocolVersion | None = None,
+    netloop: NetLoop | None = None,
+) -> Agent:
+    """An agent ready to ``start()``. Every keyword overrides what the config would build.
+
+    The simulator passes ``clock`` (a CompressedClock), ``cards`` (one table
+    shared by a school's gates) and ``data_dir`` (one directory for all outboxes).
+    ``password`` defaults to the environment / systemd credential. Many agents in
+    one process must share a ``netloop`` (see ``edge.netloop``).
+    """
+    clock = clock or SystemClock()
+    password = password if password is not None else mqtt_password()
+    outbox = Outbox(
+        outbox_path(config, data_dir),
+        max_rows=config.outbox.max_rows,
+        synchronous=config.outbox.synchronous,
+    )
+    try:
+        if config.gate is not None:
+            if cards is None:
+                cards = load_cards(config.gate.cards_file) if config.gate.cards_file else {}
+            return GateAgent(
+                config, clock=clock, outbox=outbox,
+                relay=relay or _relay(config.gate, config.device),
+                cards=cards, reader=card_reader or _reader(config.gate),
+                password=password, host=host_metrics, protocol=protocol, netloop=netloop,
+            )
+        assert config.classroom is not None
+        if projectors is None:
+            projectors = [
+                SimulatedProjector(asset.tag, lamp_hours=asset.lamp_hours)
+                for asset in config.classroom.assets
+            ]
+        return ClassroomAgent(
+            config, clock=clock, outbox=outbox, projectors=projectors,
+            password=password, host=host_metrics, protocol=protocol, netloop=netloop,
+        )
+    except BaseException:
+        outbox.close()
+        raise
+
+
+def raise_open_files_limit() -> int:
+    """Lift the soft fd limit to the hard one; returns the new soft limit.
+
+    Each agent holds about six descriptors (socket, paho's wake-up pair, SQLite
+    db/wal/shm); the usual soft limit of 1024 stops a district at ~150 agents.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return soft
+
+
+def stop_agents(agents: Sequence[Agent], *, workers: int = 32) -> None:
+    """Stop many agents at once: each waits up to a few seconds for its last acks."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent-stop") as pool:
+        for future in [pool.submit(agent.stop) for agent in agents]:
+            future.result()
+
+
+def run(config_path: str | Path, *, stop: threading.Event | None = None) -> None:
+    """Run one agent until SIGINT/SIGTERM (or ``stop``), then go offline cleanly."""
+    config = load_config(config_path)
+    agent = build_agent(config)
+    stop = stop or threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s: signal %d, stopping", config.device, signum)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
+    log.info("%s: %s agent starting, broker %s, outbox %s", config.device, config.role,
+             config.mqtt.address, agent.outbox.path)
+    agent.start()
+    try:
+        while not stop.is_set():
+            agent.poll(TICK_S)
+            agent.tick()
+    finally:
+        agent.stop()
+        log.info("%s: stopped", config.device)

@@ -1,0 +1,332 @@
+"""The agent's MQTT link: birth and will, QoS 1 delivery from the outbox, commands in.
+
+Delivery. A message is handed to paho only after the outbox committed it, and
+leaves the outbox only on its PUBACK. Paho keeps what it was handed across
+reconnects and resends it, in order, after the CONNACK; what was not handed
+yet (the outbox holds more than ``PUBLISH_WINDOW``) follows as acks free the
+window. After a restart of the agent, the outbox is replayed from its oldest
+row. So the hub sees every message at least once, in seq order per channel,
+and drops duplicates by ``(device, seq)``.
+
+Locks. paho calls ``on_publish`` holding its own message lock, and ``publish``
+takes that same lock; so nothing here ever blocks on a lock held across a
+paho call. ``flush`` takes the pump lock without waiting and leaves a flag
+instead: whoever holds the pump sees it and pumps again.
+
+Status and seq. Status messages do not go through the outbox (a stale
+``online`` replayed after an outage would lie). Each connection attempt
+reserves two seqs, birth then will, so the will's seq is above the birth's:
+a consumer ordering status by seq ends on ``offline`` after an abrupt loss.
+The will's ``ts`` is when it was registered (the broker sends it verbatim);
+the hub should trust its receive time for offline.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.clock import Clock
+from edge.netloop import CONNECT_TIMEOUT_S, NetLoop
+from edge.outbox import Outbox
+from protocol.messages import CmdPayload, StatusPayload, to_json
+from protocol.topics import Channel, Topic
+from protocol.validate import Accepted, decode
+from smartschool import __version__
+from smartschool.mqtt import BrokerAddress, is_v5, make_client
+
+log = logging.getLogger(__name__)
+
+PUBLISH_WINDOW = 200  # handed to paho, not yet acked: bounds paho's memory and its 16-bit mids
+STOP_DRAIN_S = 2.0  # on a clean stop, give queued messages this long to leave
+STOP_ACK_S = 2.0  # and the offline status this long to be acknowledged
+POLL_S = 0.02
+
+Role = Literal["gate", "classroom"]
+CommandCallback = Callable[[CmdPayload], None]
+
+
+class Link:
+    def __init__(
+        self,
+        *,
+        school: str,
+        device: str,
+        role: Role,
+        address: BrokerAddress,
+        outbox: Outbox,
+        clock: Clock,
+        boot: datetime,
+        on_command: CommandCallback | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        keepalive_s: int = 30,
+        protocol: MQTTProtocolVersion | None = None,
+        netloop: NetLoop | None = None,
+    ) -> None:
+        self.school = school
+        self.device = device
+        self.role: Role = role
+        self.address = address
+        self._outbox = outbox
+        self._clock = clock
+        self._boot = boot
+        self._on_command = on_command
+        self._keepalive_s = keepalive_s
+        self._netloop = netloop
+        self._topics = {ch: str(Topic(school, device, ch)) for ch in Channel}
+        self._client = make_client(
+            address, device, username=username, password=password, protocol=protocol
+        )
+        self._client.on_pre_connect = self._on_pre_connect
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
+
+        self._connected = threading.Event()
+        self._ip: str | None = None
+        self._birth_seq: int | None = None
+        # mid -> outbox seq (None for status messages), guarded by _map_lock, which is
+        # never held across a paho call.
+        self._map_lock = threading.Lock()
+        self._unacked: dict[int, int | None] = {}
+        self._early: set[int] = set()
+        self._pump_lock = threading.Lock()
+        self._pump_wanted = False
+        self._handed_upto = -1
+        self._started = False
+        self._stopping = False
+        self.connects = 0  # successful connections, for tests and the agent's metrics
+
+    # -- public ------------------------------------------------------------------------
+
+    def topic(self, channel: Channel) -> str:
+        return self._topics[channel]
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def client(self) -> mqtt.Client:
+        return self._client
+
+    def start(self) -> None:
+        """Connect in the background (paho's thread, or the shared ``NetLoop``);
+        retries forever with backoff."""
+        if self._started:
+            return
+        self._started = True
+        if self._netloop is not None:
+            self._client.connect_timeout = CONNECT_TIMEOUT_S
+        if is_v5(self._client):
+            # A fresh session each time: a command queued while the device was off
+            # (open-gate an hour late) is worse than a lost one.
+            self._client.connect_async(
+                self.address.host, self.address.port, self._keepalive_s, clean_start=True
+            )
+        else:
+            self._client.connect_async(self.address.host, self.address.port, self._keepalive_s)
+        if self._netloop is not None:
+            self._netloop.add(self._client)
+        else:
+            self._client.loop_start()
+        self.flush()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def wait_drained(self, timeout: float) -> bool:
+        """True once the outbox is empty and nothing is awaiting an ack."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._map_lock:
+                idle = not self._unacked
+            if idle and len(self._outbox) == 0:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_S)
+
+    def flush(self) -> None:
+        """Hand newly queued outbox rows to paho. Cheap, never blocks; call after enqueue."""
+        self._pump_wanted = True
+        while self._pump_wanted:
+            if not self._pump_lock.acquire(blocking=False):
+                return  # the holder will see the flag
+            try:
+                self._pump_wanted = False
+                self._pump()
+            finally:
+                self._pump_lock.release()
+
+    def stop(self) -> None:
+        """Clean shutdown: drain briefly, retained ``offline``, DISCONNECT (no will)."""
+        if not self._started:
+            return
+        self._stopping = True
+        if self.connected:
+            self.wait_drained(STOP_DRAIN_S)
+            seq = self._outbox.reserve_seq()
+            info = self._client.publish(
+                self.topic(Channel.STATUS), self._status(seq, "offline"), qos=1, retain=True
+            )
+            self._track(info.mid, None)
+            try:
+                info.wait_for_publish(STOP_ACK_S)
+            except (RuntimeError, ValueError) as exc:
+                log.warning("%s: offline status not acknowledged: %s", self.device, exc)
+        if self._netloop is not None:
+            self._netloop.retire(self._client)
+            self._client.disconnect()
+            deadline = time.monotonic() + STOP_ACK_S
+            while self._client.socket() is not None and time.monotonic() < deadline:
+                time.sleep(POLL_S)  # the loop thread writes the DISCONNECT and closes
+        else:
+            self._client.disconnect()
+            self._client.loop_stop()
+        self._connected.clear()
+        self._started = False
+        self._stopping = False
+
+    def power_cut(self) -> None:
+        """Simulate the device losing power: the connection drops without DISCONNECT,
+        so the broker publishes the Last Will, and the link stays down. The outbox
+        keeps what was not acknowledged; a new agent on it "powers the device on"."""
+        if not self._started:
+            return
+        self._stopping = True
+        if self._netloop is not None:
+            self._netloop.abort(self._client)
+        else:
+            self._client.loop_stop()
+            sock = self._client.socket()
+            if sock is not None:
+                sock.close()
+            self._client._sock = None  # paho has no public "forget the socket"
+        self._connected.clear()
+
+    # -- building ----------------------------------------------------------------------
+
+    def _status(self, seq: int, state: Literal["online", "offline"]) -> bytes:
+        return to_json(
+            StatusPayload(
+                v=1,
+                type="status",
+                device=self.device,
+                seq=seq,
+                ts=self._clock.now(),
+                state=state,
+                fw=__version__,
+                role=self.role,
+                ip=self._ip,
+                boot=self._boot,
+            )
+        )
+
+    # -- publishing --------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        with self._map_lock:
+            room = PUBLISH_WINDOW - len(self._unacked)
+        if room <= 0:
+            return  # acks will call flush again
+        for item in self._outbox.pending(room, after=self._handed_upto):
+            info = self._client.publish(self.topic(item.channel), item.payload, qos=1)
+            # NO_CONN still queues a QoS 1 message in paho: it goes out after CONNACK.
+            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                log.error("%s: paho refused seq %d: %s", self.device, item.seq,
+                          mqtt.error_string(info.rc))
+                return
+            self._handed_upto = item.seq
+            self._track(info.mid, item.seq)
+
+    def _track(self, mid: int, seq: int | None) -> None:
+        with self._map_lock:
+            if mid in self._early:
+                # The PUBACK beat us to it (the network thread is fast on loopback).
+                self._early.discard(mid)
+                acked = True
+            else:
+                self._unacked[mid] = seq
+                acked = False
+        if acked and seq is not None:
+            self._outbox.mark_delivered(seq)
+
+    # -- paho callbacks (network thread) -----------------------------------------------
+
+    def _on_pre_connect(self, client: mqtt.Client, _userdata: Any) -> None:
+        self._birth_seq = self._outbox.reserve_seq()
+        will_seq = self._outbox.reserve_seq()
+        client.will_set(
+            self.topic(Channel.STATUS), self._status(will_seq, "offline"), qos=1, retain=True
+        )
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any,
+                    reason: ReasonCode, _props: Any) -> None:
+        if reason.is_failure:
+            log.warning("%s: broker %s refused the connection: %s", self.device, self.address,
+                        reason)
+            return
+        try:
+            sock = client.socket()
+            self._ip = sock.getsockname()[0] if isinstance(sock, socket.socket) else None
+        except OSError:
+            self._ip = None
+        client.subscribe(self.topic(Channel.CMD), qos=1)
+        seq = self._birth_seq if self._birth_seq is not None else self._outbox.reserve_seq()
+        info = client.publish(
+            self.topic(Channel.STATUS), self._status(seq, "online"), qos=1, retain=True
+        )
+        self._track(info.mid, None)
+        self.connects += 1
+        self._connected.set()
+        log.info("%s: connected to %s", self.device, self.address)
+        self.flush()
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any,
+                       reason: ReasonCode, _props: Any) -> None:
+        if self._connected.is_set() and not self._stopping:
+            log.warning("%s: disconnected from %s: %s", self.device, self.address, reason)
+        self._connected.clear()
+
+    def _on_publish(self, _client: mqtt.Client, _userdata: Any, mid: int,
+                    reason: ReasonCode, _props: Any) -> None:
+        with self._map_lock:
+            if mid not in self._unacked:
+                self._early.add(mid)
+                return
+            seq = self._unacked.pop(mid)
+        if seq is not None:
+            if reason.is_failure:
+                # Kept in the outbox (replayed at the next start): a broker refusing a
+                # gate event is a misconfiguration to fix, not a reason to lose it.
+                log.error("%s: broker refused seq %d: %s", self.device, seq, reason)
+            else:
+                self._outbox.mark_delivered(seq)
+        self.flush()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any,
+                    message: mqtt.MQTTMessage) -> None:
+        result = decode(message.topic, bytes(message.payload))
+        if not isinstance(result, Accepted) or not isinstance(result.payload, CmdPayload):
+            log.warning("%s: ignored message on %s: %s", self.device, message.topic,
+                        getattr(result, "detail", "not a command"))
+            return
+        if self._on_command is None:
+            return
+        try:
+            self._on_command(result.payload)
+        except Exception:
+            # Never let a handler kill paho's network thread.
+            log.exception("%s: command handler failed", self.device)

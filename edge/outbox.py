@@ -1,0 +1,212 @@
+"""The device's outbox: every message is committed to SQLite before it is sent.
+
+Rows leave the outbox only when the broker has acknowledged them (PUBACK), so a
+broker outage, a crash or a power cut between the tap and the ack loses nothing.
+The outbox also owns the device's ``seq``: a counter row updated in the same
+transaction as the insert, so a seq is never reused, even after the rows it
+numbered are delivered and deleted.
+
+Durability: WAL journal. ``synchronous=FULL`` (the default for a Pi) fsyncs the
+WAL on every commit, so a committed gate event survives a power cut; an SD
+card does that in a few ms and a gate sees at most a few taps a second.
+``NORMAL`` skips that fsync: still safe against a crash or ``kill -9`` of the
+agent (the WAL is in the OS page cache), but the last commits may vanish on a
+power cut. It is for the simulator, where hundreds of outboxes share one disk.
+A lost delivery mark only means a duplicate send, which the hub drops by
+``(device, seq)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from protocol.topics import Channel
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# Channels dropped when the outbox is full, in this order; anything else (gate
+# events) is kept even past the bound, since a lost passage is a lost record.
+EVICTABLE: tuple[Channel, ...] = (Channel.TELEMETRY, Channel.REPLY)
+EVICT_FRACTION = 0.01  # evict in batches so a full outbox does not delete on every insert
+BUSY_TIMEOUT_MS = 5000
+CACHE_KIB = 256  # per connection: the simulator opens hundreds of outboxes in one process
+
+_SCHEMA = """
+create table if not exists counter (
+    id integer primary key check (id = 0),
+    next_seq integer not null
+);
+insert or ignore into counter (id, next_seq) values (0, 0);
+create table if not exists outbox (
+    seq integer primary key,
+    channel text not null,
+    payload blob not null,
+    queued_at real not null
+);
+create index if not exists outbox_channel_seq on outbox (channel, seq);
+"""
+
+
+class OutboxError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    seq: int
+    channel: Channel
+    payload: bytes
+
+
+class Outbox:
+    """Thread-safe: agent code enqueues, paho's network thread marks deliveries."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_rows: int = 200_000,
+        synchronous: Literal["full", "normal"] = "full",
+    ) -> None:
+        if max_rows < 1:
+            raise ValueError("max_rows must be positive")
+        self.path = path
+        self.max_rows = max_rows
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # Autocommit mode: transactions are explicit, so none stays open by accident.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            mode = self._db.execute("pragma journal_mode=wal").fetchone()[0]
+            if mode != "wal":
+                raise OutboxError(f"{path}: cannot use WAL journal (got {mode})")
+            self._db.execute(f"pragma synchronous={synchronous.upper()}")
+            self._db.execute(f"pragma busy_timeout={BUSY_TIMEOUT_MS}")
+            self._db.execute(f"pragma cache_size=-{CACHE_KIB}")
+            version = self._db.execute("pragma user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise OutboxError(f"{path}: outbox schema {version} is newer than this agent")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"pragma user_version={SCHEMA_VERSION}")
+            self._count = int(self._db.execute("select count(*) from outbox").fetchone()[0])
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def next_seq(self) -> int:
+        with self._lock:
+            return int(self._db.execute("select next_seq from counter").fetchone()[0])
+
+    def _take_seq(self) -> int:
+        seq = int(self._db.execute("select next_seq from counter").fetchone()[0])
+        self._db.execute("update counter set next_seq = ? where id = 0", (seq + 1,))
+        return seq
+
+    def reserve_seq(self) -> int:
+        """A seq for a message that does not go through the outbox (status, Last Will)."""
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                seq = self._take_seq()
+                self._db.execute("commit")
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+            return seq
+
+    def enqueue(self, channel: Channel, build: Callable[[int], bytes]) -> int:
+        """Assign the next seq, let ``build(seq)`` render the payload, store both atomically.
+
+        The payload is built inside the transaction because the seq is part of
+        it: if ``build`` raises, neither the row nor the seq is consumed.
+        """
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                if self._count >= self.max_rows:
+                    self._evict()
+                seq = self._take_seq()
+                payload = build(seq)
+                self._db.execute(
+                    "insert into outbox (seq, channel, payload, queued_at) values (?, ?, ?, ?)",
+                    (seq, channel.value, payload, time.time()),
+                )
+                self._db.execute("commit")
+            except BaseException:
+                self._db.execute("rollback")
+                # Eviction may have run before the failure; recount rather than guess.
+                self._count = int(self._db.execute("select count(*) from outbox").fetchone()[0])
+                raise
+            self._count += 1
+            return seq
+
+    def _evict(self) -> None:
+        want = max(1, int(self.max_rows * EVICT_FRACTION), self._count - self.max_rows + 1)
+        for channel in EVICTABLE:
+            if want <= 0:
+                break
+            cur = self._db.execute(
+                "delete from outbox where seq in "
+                "(select seq from outbox where channel = ? order by seq limit ?)",
+                (channel.value, want),
+            )
+            if cur.rowcount > 0:
+                log.warning(
+                    "outbox %s full (%d rows): dropped the %d oldest %s messages",
+                    self.path, self._count, cur.rowcount, channel.value,
+                )
+                self._count -= cur.rowcount
+                want -= cur.rowcount
+        if self._count >= self.max_rows:
+            log.error(
+                "outbox %s holds %d undelivered gate events, over its bound of %d: "
+                "keeping them all; is the broker unreachable?",
+                self.path, self._count, self.max_rows,
+            )
+
+    def pending(self, limit: int = 100, *, after: int = -1) -> list[OutboxItem]:
+        """Undelivered messages with seq > ``after``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "select seq, channel, payload from outbox where seq > ? order by seq limit ?",
+                (after, limit),
+            ).fetchall()
+        return [OutboxItem(int(s), Channel(c), bytes(p)) for s, c, p in rows]
+
+    def mark_delivered(self, seq: int) -> bool:
+        """Forget a message the broker acknowledged. False if it was not (or no longer) here."""
+        with self._lock:
+            cur = self._db.execute("delete from outbox where seq = ?", (seq,))
+            if cur.rowcount:
+                self._count -= cur.rowcount
+            return cur.rowcount > 0
+
+    def counts(self) -> dict[str, int]:
+        """Undelivered messages per channel, for the agent's own telemetry."""
+        with self._lock:
+            rows = self._db.execute(
+                "select channel, count(*) from outbox group by channel"
+            ).fetchall()
+        return {str(channel): int(n) for channel, n in rows}
