@@ -40,6 +40,16 @@ def _mount_edge() -> None:
 _mount_edge()
 
 
+def _mount_faces() -> None:
+    # edge.face.cli imports only typer and pure code at the top: safe without the face extra
+    from edge.face.cli import app as faces_app
+
+    app.add_typer(faces_app, name="faces")
+
+
+_mount_faces()
+
+
 def setup_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(),

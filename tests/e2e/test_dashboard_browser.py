@@ -7,10 +7,6 @@ Set SMARTSCHOOL_E2E_ARTIFACTS=/some/dir to keep the screenshots.
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,12 +16,11 @@ import pytest
 
 from dashboard.app import DashboardServer
 from smartschool.settings import Settings
+from tests.e2e.browser import page_text, screenshot, wait_for
 
 pytestmark = pytest.mark.e2e
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 SCHOOLS = [
     ("MN-HT", "Trường Mầm non Hải Thành", "mam_non", "Hải Thành", "07:30"),
@@ -128,63 +123,6 @@ def add_event(
         (device, seq, ts, ts, school, direction, card_uid, decision, student_id,
          student_id is not None),
     )
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
-        pytest.fail(
-            f"{', '.join(missing)} missing: apt-get install -y chromium chromium-driver",
-            pytrace=False,
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--window-size=1920,1080", "--lang=vi-VN",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except Exception as exc:  # the page may be mid-render: try again
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def page_text(driver) -> str:
-    # textContent, not .text: CSS upper-cases headings and labels, and the check is
-    # about the strings the page carries, not their rendering.
-    return str(driver.execute_script("return document.body.textContent"))
-
-
-def screenshot(driver, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / name
-    driver.save_screenshot(str(path))
-    keep = os.environ.get("SMARTSCHOOL_E2E_ARTIFACTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / name)
-    return path
 
 
 def test_district_page_live_and_bilingual(pg_url: str, browser, tmp_path: Path) -> None:

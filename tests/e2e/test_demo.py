@@ -23,6 +23,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import free_port
+from tests.e2e.browser import page_text, screenshot, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -146,14 +147,18 @@ def test_outside_client_event_appears_within_2s(demo: DemoProcess) -> None:
         client.loop_stop()
 
 
-def test_dashboard_answers_in_vietnamese(demo: DemoProcess) -> None:
+def test_dashboard_answers_in_vietnamese(demo: DemoProcess, browser: Any,
+                                        tmp_path: Path) -> None:
     demo.wait_healthy()
-    base = f"http://127.0.0.1:{demo.dashboard_port}"
-    page = httpx.get(f"{base}/", timeout=10)
-    assert page.status_code == 200
-    assert 'lang="vi"' in page.text or "vi" in page.headers.get("content-language", "vi")
-    layout = httpx.get(f"{base}/_dash-layout", timeout=10).text
-    assert "Dương Kinh" in json.loads(json.dumps(layout))
+    browser.get(f"http://127.0.0.1:{demo.dashboard_port}/")
+    text = wait_for(lambda: page_text(browser) if "Có mặt" in page_text(browser) else "",
+                    timeout=20, what="the district page in Vietnamese")
+    assert "Trung tâm điều hành giáo dục quận Dương Kinh" in text
+    assert "Control Centre" not in text
+    tiles = wait_for(lambda: len(browser.find_elements("css selector", ".tile")) >= 20,
+                     timeout=20, what="a tile per school")
+    assert tiles
+    screenshot(browser, tmp_path, "demo-district.png")
 
 
 def test_ctrl_c_stops_cleanly(demo: DemoProcess) -> None:
