@@ -7,10 +7,14 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+
+# pgserver asks platformdirs for a runtime dir, which warns on machines without a session bus.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR is not set.*")
 
 from smartschool.settings import Settings, get_settings
 
@@ -48,6 +52,15 @@ def _mount_faces() -> None:
 
 
 _mount_faces()
+
+
+def _mount_records() -> None:
+    from hub.records.cli import app as records_app
+
+    app.add_typer(records_app, name="records")
+
+
+_mount_records()
 
 
 def setup_logging(settings: Settings) -> None:
@@ -117,6 +130,19 @@ def demo(
                                    duration=duration, fresh=fresh, broker=prefer))
 
 
+def _ensure_admin(settings: Settings, database_url: str) -> None:
+    """The `admin` account exists; a generated password is printed once, when created."""
+    from hub.auth import ensure_admin
+    from hub.db import connect
+
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    with connect(database_url) as conn:
+        generated = ensure_admin(conn, password=password)
+    if generated:
+        typer.echo(f"created the admin account: admin / {generated} (shown once; set "
+                   "SMARTSCHOOL_ADMIN_PASSWORD to choose it)")
+
+
 @app.command()
 def hub(
     api: Annotated[bool, typer.Option(help="Serve the HTTP API in this process.")] = True,
@@ -127,6 +153,9 @@ def hub(
     client_id: Annotated[str | None, typer.Option(
         help="MQTT client id (default SMARTSCHOOL_HUB_CLIENT_ID); must differ per worker.")
     ] = None,
+    workers: Annotated[int, typer.Option(min=0, max=64,
+        help="Run ingest in N supervised child processes sharing $share/hub/... (client "
+        "ids {client-id}-w0..); 0 ingests in this process.")] = 0,
 ) -> None:
     """Run the hub: MQTT ingest into PostgreSQL and the API, in one process by default."""
     from hub.db import migrate
@@ -137,8 +166,9 @@ def hub(
     database_url = require_database(settings)
     mqtt_url = require_broker(settings)
     migrate(database_url)
+    _ensure_admin(settings, database_url)
     service = Hub(settings, database_url=database_url, mqtt_url=mqtt_url, api=api,
-                  ingest=ingest, shared=shared, client_id=client_id)
+                  ingest=ingest, shared=shared, client_id=client_id, workers=workers)
     service.start()
     try:
         wait_for_shutdown()
