@@ -13,10 +13,10 @@ from typing import Annotated, Literal
 
 import typer
 
+from smartschool.settings import Settings, get_settings
+
 # pgserver asks platformdirs for a runtime dir, which warns on machines without a session bus.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR is not set.*")
-
-from smartschool.settings import Settings, get_settings
 
 app = typer.Typer(
     help="smartschool: smart school gates, classroom equipment telemetry, attendance and a "
