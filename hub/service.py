@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -16,6 +19,71 @@ from smartschool.settings import Settings
 log = logging.getLogger(__name__)
 
 SERVER_START_TIMEOUT_S = 20.0
+WORKER_RESTART_INITIAL_S = 1.0  # a worker that dies is restarted after this, doubling
+WORKER_RESTART_MAX_S = 30.0
+WORKER_HEALTHY_S = 60.0  # a worker alive this long resets its restart backoff
+WORKER_STOP_TIMEOUT_S = 15.0
+
+
+class WorkerPool:
+    """N ingest worker processes on the shared subscription, kept alive.
+
+    Processes rather than threads: paho's receive loop and the writer are CPU-bound
+    Python, so one process per worker is what puts a second core to work. Each
+    worker keeps its own client id across restarts (``{base}-w{i}``): its
+    persistent session, with whatever it had not acknowledged, waits for it at the
+    broker.
+    """
+
+    def __init__(self, count: int, *, base_client_id: str) -> None:
+        self.client_ids = [f"{base_client_id}-w{i}" for i in range(count)]
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._supervise, name="workers", daemon=True)
+
+    def _spawn(self, client_id: str) -> None:
+        cmd = [sys.executable, "-m", "smartschool", "hub", "--no-api", "--shared",
+               "--client-id", client_id]
+        self.procs[client_id] = subprocess.Popen(cmd, env=os.environ.copy())
+        log.info("ingest worker %s started (pid %d)", client_id,
+                 self.procs[client_id].pid)
+
+    def start(self) -> None:
+        for client_id in self.client_ids:
+            self._spawn(client_id)
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        delay = dict.fromkeys(self.client_ids, WORKER_RESTART_INITIAL_S)
+        started = dict.fromkeys(self.client_ids, time.monotonic())
+        while not self._stop.wait(0.5):
+            for client_id, proc in list(self.procs.items()):
+                if proc.poll() is None:
+                    if time.monotonic() - started[client_id] > WORKER_HEALTHY_S:
+                        delay[client_id] = WORKER_RESTART_INITIAL_S
+                    continue
+                log.error("ingest worker %s exited (%s); restarting in %.0fs", client_id,
+                          proc.returncode, delay[client_id])
+                if self._stop.wait(delay[client_id]):
+                    return
+                delay[client_id] = min(delay[client_id] * 2, WORKER_RESTART_MAX_S)
+                self._spawn(client_id)
+                started[client_id] = time.monotonic()
+                self.restarts += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(WORKER_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 class ApiServer:
@@ -54,11 +122,17 @@ class Hub:
         ingest: bool = True,
         shared: bool = False,
         client_id: str | None = None,
+        workers: int = 0,
     ) -> None:
+        """``workers`` > 0: ingest runs in that many child processes on the shared
+        subscription instead of in this process."""
         self.settings = settings
         self.ingest: Ingest | None = None
         self.api: ApiServer | None = None
-        if ingest:
+        self.workers: WorkerPool | None = None
+        if ingest and workers > 0:
+            self.workers = WorkerPool(workers, base_client_id=client_id or settings.hub_client_id)
+        elif ingest:
             password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
             self.ingest = Ingest(
                 database_url=database_url,
@@ -79,6 +153,8 @@ class Hub:
     def start(self) -> None:
         if self.ingest:
             self.ingest.start()
+        if self.workers:
+            self.workers.start()
         if self.api:
             self.api.start()
             log.info("API on http://%s:%d (docs at /docs)", self.api.host, self.api.port)
@@ -88,3 +164,5 @@ class Hub:
             self.api.stop()
         if self.ingest:
             self.ingest.stop()
+        if self.workers:
+            self.workers.stop()

@@ -198,13 +198,14 @@ def write_batch(
     """Store a batch atomically. A row the database refuses (say a NUL byte in a
     string) costs only its own message, which is dead-lettered: the batch is then
     retried message by message under savepoints. Connection-level failures
-    (``OperationalError``) propagate so the caller keeps the batch and retries."""
+    (``OperationalError``, ``InterfaceError``) propagate so the caller keeps the
+    batch and retries."""
     try:
         with conn.transaction(), conn.cursor() as cur:
             _write_stores(cur, stores, timezone)
             _write_dead(cur, dead)
         return BatchResult(len(stores), len(dead))
-    except psycopg.OperationalError:
+    except (psycopg.OperationalError, psycopg.InterfaceError):
         raise
     except psycopg.Error as exc:
         log.warning("batch of %d refused (%s); retrying one by one", len(stores), exc)
@@ -216,7 +217,7 @@ def write_batch(
                     # staging keeps earlier messages' rows until commit; start clean
                     cur.execute("truncate stage_gate, stage_telemetry, stage_status")
                     _write_stores(cur, [item], timezone)
-            except psycopg.OperationalError:
+            except (psycopg.OperationalError, psycopg.InterfaceError):
                 raise
             except psycopg.Error as exc:
                 refused.append(DeadLetter(item.message, STORAGE_REJECTED, str(exc)[:500]))
