@@ -6,10 +6,12 @@ import logging
 import resource
 import signal
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from paho.mqtt.enums import MQTTProtocolVersion
 
@@ -19,14 +21,22 @@ from edge.classroom import ClassroomAgent
 from edge.clock import Clock, SystemClock
 from edge.config import AgentConfig, GateConfig, load_config
 from edge.device import HostMetrics
-from edge.gate import GateAgent
+from edge.feedback import Feedback, GpioFeedback, LogFeedback
+from edge.gate import GateAgent, GateOutcome
 from edge.netloop import NetLoop
 from edge.outbox import Outbox
 from edge.policy import CardEntry
-from edge.projector import ProjectorSource, SimulatedProjector
+from edge.projector import ProjectorSource
 from edge.relay import GpioRelay, NoopRelay, Relay
 from edge.secrets import mqtt_password
 from smartschool.settings import get_settings
+
+if TYPE_CHECKING:  # the face extra is imported only by gates that use a camera
+    from edge.face.camera import Camera
+    from edge.face.config import FaceConfig
+    from edge.face.gallery import Gallery
+    from edge.face.pipeline import FacePipeline
+    from edge.face.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +64,43 @@ def _reader(gate: GateConfig) -> CardReader:
     return SimulatedCardReader()
 
 
+def _feedback(gate: GateConfig, device: str) -> Feedback:
+    if gate.feedback.kind == "gpio":
+        return GpioFeedback(buzzer_pin=gate.feedback.buzzer_pin,
+                            green_pin=gate.feedback.green_pin, red_pin=gate.feedback.red_pin)
+    return LogFeedback(device)
+
+
+def face_parts(
+    face: FaceConfig,
+    device: str,
+    *,
+    camera: Camera | None = None,
+    gallery: Gallery | None = None,
+) -> tuple[Camera, FacePipeline, SnapshotStore]:
+    """Camera, pipeline (models loaded now, not on the first pupil) and snapshot store."""
+    from edge.face.camera import open_camera
+    from edge.face.gallery import Gallery
+    from edge.face.pipeline import FacePipeline
+    from edge.face.snapshots import SnapshotStore
+
+    if gallery is None:
+        gallery = Gallery.load(face.gallery_file) if face.gallery_file else Gallery()
+    if len(gallery) == 0:
+        log.warning("%s: empty face gallery: every face is unknown until sync-gallery", device)
+    pipeline = FacePipeline.from_config(face, gallery)
+    pipeline.models.load()
+    if camera is None:
+        camera = open_camera(face.camera.source, width=face.camera.width,
+                             height=face.camera.height, fps=face.camera.fps)
+    snapshots = SnapshotStore(
+        face.snapshots.directory, enabled=face.snapshots.enabled,
+        max_age=timedelta(hours=face.snapshots.max_age_hours),
+        max_count=face.snapshots.max_count,
+    )
+    return camera, pipeline, snapshots
+
+
 def build_agent(
     config: AgentConfig,
     *,
@@ -67,13 +114,20 @@ def build_agent(
     host_metrics: HostMetrics | None = None,
     protocol: MQTTProtocolVersion | None = None,
     netloop: NetLoop | None = None,
+    feedback: Feedback | None = None,
+    camera: Camera | None = None,
+    gallery: Gallery | None = None,
+    config_path: Path | None = None,
+    on_decision: Callable[[GateOutcome], None] | None = None,
 ) -> Agent:
     """An agent ready to ``start()``. Every keyword overrides what the config would build.
 
     The simulator passes ``clock`` (a CompressedClock), ``cards`` (one table
     shared by a school's gates) and ``data_dir`` (one directory for all outboxes).
     ``password`` defaults to the environment / systemd credential. Many agents in
-    one process must share a ``netloop`` (see ``edge.netloop``).
+    one process must share a ``netloop`` (see ``edge.netloop``). A face gate gets
+    its camera and gallery from the config unless ``camera`` / ``gallery`` are
+    given (``edge simulate``, tests); ``config_path`` enables reload-config.
     """
     clock = clock or SystemClock()
     password = password if password is not None else mqtt_password()
@@ -86,18 +140,23 @@ def build_agent(
         if config.gate is not None:
             if cards is None:
                 cards = load_cards(config.gate.cards_file) if config.gate.cards_file else {}
+            parts = None
+            if config.gate.uses_face:
+                assert config.gate.face is not None
+                parts = face_parts(config.gate.face, config.device, camera=camera,
+                                   gallery=gallery)
             return GateAgent(
                 config, clock=clock, outbox=outbox,
                 relay=relay or _relay(config.gate, config.device),
                 cards=cards, reader=card_reader or _reader(config.gate),
+                feedback=feedback or _feedback(config.gate, config.device),
+                camera=parts[0] if parts else None,
+                pipeline=parts[1] if parts else None,
+                snapshots=parts[2] if parts else None,
+                config_path=config_path, on_decision=on_decision,
                 password=password, host=host_metrics, protocol=protocol, netloop=netloop,
             )
-        assert config.classroom is not None
-        if projectors is None:
-            projectors = [
-                SimulatedProjector(asset.tag, lamp_hours=asset.lamp_hours)
-                for asset in config.classroom.assets
-            ]
+        assert config.classroom is not None  # projectors None: built from the config
         return ClassroomAgent(
             config, clock=clock, outbox=outbox, projectors=projectors,
             password=password, host=host_metrics, protocol=protocol, netloop=netloop,
@@ -130,7 +189,7 @@ def stop_agents(agents: Sequence[Agent], *, workers: int = 32) -> None:
 def run(config_path: str | Path, *, stop: threading.Event | None = None) -> None:
     """Run one agent until SIGINT/SIGTERM (or ``stop``), then go offline cleanly."""
     config = load_config(config_path)
-    agent = build_agent(config)
+    agent = build_agent(config, config_path=Path(config_path))
     stop = stop or threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -3,9 +3,10 @@
 YAML, either a mapping or a list::
 
     04A1B2C3: {person: th-hai-thanh-00001, status: active}
-    - {uid: "04:a1:b2:c3", person: th-hai-thanh-00002, status: lost}
+    - {uid: "04:a1:b2:c3", person: th-hai-thanh-00002, status: lost, kind: student}
 
-CSV with a header row ``uid,person,status`` (status may be left empty: active).
+CSV with a header row ``uid,person,status[,kind]`` (status may be left empty: active).
+``kind`` is ``student`` (the default) or ``staff``: staff pass outside opening hours.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from edge.cardreader import InvalidUid, normalise_uid
-from edge.policy import CardEntry, CardStatus
+from edge.policy import CardEntry, CardStatus, PersonKind
 from smartschool.configbase import StrictModel
 
 
@@ -31,6 +32,9 @@ class CardRow(StrictModel):
     uid: str = Field(min_length=1, max_length=64, description="Card UID, hex, any separators")
     person: str = Field(min_length=1, max_length=64, description="Person code in the records")
     status: CardStatus = Field(default="active", description="active, blocked or lost")
+    kind: PersonKind = Field(
+        default="student", description="student or staff (staff pass outside opening hours)"
+    )
 
 
 def _rows_from_yaml(path: Path) -> Iterable[tuple[str, Any]]:
@@ -89,5 +93,5 @@ def load_cards(path: Path) -> dict[str, CardEntry]:
             raise CardListError(f"{path}:{where}:uid: {exc}") from None
         if uid in table:
             raise CardListError(f"{path}:{where}:uid: {uid} is listed twice")
-        table[uid] = CardEntry(person=row.person, status=row.status)
+        table[uid] = CardEntry(person=row.person, status=row.status, kind=row.kind)
     return table

@@ -1,15 +1,25 @@
-"""The classroom agent: device heartbeat plus readings of the room's equipment."""
+"""The classroom agent: device heartbeat plus readings of the room's equipment.
+
+Projectors (PJLink or simulated), PCs and TVs (reachability) and room sensors
+are collectors polled by a ``CollectorScheduler`` from ``tick``, each on its
+own interval; each reading is one telemetry message with the asset tag. The
+device's own health (psutil) rides the heartbeat. A collector that raises is
+reported as ``collector.<name>.ok = false`` and the others carry on.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from edge.clock import Clock
+from edge.collectors.base import Collector, CollectorScheduler, run_collector
+from edge.collectors.build import asset_collectors, guarded, projector_sources
+from edge.collectors.host import read_host
 from edge.config import AgentConfig, ClassroomConfig
-from edge.device import DeviceAgent, HostMetrics, next_due, phase_offset
+from edge.device import DeviceAgent, HostMetrics
 from edge.netloop import NetLoop
 from edge.outbox import Outbox
 from edge.projector import ProjectorSource
@@ -24,32 +34,39 @@ class ClassroomAgent(DeviceAgent):
         *,
         clock: Clock,
         outbox: Outbox,
-        projectors: Sequence[ProjectorSource],
+        projectors: Sequence[ProjectorSource] | None = None,
+        collectors: Sequence[Collector] = (),
         password: str | None = None,
         host: HostMetrics | None = None,
         protocol: MQTTProtocolVersion | None = None,
         netloop: NetLoop | None = None,
     ) -> None:
+        """``projectors`` replaces the projectors of the config (the simulator's, tests');
+        ``collectors`` are polled in addition to those the config describes."""
+        data_dir = outbox.path.parent
+        host = guarded("host", host or (lambda: read_host(data_dir)))
         super().__init__(config, clock=clock, outbox=outbox, password=password, host=host,
                          protocol=protocol, netloop=netloop)
         assert config.classroom is not None  # the config's own validator guarantees it
         self.classroom: ClassroomConfig = config.classroom
+        if projectors is None:
+            projectors = projector_sources(self.classroom)
         self.projectors = {p.tag: p for p in projectors}
-        self._interval = timedelta(seconds=self.classroom.telemetry_interval_s)
-        self._next_reading = self.boot + phase_offset(
-            config.device + "/assets", self.classroom.telemetry_interval_s
+        self.scheduler = CollectorScheduler(
+            [*asset_collectors(self.classroom, self.projectors), *collectors],
+            start=self.boot, key=config.device,
         )
 
     def tick(self, now: datetime | None = None) -> None:
         now = now or self.clock.now()
         super().tick(now)
-        if now >= self._next_reading:
-            self.emit_readings(now)
-            self._next_reading = next_due(self._next_reading, self._interval, now)
+        for reading in self.scheduler.run_due(now):
+            self.emit_telemetry(now, reading.metrics, asset=reading.asset)
 
     def emit_readings(self, now: datetime) -> list[int]:
-        """One telemetry message per asset; returns their seqs."""
+        """Poll every collector now, whatever is due; returns the seqs of the messages."""
         return [
-            self.emit_telemetry(now, source.read(now).metrics(), asset=tag)
-            for tag, source in self.projectors.items()
+            self.emit_telemetry(now, reading.metrics, asset=reading.asset)
+            for reading in (run_collector(c, now) for c in self.scheduler.collectors)
         ]
+

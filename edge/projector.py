@@ -1,31 +1,72 @@
 """Projector sources: what a classroom agent reads about its projector.
 
-Metric values follow PJLink's vocabulary (POWR and ERST), so a real PJLink
-source can replace the simulated one without the hub noticing.
+Metric values follow PJLink's vocabulary (POWR and ERST), so the PJLink source
+(``edge.pjlink.client.PjlinkProjector``) and the simulated one look the same to
+the hub.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from edge.metrics import MetricValue
+
 Power = Literal["off", "on", "cooling", "warming"]
 Fault = Literal["fan", "lamp", "temp", "cover", "filter", "other"]
+FAULTS: tuple[Fault, ...] = ("fan", "lamp", "temp", "cover", "filter", "other")  # ERST order
+Severity = Literal[0, 1, 2]  # PJLink ERST: 0 ok, 1 warning, 2 error
 
 
 @dataclass(frozen=True, slots=True)
 class ProjectorReading:
-    power: Power
-    lamp_hours: int
-    error: str  # "ok" or the failing component
+    """One look at a projector. ``None`` is "not known this time" and is not published.
 
-    def metrics(self) -> dict[str, str | int]:
-        return {
+    An unreachable projector (switched off at the mains, unplugged network) is a
+    normal reading with ``reachable=False``, not an error.
+    """
+
+    power: Power | None
+    lamp_hours: int | None
+    error: str | None  # "ok" or the failing component
+    reachable: bool = True
+    lamp_on: bool | None = None
+    errors: Mapping[Fault, Severity] = field(default_factory=dict)
+    input: str | None = None
+    name: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+
+    @classmethod
+    def unreachable(cls) -> ProjectorReading:
+        return cls(None, None, None, reachable=False)
+
+    def metrics(self) -> dict[str, MetricValue]:
+        """What the projector said, by PROTOCOL.md metric name; unknowns left out."""
+        out: dict[str, MetricValue] = {}
+        optional: dict[str, MetricValue | None] = {
             "projector.power": self.power,
             "projector.lamp_hours": self.lamp_hours,
             "projector.error": self.error,
+            "projector.lamp_on": self.lamp_on,
+            "projector.input": self.input,
+            "projector.name": self.name,
+            "projector.manufacturer": self.manufacturer,
+            "projector.model": self.model,
         }
+        out.update({k: v for k, v in optional.items() if v is not None})
+        out.update({f"projector.error.{part}": level for part, level in self.errors.items()})
+        return out
+
+    def telemetry(self) -> dict[str, MetricValue]:
+        """What is published: reachability first, and lamp on/off derived from the
+        power state when the source does not report the lamp itself."""
+        out: dict[str, MetricValue] = {"projector.reachable": self.reachable, **self.metrics()}
+        if self.lamp_on is None and self.power is not None:
+            out["projector.lamp_on"] = self.power in ("on", "warming")
+        return out
 
 
 class ProjectorSource(Protocol):

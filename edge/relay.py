@@ -13,6 +13,14 @@ class Relay(Protocol):
         """Close the contact for ``seconds`` without blocking the caller."""
         ...
 
+    def hold(self) -> None:
+        """Keep the contact closed until ``release`` (manual override: hold the gate open)."""
+        ...
+
+    def release(self) -> None:
+        """End a hold; a pulse in progress still ends on its own."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -22,10 +30,21 @@ class NoopRelay:
     def __init__(self, name: str = "relay") -> None:
         self.name = name
         self.pulses = 0
+        self.held = False
+        self.last_pulse_s: float | None = None
 
     def pulse(self, seconds: float) -> None:
         self.pulses += 1
+        self.last_pulse_s = seconds
         log.debug("%s: pulse %.1fs (#%d)", self.name, seconds, self.pulses)
+
+    def hold(self) -> None:
+        self.held = True
+        log.info("%s: held open", self.name)
+
+    def release(self) -> None:
+        self.held = False
+        log.info("%s: released", self.name)
 
     def close(self) -> None:
         return None
@@ -47,6 +66,12 @@ class GpioRelay:
     def pulse(self, seconds: float) -> None:
         # blink in the background: the caller (the tap handler) must not wait for the door.
         self._device.blink(on_time=seconds, off_time=0, n=1, background=True)
+
+    def hold(self) -> None:
+        self._device.on()  # on() also cancels a blink in progress
+
+    def release(self) -> None:
+        self._device.off()
 
     def close(self) -> None:
         self._device.close()

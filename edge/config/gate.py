@@ -1,14 +1,20 @@
-"""The ``gate:`` section: direction, identification mode, anti-passback, card list, relay."""
+"""The ``gate:`` section: direction, identification mode, anti-passback, card list, relay,
+feedback, opening hours and the face pipeline."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from edge.config.common import resolve_path
+from edge.config.hours import HoursConfig
+from edge.face.config import FaceConfig
 from smartschool.configbase import StrictModel
+
+GateMode = Literal["card", "face", "card-or-face", "card-and-face"]
+FACE_MODES: frozenset[str] = frozenset({"face", "card-or-face", "card-and-face"})
 
 
 class RelayConfig(StrictModel):
@@ -22,14 +28,33 @@ class RelayConfig(StrictModel):
     )
 
 
+class FeedbackConfig(StrictModel):
+    kind: Literal["noop", "gpio"] = Field(
+        default="noop", description="gpio: buzzer and LEDs on Pi pins (gpiozero); noop: log only"
+    )
+    buzzer_pin: int | None = Field(default=None, ge=2, le=27, description="BCM pin of the buzzer")
+    green_pin: int | None = Field(default=None, ge=2, le=27, description="BCM pin of the green LED")
+    red_pin: int | None = Field(default=None, ge=2, le=27, description="BCM pin of the red LED")
+
+    @model_validator(mode="after")
+    def _distinct_pins(self) -> FeedbackConfig:
+        pins = [p for p in (self.buzzer_pin, self.green_pin, self.red_pin) if p is not None]
+        if len(pins) != len(set(pins)):
+            raise ValueError("feedback pins must differ")
+        return self
+
+
 class GateConfig(StrictModel):
     direction: Literal["in", "out"] = Field(
         default="in",
         description="Direction of this gate's reader; a two-reader gate passes the direction "
         "of each tap instead",
     )
-    mode: Literal["card"] = Field(
-        default="card", description="How people are identified (face and card+face later)"
+    mode: GateMode = Field(
+        default="card",
+        description="How people are identified. card; face (camera only); card-or-face "
+        "(either opens); card-and-face (the card must grant and the face verify against its "
+        "holder). Face modes need the face section",
     )
     reader: Literal["simulated", "keyboard"] = Field(
         default="simulated",
@@ -49,6 +74,25 @@ class GateConfig(StrictModel):
         "relative to this file. Unset: every card is unknown and the hub decides",
     )
     relay: RelayConfig = Field(default_factory=RelayConfig, description="The door relay")
+    feedback: FeedbackConfig = Field(
+        default_factory=FeedbackConfig,
+        description="Buzzer and LEDs: granted = short beep + green, denied = long beep + red",
+    )
+    hours: HoursConfig | None = Field(
+        default=None,
+        description="Opening windows and closed dates; outside them students are refused "
+        "(outside-hours) and staff pass. Unset: no hours",
+    )
+    face: FaceConfig | None = Field(
+        default=None, description="Camera, gallery and thresholds; required by the face modes"
+    )
+    face_fresh_s: float = Field(
+        default=3.0,
+        gt=0,
+        le=30,
+        description="card-and-face: a face seen at most this many seconds before the tap "
+        "verifies it; the tap never waits for a frame to be encoded",
+    )
 
     @field_validator("cards_file")
     @classmethod
@@ -57,3 +101,16 @@ class GateConfig(StrictModel):
         if resolved is not None and not resolved.is_file():
             raise ValueError(f"card list {resolved} does not exist")
         return resolved
+
+    @model_validator(mode="after")
+    def _face_section_matches_mode(self) -> GateConfig:
+        if self.mode in FACE_MODES and self.face is None:
+            raise ValueError(f"mode {self.mode} needs a face section (camera, gallery_file)")
+        if self.mode == "card" and self.face is not None:
+            raise ValueError("mode is card but there is a face section: remove it or pick a "
+                             "face mode")
+        return self
+
+    @property
+    def uses_face(self) -> bool:
+        return self.mode in FACE_MODES

@@ -108,3 +108,42 @@ def test_password_from_env_then_credentials(tmp_path, monkeypatch):
     assert mqtt_password() == "from-systemd"
     monkeypatch.setenv(PASSWORD_ENV, "from-env")
     assert mqtt_password() == "from-env"
+
+
+def test_face_gate_example_loads():
+    config = load_config(EXAMPLES / "gate-face.example.yaml")
+    assert config.gate is not None and config.gate.mode == "card-or-face"
+    assert config.gate.face is not None and config.gate.hours is not None
+    assert config.gate.hours.schedule().is_open(
+        __import__("datetime").datetime(2025, 9, 8, 7, 0)
+    )
+
+
+def test_example_staff_card_has_its_kind():
+    from edge.cards import load_cards
+
+    assert load_cards(EXAMPLES / "cards.example.yaml")["9C8D7E6F"].kind == "staff"
+
+
+@pytest.mark.parametrize(
+    ("gate", "field", "reason"),
+    [
+        ("{mode: face}", "gate", "needs a face section"),
+        ("{mode: card-and-face}", "gate", "needs a face section"),
+        ("{mode: card, face: {}}", "gate", "there is a face section"),
+        ("{mode: turnstile}", "gate.mode", "'card'"),
+        ("{hours: {windows: [{days: [mon], open: 7:30, close: '17:00'}]}}",
+         "gate.hours.windows.0.open", "quotes"),
+        ("{hours: {windows: [{days: [mon], open: '17:00', close: '06:30'}]}}",
+         "gate.hours.windows.0", "closes at"),
+        ("{hours: {windows: [{days: [monday], open: '06:00', close: '07:00'}]}}",
+         "gate.hours.windows.0.days.0", "'mon'"),
+        ("{feedback: {buzzer_pin: 5, red_pin: 5}}", "gate.feedback", "must differ"),
+    ],
+)
+def test_gate_mode_and_hours_mistakes(tmp_path, gate, field, reason):
+    path = write(tmp_path, f"device: g1\nschool: s1\nrole: gate\ngate: {gate}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert any(f":{field}: " in p and reason in p for p in caught.value.problems), \
+        caught.value.problems

@@ -146,3 +146,43 @@ def test_load_cards_errors_name_the_row(tmp_path, name, text, message):
     with pytest.raises(CardListError, match=message) as info:
         load_cards(path)
     assert str(path) in str(info.value)
+
+
+def test_noop_relay_holds_and_remembers_the_pulse_length():
+    relay = NoopRelay()
+    relay.pulse(2.5)
+    relay.hold()
+    assert relay.held and relay.pulses == 1 and relay.last_pulse_s == 2.5
+    relay.release()
+    assert not relay.held
+
+
+def test_log_feedback_keeps_a_bounded_record():
+    from edge.feedback import REMEMBERED_SIGNALS, LogFeedback
+
+    feedback = LogFeedback()
+    feedback.granted()
+    feedback.denied()
+    assert feedback.signals == ["granted", "denied"]
+    for _ in range(REMEMBERED_SIGNALS * 2):
+        feedback.granted()
+    assert len(feedback.signals) == REMEMBERED_SIGNALS
+
+
+def test_gpio_feedback_without_gpiozero_says_what_to_do():
+    if importlib.util.find_spec("gpiozero") is not None:
+        pytest.skip("gpiozero is installed here")
+    from edge.feedback import GpioFeedback
+
+    with pytest.raises(RuntimeError, match="gpiozero"):
+        GpioFeedback(buzzer_pin=22, green_pin=23, red_pin=24)
+
+
+def test_card_list_kind_defaults_to_student(tmp_path):
+    path = tmp_path / "cards.csv"
+    path.write_text("uid,person,status,kind\n04A1B2C3,a,,\n04A1B2C4,b,active,staff\n")
+    cards = load_cards(path)
+    assert (cards["04A1B2C3"].kind, cards["04A1B2C4"].kind) == ("student", "staff")
+    path.write_text("uid,person,kind\n04A1B2C3,a,janitor\n")
+    with pytest.raises(CardListError, match="kind"):
+        load_cards(path)
