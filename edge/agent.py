@@ -61,6 +61,15 @@ def _relay(gate: GateConfig, device: str) -> Relay:
 def _reader(gate: GateConfig) -> CardReader:
     if gate.reader == "keyboard":
         return KeyboardWedgeReader()
+    if gate.reader in ("evdev", "serial"):
+        from edge.card_devices import EvdevCardReader, SerialCardReader
+
+        assert gate.reader_device is not None  # the config's validator guarantees it
+        if gate.reader == "evdev":
+            return EvdevCardReader(gate.reader_device, fmt=gate.uid_format,
+                                   order=gate.uid_byte_order)
+        return SerialCardReader(gate.reader_device, baud=gate.reader_baud,
+                                fmt=gate.uid_format, order=gate.uid_byte_order)
     return SimulatedCardReader()
 
 

@@ -56,10 +56,27 @@ class GateConfig(StrictModel):
         "(either opens); card-and-face (the card must grant and the face verify against its "
         "holder). Face modes need the face section",
     )
-    reader: Literal["simulated", "keyboard"] = Field(
+    reader: Literal["simulated", "keyboard", "evdev", "serial"] = Field(
         default="simulated",
-        description="keyboard: a USB reader that types the UID and Enter on stdin; "
-        "simulated: taps come from code",
+        description="keyboard: a USB reader that types the UID and Enter on stdin; evdev: "
+        "the same reader read (and grabbed) as a Linux input device; serial: a serial "
+        "reader (EM 125 kHz STX/ETX frames or one line per card); simulated: taps come "
+        "from code",
+    )
+    reader_device: str | None = Field(
+        default=None,
+        max_length=256,
+        description="evdev: /dev/input/by-id/...-event-kbd; serial: /dev/ttyUSB0 or /dev/serial0",
+    )
+    reader_baud: int = Field(default=9600, ge=1200, le=921_600,
+                             description="Serial readers: baud rate")
+    uid_format: Literal["hex", "decimal"] = Field(
+        default="hex", description="How the reader prints a UID: hex, or a decimal number"
+    )
+    uid_byte_order: Literal["msb-first", "lsb-first"] = Field(
+        default="msb-first",
+        description="lsb-first: the reader sends the UID's bytes reversed; it is stored "
+        "most significant byte first, as the card and the records number it",
     )
     anti_passback_minutes: int = Field(
         default=5,
@@ -109,6 +126,12 @@ class GateConfig(StrictModel):
         if self.mode == "card" and self.face is not None:
             raise ValueError("mode is card but there is a face section: remove it or pick a "
                              "face mode")
+        return self
+
+    @model_validator(mode="after")
+    def _device_for_hardware_readers(self) -> GateConfig:
+        if self.reader in ("evdev", "serial") and not self.reader_device:
+            raise ValueError(f"reader {self.reader} needs reader_device (the device path)")
         return self
 
     @property
