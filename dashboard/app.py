@@ -26,7 +26,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from dashboard.data import DistrictSnapshot, SnapshotCache, district_now, load_district
 from dashboard.i18n import t
-from dashboard.pages import district
+from dashboard.pages import district, equipment, shell
 from smartschool.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,12 @@ def create_app(settings: Settings, *, database_url: str) -> dash.Dash:
         # Dash accepts None (no "Updating..." flicker every 2 s); its stub says str only.
         update_title=None,  # type: ignore[arg-type]
         serve_locally=True,  # the control room may have no internet: no CDN
+        suppress_callback_exceptions=True,  # pages' callbacks wait while they are not shown
     )
-    app.layout = district.layout(settings.language)
+    app.layout = shell.layout()
+    app.validation_layout = shell.validation_layout(settings.language)  # type: ignore[assignment]
+    shell.register_callbacks(app, default_lang=settings.language)
+    equipment.register_callbacks(app, pool=pool, settings=settings)
     district.register_callbacks(
         app,
         snapshots=SnapshotCache(load),

@@ -9,10 +9,14 @@ import sys
 import threading
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import uvicorn
 
+from hub.equipment.evaluator import Evaluator
 from hub.ingest import Ingest
+from hub.notify.settings import NotifySettings
+from hub.notify.worker import NotificationWorker
 from smartschool.mqtt import BrokerAddress
 from smartschool.settings import Settings
 
@@ -123,10 +127,26 @@ class Hub:
         shared: bool = False,
         client_id: str | None = None,
         workers: int = 0,
+        notify: bool | None = None,
     ) -> None:
         """``workers`` > 0: ingest runs in that many child processes on the shared
-        subscription instead of in this process."""
+        subscription instead of in this process. ``notify`` (default: with the API) runs
+        the parents' notification worker here; several are safe (rows are claimed with
+        ``for update skip locked``)."""
         self.settings = settings
+        self.notifier: NotificationWorker | None = None
+        # Alarms and rollups: every hub process may run one; an advisory lock makes one
+        # the leader and the others standbys.
+        self.evaluator: Evaluator | None = None
+        if ingest:
+            self.evaluator = Evaluator(
+                database_url,
+                offline_after_gate_s=settings.offline_after_gate_s,
+                offline_after_classroom_s=settings.offline_after_classroom_s,
+            )
+        if notify if notify is not None else api:
+            self.notifier = NotificationWorker(database_url, settings=NotifySettings(),
+                                               zone=ZoneInfo(settings.timezone))
         self.ingest: Ingest | None = None
         self.api: ApiServer | None = None
         self.workers: WorkerPool | None = None
@@ -153,6 +173,10 @@ class Hub:
     def start(self) -> None:
         if self.ingest:
             self.ingest.start()
+        if self.notifier:
+            self.notifier.start()
+        if self.evaluator:
+            self.evaluator.start()
         if self.workers:
             self.workers.start()
         if self.api:
@@ -160,6 +184,10 @@ class Hub:
             log.info("API on http://%s:%d (docs at /docs)", self.api.host, self.api.port)
 
     def stop(self) -> None:
+        if self.evaluator:
+            self.evaluator.stop()
+        if self.notifier:
+            self.notifier.stop()
         if self.api:
             self.api.stop()
         if self.ingest:

@@ -45,15 +45,17 @@ _INSERT_GATE = """
 with inserted as (
     insert into gate_events (device_id, seq, ts, received_at, school_id, direction, method,
                              card_uid, person_ref, distance, decision, reason, clock_synced,
-                             student_id, resolved)
+                             student_id, staff_id, resolved)
     select g.device_id, g.seq, g.ts, g.received_at, g.school_id, g.direction, g.method,
            g.card_uid, g.person_ref, g.distance, g.decision, g.reason, g.clock_synced,
-           coalesce(c.student_id, sp.id), coalesce(c.student_id, sp.id) is not null
+           coalesce(c.student_id, sp.id), coalesce(c.staff_id, tp.id),
+           coalesce(c.student_id, sp.id, c.staff_id, tp.id) is not null
     from stage_gate g
     left join cards c on c.uid = g.card_uid
     left join students sp on sp.code = g.person_ref
+    left join staff tp on tp.code = g.person_ref
     on conflict (device_id, seq) do nothing
-    returning student_id, direction, decision,
+    returning student_id, school_id, direction, decision,
               -- a device without NTP sync: the hub's receive time is the better clock
               case when clock_synced is false then received_at else ts end as at
 )
@@ -62,7 +64,8 @@ select i.student_id, (i.at at time zone %(tz)s)::date, st.school_id,
        min(i.at) filter (where i.direction = 'in'),
        max(i.at) filter (where i.direction = 'out')
 from inserted i join students st on st.id = i.student_id
-where i.decision = 'granted'
+-- a pass at another school's gate is kept (and flagged by the register), not attendance
+where i.decision = 'granted' and i.school_id = st.school_id
 group by i.student_id, (i.at at time zone %(tz)s)::date, st.school_id
 on conflict (student_id, day) do update
     set first_in = least(a.first_in, excluded.first_in),

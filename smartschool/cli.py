@@ -63,6 +63,15 @@ def _mount_records() -> None:
 _mount_records()
 
 
+def _mount_assets() -> None:
+    from hub.equipment.cli import app as assets_app
+
+    app.add_typer(assets_app, name="assets")
+
+
+_mount_assets()
+
+
 def setup_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(),

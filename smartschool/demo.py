@@ -21,6 +21,7 @@ import psycopg
 
 from hub.auth import ensure_admin, generate_password
 from hub.db import migrate
+from hub.equipment.assets import seed_assets
 from hub.seed import seed_district
 from hub.service import Hub
 from smartschool.district import generate_district
@@ -103,6 +104,7 @@ class Demo:
         district = generate_district(seed=o.seed, students_target=o.students)
         with psycopg.connect(self.database_url) as conn:
             counts = seed_district(conn, district)
+            seed_assets(conn, district)
             self.admin_password = _admin_password(s, conn, self.dir)
         log.info("records: %s", counts)
 

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     offline_after_classroom_s: int = Field(
         default=600, ge=5, description="A classroom device silent this long is shown offline"
     )
+    event_retention_days: int = Field(
+        default=400, ge=1, description="Raw gate events older than this are purged "
+        "(`smartschool records purge`); the attendance rollup is kept"
+    )
     log_level: str = Field(default="INFO", description="Python logging level")
 
 

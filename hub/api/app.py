@@ -20,7 +20,22 @@ from psycopg_pool import ConnectionPool
 
 from hub.api.context import ApiContext
 from hub.api.redact import redact_url
-from hub.api.routes import attendance, auth, dead_letters, devices, events, health, schools, users
+from hub.api.routes import (
+    attendance,
+    attendance_reports,
+    auth,
+    consents,
+    dead_letters,
+    devices,
+    enrollments,
+    equipment,
+    events,
+    health,
+    notifications,
+    records,
+    schools,
+    users,
+)
 from hub.auth import load_or_create_secret
 from smartschool.settings import Settings
 
@@ -79,6 +94,12 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     for module in (health, auth, users, schools, attendance, devices, events, dead_letters):
         app.include_router(module.router)
+    app.include_router(records.router)
+    app.include_router(consents.router)
+    app.include_router(enrollments.router)
+    app.include_router(attendance_reports.router)
+    app.include_router(notifications.router)
+    app.include_router(equipment.router)
     return app
 
 

@@ -1,0 +1,194 @@
+"""Attendance reports at district scale, through the API, against the naive raw count.
+
+    .venv/bin/python bench/attendance.py [--events 5000000] [--runs 30] [--keep]
+
+Builds a throw-away database on SMARTSCHOOL_TEST_PG's server: the simulated district
+(25 schools, 15k students, smartschool.district + hub.seed), then a school year of gate
+events (one entry and one exit per student per school day, generated in SQL with
+generate_series) and the attendance rollup. Times, through the real API (FastAPI
+TestClient, the full route stack with auth): the district summary for one day and a class
+register; and, in the same run, the naive district summary over raw gate_events.
+Prints median and p99, then one FINAL line of JSON (ms). Target: district summary
+<= 100 ms median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from hub.api.app import create_app  # noqa: E402
+from hub.attendance.calendar import SchoolCalendar  # noqa: E402
+from hub.auth import ensure_admin  # noqa: E402
+from hub.db import migrate  # noqa: E402
+from hub.seed import seed_district  # noqa: E402
+from smartschool.district import generate_district  # noqa: E402
+from smartschool.settings import Settings  # noqa: E402
+
+ADMIN_PG = os.environ.get("SMARTSCHOOL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+TZ = "Asia/Ho_Chi_Minh"
+YEAR_START = date(2025, 9, 5)
+TARGET_SUMMARY_MS = 100.0
+
+# One entry (06:25-07:20 local, a few late) and one exit (16:00-17:00) per student and
+# school day; about 3% of students absent on any day. Device = the school's first gate.
+_EVENTS = """
+insert into gate_events (device_id, seq, ts, received_at, school_id, direction, method,
+                         card_uid, decision, clock_synced, student_id, resolved)
+select g.device_id, d.i * 10000000 + st.id * 2 + k.o, t.ts, t.ts + interval '300 ms',
+       st.school_id, k.dir, 'card', null, 'granted', true, st.id, true
+from unnest(%(days)s::date[]) with ordinality as d(day, i)
+cross join students st
+join lateral (select min(id) as device_id from devices dv
+              where dv.school_id = st.school_id and dv.role = 'gate') g on true
+cross join (values (0, 'in'), (1, 'out')) k(o, dir)
+cross join lateral (select (d.day + case k.o
+    when 0 then time '06:25' + ((hashint4((st.id * 31 + d.i)::int) & 4095) * interval '0.8 s')
+    else time '16:00' + ((hashint4((st.id * 17 + d.i)::int) & 4095) * interval '0.87 s') end)
+    at time zone 'Asia/Ho_Chi_Minh' as ts) t
+where hashint4((st.id * 7 + d.i)::int) & 31 <> 0
+"""
+
+_ROLLUP = """
+insert into attendance_daily (student_id, day, school_id, first_in, last_out)
+select student_id, (ts at time zone 'Asia/Ho_Chi_Minh')::date, school_id,
+       min(ts) filter (where direction = 'in'), max(ts) filter (where direction = 'out')
+from gate_events group by 1, 2, 3
+"""
+
+# What a report would do without the rollup: first entries of the day from raw events.
+_NAIVE = """
+with firsts as (
+    select e.student_id, e.school_id, min(e.ts) as first_in
+    from gate_events e
+    where e.ts >= %(lo)s and e.ts < %(hi)s and e.direction = 'in' and e.decision = 'granted'
+      and e.student_id is not null
+    group by e.student_id, e.school_id
+)
+select s.id,
+       count(f.*) filter (where (f.first_in at time zone %(tz)s)::time <= s.start_time),
+       count(f.*) filter (where (f.first_in at time zone %(tz)s)::time > s.start_time),
+       (select count(*) from students st where st.school_id = s.id and st.active)
+from schools s left join firsts f on f.school_id = s.id
+group by s.id order by s.id
+"""
+
+
+def timed(fn: Callable[[], object], runs: int) -> dict[str, float]:
+    fn()  # warm: plans, caches, the pool
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    p99 = samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
+    return {"median_ms": round(statistics.median(samples), 2), "p99_ms": round(p99, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=5_000_000, help="about this many events")
+    ap.add_argument("--students", type=int, default=15_000)
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = ap.parse_args()
+
+    name = f"ss_bench_att_{uuid.uuid4().hex[:8]}"
+    base = ADMIN_PG.rpartition("/")[0]
+    url = f"{base}/{name}"
+    with psycopg.connect(ADMIN_PG, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        migrate(url)
+        t0 = time.perf_counter()
+        with psycopg.connect(url) as conn:
+            counts = seed_district(conn, generate_district(students_target=args.students))
+            ensure_admin(conn, password="bench-pass-1")
+        # ~97% of students pass twice a school day
+        per_day = counts.students * 2 * 0.97
+        n_days = max(1, round(args.events / per_day))
+        days = list(SchoolCalendar().school_days(YEAR_START, YEAR_START + timedelta(days=400)))
+        days = days[:n_days]
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(_EVENTS, {"days": days})
+            conn.execute(_ROLLUP)
+            conn.execute("vacuum analyze")
+            n_events = conn.execute("select count(*) from gate_events").fetchone()[0]  # type: ignore[index]
+            n_rollup = conn.execute("select count(*) from attendance_daily").fetchone()[0]  # type: ignore[index]
+            class_id = conn.execute(
+                "select class_id from students group by class_id order by count(*) desc limit 1"
+            ).fetchone()[0]  # type: ignore[index]
+        gen_s = time.perf_counter() - t0
+        day = days[len(days) // 2]
+        print(f"generated {counts.schools} schools, {counts.students} students, "
+              f"{n_events:,} events over {len(days)} school days, {n_rollup:,} rollup rows "
+              f"in {gen_s:.1f} s; measuring {day}")
+
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(_env_file=None, data_dir=Path(tmp), secret_key="b" * 48)
+            app = create_app(settings, database_url=url, mqtt_display="-")
+            with TestClient(app) as client:
+                r = client.post("/api/v1/auth/token",
+                                data={"username": "admin", "password": "bench-pass-1"})
+                h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+                def get(path: str) -> None:
+                    resp = client.get(path, headers=h)
+                    assert resp.status_code == 200, resp.text
+
+                summary = timed(lambda: get(f"/api/v1/attendance/summary?date={day}"), args.runs)
+                daily = timed(lambda: get(f"/api/v1/attendance/daily?date={day}"), args.runs)
+                register = timed(
+                    lambda: get(f"/api/v1/attendance/register?class_id={class_id}&date={day}"),
+                    args.runs)
+        from datetime import datetime
+        from datetime import time as dtime
+        from zoneinfo import ZoneInfo
+        lo = datetime.combine(day, dtime(0), ZoneInfo(TZ))
+        with psycopg.connect(url, autocommit=True) as conn:
+            naive = timed(lambda: conn.execute(
+                _NAIVE, {"lo": lo, "hi": lo + timedelta(days=1), "tz": TZ}).fetchall(),
+                max(5, args.runs // 3))
+        rows = [
+            ("district summary (API, rollup)", summary),
+            ("district daily, all statuses (API)", daily),
+            (f"class register, class {class_id} (API, engine)", register),
+            ("naive district count over raw events (SQL only)", naive),
+        ]
+        for label, m in rows:
+            print(f"{label:<52} median {m['median_ms']:8.2f} ms   p99 {m['p99_ms']:8.2f} ms")
+        ratio = naive["median_ms"] / summary["median_ms"] if summary["median_ms"] else 0
+        print(f"summary target <= {TARGET_SUMMARY_MS} ms median: "
+              f"{'met' if summary['median_ms'] <= TARGET_SUMMARY_MS else 'MISSED'}; "
+              f"naive / API = {ratio:.1f}x")
+        print("FINAL " + json.dumps({
+            "events": n_events, "students": counts.students, "school_days": len(days),
+            "generate_s": round(gen_s, 1), "district_summary": summary, "district_daily": daily,
+            "class_register": register, "naive_raw_count": naive,
+            "target_summary_median_ms": TARGET_SUMMARY_MS,
+        }))
+    finally:
+        if not args.keep:
+            with psycopg.connect(ADMIN_PG, autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Attendance reports (class register, daily summaries, monthly rates) and corrections.
+
+Reports answer JSON by default and ``?format=csv|xlsx`` as a download. A school-scoped
+account sees only its own school: another school's class or student is a 404, the same
+answer as for one that does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser, SchoolFilterDep
+from hub.attendance import corrections, reports
+from hub.attendance.export import MEDIA_TYPES, ExportFormat, to_csv, to_xlsx
+from hub.auth import User
+
+router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
+
+FormatQuery = Annotated[ExportFormat, Query(description="json (default), csv or xlsx")]
+STUDENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class CorrectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["present", "late", "absent", "excused"]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CorrectionPublic(BaseModel):
+    id: int
+    student: str
+    date: dt.date
+    before: dict[str, Any]
+    after: dict[str, Any]
+    reason: str
+    corrected_by: str
+    corrected_at: dt.datetime
+
+
+class DailyPublic(BaseModel):
+    date: dt.date
+    rows: list[reports.DailyRow]
+
+
+class MonthlyPublic(BaseModel):
+    school: str
+    month: str
+    classes: list[reports.MonthlyRow]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _not_found(detail: str) -> HTTPException:
+    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=detail)
+
+
+def _visible(user: User, school: str) -> bool:
+    return not user.school_scoped or user.school_id == school
+
+
+def _download(
+    fmt: ExportFormat, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Response:
+    body = to_csv(columns, rows) if fmt == "csv" else to_xlsx(columns, rows, title=name)
+    return Response(
+        content=body,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+def _table(models: Sequence[BaseModel], exclude: set[str] | None = None) -> tuple[
+    list[str], list[list[Any]]
+]:
+    dumped = [m.model_dump(exclude=exclude) for m in models]
+    columns = list(dumped[0]) if dumped else []
+    return columns, [[d[c] for c in columns] for d in dumped]
+
+
+@router.get("/register", response_model=reports.ClassRegister)
+def read_register(
+    ctx: ContextDep,
+    conn: ConnDep,
+    user: CurrentUser,
+    class_id: Annotated[int, Query(ge=1, le=2**62)],
+    date: Annotated[dt.date | None, Query(description="Default today")] = None,
+    format: FormatQuery = "json",
+) -> Any:
+    now = _now()
+    day = date or now.astimezone(ctx.zone).date()
+    try:
+        register = reports.class_register(conn, class_id=class_id, day=day, zone=ctx.zone,
+                                          now=now)
+    except reports.NotFoundError as exc:
+        raise _not_found(str(exc)) from exc
+    if not _visible(user, register.school):
+        raise _not_found(f"class {class_id} not found")
+    if format == "json":
+        return register
+    columns = ["student", "full_name", "status", "first_in", "last_out", "flags",
+               "correction_reason", "corrected_by"]
+    rows = [
+        [r.student, r.full_name, r.status, _local(r.first_in, ctx), _local(r.last_out, ctx),
+         r.flags, r.correction.reason if r.correction else None,
+         r.correction.corrected_by if r.correction else None]
+        for r in register.students
+    ]
+    return _download(format, f"so-diem-danh-{register.class_name}-{day}", columns, rows)
+
+
+def _local(value: dt.datetime | None, ctx: Any) -> dt.datetime | None:
+    return value.astimezone(ctx.zone) if value is not None else None
+
+
+@router.get("/daily", response_model=DailyPublic)
+def read_daily(
+    ctx: ContextDep,
+    conn: ConnDep,
+    schools: SchoolFilterDep,
+    date: Annotated[dt.date | None, Query(description="Default today")] = None,
+    by_class: Annotated[bool, Query(description="One row per class (needs `school`)")] = False,
+    format: FormatQuery = "json",
+) -> Any:
+    """Daily summary with every status, corrections applied: per school for the district
+    (or the caller's school), per class of one school with ``by_class``."""
+    now = _now()
+    day = date or now.astimezone(ctx.zone).date()
+    if by_class and schools.school is None:
+        raise HTTPException(422, "by_class needs school")
+    rows: list[reports.DailyRow] = []
+    if not schools.matches_nothing:
+        rows = reports.daily_summary(conn, day=day, zone=ctx.zone, now=now,
+                                     school=schools.school, by_class=by_class)
+    if format == "json":
+        return DailyPublic(date=day, rows=rows)
+    columns, table = _table(rows)
+    return _download(format, f"diem-danh-{schools.school or 'quan'}-{day}", columns, table)
+
+
+@router.get("/monthly", response_model=MonthlyPublic)
+def read_monthly(
+    ctx: ContextDep,
+    conn: ConnDep,
+    user: CurrentUser,
+    school: Annotated[str, Query(pattern=ID_PATTERN)],
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
+    format: FormatQuery = "json",
+) -> Any:
+    if not _visible(user, school):
+        raise _not_found(f"school {school} not found")
+    try:
+        rows = reports.monthly_rates(conn, school=school, month=month, zone=ctx.zone,
+                                     now=_now())
+    except reports.NotFoundError as exc:
+        raise _not_found(str(exc)) from exc
+    if format == "json":
+        return MonthlyPublic(school=school, month=month, classes=rows)
+    columns, table = _table(rows)
+    return _download(format, f"ty-le-chuyen-can-{school}-{month}", columns, table)
+
+
+def _public(result: corrections.CorrectionResult) -> CorrectionPublic:
+    return CorrectionPublic(
+        id=result.id, student=result.student, date=result.day, before=result.before,
+        after=result.after, reason=result.reason, corrected_by=result.corrected_by,
+        corrected_at=result.corrected_at,
+    )
+
+
+StudentPath = Annotated[str, Path(pattern=STUDENT_CODE_PATTERN)]
+
+
+@router.post("/{student_code}/{day}/correction", response_model=CorrectionPublic,
+             status_code=status.HTTP_201_CREATED)
+def create_correction(
+    ctx: ContextDep,
+    conn: ConnDep,
+    user: CurrentUser,
+    student_code: StudentPath,
+    day: dt.date,
+    body: CorrectionCreate,
+) -> CorrectionPublic:
+    """Set a day's status with a reason; the class's teacher, a school admin of the
+    student's school or a district admin. Audited: who, when, before, after."""
+    try:
+        result = corrections.correct(conn, student_code=student_code, day=day,
+                                     status=body.status, reason=body.reason, user=user,
+                                     zone=ctx.zone, now=_now())
+    except reports.NotFoundError as exc:
+        raise _not_found(str(exc)) from exc
+    except corrections.CorrectionForbiddenError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return _public(result)
+
+
+@router.get("/{student_code}/{day}/corrections", response_model=list[CorrectionPublic])
+def read_corrections(
+    conn: ConnDep, user: CurrentUser, student_code: StudentPath, day: dt.date
+) -> list[CorrectionPublic]:
+    try:
+        school, found = corrections.list_corrections(conn, student_code=student_code, day=day)
+    except reports.NotFoundError as exc:
+        raise _not_found(str(exc)) from exc
+    if not _visible(user, school):
+        raise _not_found(f"student {student_code} not found")
+    return [_public(r) for r in found]

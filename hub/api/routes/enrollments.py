@@ -1,0 +1,114 @@
+"""Face enrollment by photo upload: encodings computed here on the hub, photos discarded.
+
+The face libraries (dlib, OpenCV) are imported on the first request, so a hub installed
+without the `face` extra still serves every other route.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, File, HTTPException, UploadFile, status
+from pydantic import BaseModel, ConfigDict
+
+from hub.api.deps import ConnDep, ContextDep, CurrentUser
+from hub.api.routes.records import person_for
+
+router = APIRouter(prefix="/api/v1", tags=["enrollments"])
+
+MAX_PHOTOS: Final = 10
+MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024
+
+
+def get_face_models() -> Any:
+    from hub.records.faces import shared_models
+
+    return shared_models()
+
+
+FaceModelsDep = Annotated[Any, Depends(get_face_models)]
+
+
+class CrossMatchPublic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    photo: str
+    looks_like: str
+    distance: float
+
+
+class EnrollmentPublic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    person: str
+    stored: int  # encodings added by this upload
+    encodings: int  # encodings the person now has
+    gallery_version: int | None
+    warnings: list[CrossMatchPublic]
+
+
+class FaceStatusPublic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    person: str
+    encodings: int
+
+
+@router.post("/students/{code}/face", response_model=EnrollmentPublic,
+             status_code=status.HTTP_201_CREATED)
+def enroll_face(conn: ConnDep, ctx: ContextDep, user: CurrentUser, models: FaceModelsDep,
+                code: str,
+                photos: Annotated[list[UploadFile], File(description="Photos, one face each")],
+                ) -> EnrollmentPublic:
+    """Enroll from photos. 409 without the recorded consents; 422 naming each photo that
+    does not hold exactly one face, and then nothing is stored."""
+    from hub.records.faces import ConsentMissing, enroll_photos, enrolled_count
+
+    person = person_for(conn, user, code)
+    if not 1 <= len(photos) <= MAX_PHOTOS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"send 1 to {MAX_PHOTOS} photos")
+    uploads = []
+    for number, photo in enumerate(photos, 1):
+        data = photo.file.read(MAX_PHOTO_BYTES + 1)
+        if len(data) > MAX_PHOTO_BYTES:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                                f"photo {number}: at most {MAX_PHOTO_BYTES // 2**20} MiB")
+        uploads.append((photo.filename or f"photo {number}", data))
+    try:
+        outcome = enroll_photos(conn, models, person, uploads,
+                                today=dt.datetime.now(ctx.zone).date(),
+                                created_by=user.username)
+    except ConsentMissing as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if outcome.refused:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
+            "message": "every photo must show exactly one face; nothing was stored",
+            "refused": [{"photo": r.photo, "reason": str(r.reason), "faces": r.faces}
+                        for r in outcome.refused],
+        })
+    return EnrollmentPublic(
+        person=person.code, stored=outcome.stored, encodings=enrolled_count(conn, person),
+        gallery_version=outcome.gallery_version,
+        warnings=[CrossMatchPublic(photo=w.photo, looks_like=w.other, distance=w.distance)
+                  for w in outcome.warnings],
+    )
+
+
+@router.get("/students/{code}/face", response_model=FaceStatusPublic)
+def read_face(conn: ConnDep, user: CurrentUser, code: str) -> FaceStatusPublic:
+    from hub.records.faces import enrolled_count
+
+    person = person_for(conn, user, code)
+    return FaceStatusPublic(person=person.code, encodings=enrolled_count(conn, person))
+
+
+@router.delete("/students/{code}/face", response_model=FaceStatusPublic)
+def delete_face(conn: ConnDep, user: CurrentUser, code: str) -> FaceStatusPublic:
+    """Delete the pupil's encodings (consent stays recorded); the gates resync."""
+    from hub.records.faces import delete_enrollment
+
+    person = person_for(conn, user, code)
+    delete_enrollment(conn, person)
+    return FaceStatusPublic(person=person.code, encodings=0)

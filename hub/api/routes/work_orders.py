@@ -1,0 +1,44 @@
+"""Work orders opened from alarms: list and close."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
+from hub.api.routes.alarms import acting_scope, as_http
+from hub.equipment import alarms
+from hub.equipment.alarms import AlarmError, WorkOrderPublic
+
+router = APIRouter(prefix="/api/v1", tags=["work-orders"])
+
+
+class CloseIn(BaseModel):
+    note: str | None = Field(default=None, max_length=alarms.MAX_COMMENT)
+
+
+@router.get("/work-orders", response_model=list[WorkOrderPublic])
+def read_work_orders(
+    conn: ConnDep,
+    schools: SchoolFilterDep,
+    only_open: bool = True,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[WorkOrderPublic]:
+    if schools.matches_nothing:
+        return []
+    return alarms.list_work_orders(conn, school=schools.school, only_open=only_open,
+                                   limit=limit)
+
+
+@router.post("/work-orders/{order_id}/close", response_model=WorkOrderPublic)
+def close_work_order(conn: ConnDep, user: CurrentUser,
+                     order_id: Annotated[int, Path(ge=1, le=2**62)],
+                     body: CloseIn | None = None) -> WorkOrderPublic:
+    scope = acting_scope(user)
+    try:
+        return alarms.close_work_order(conn, order_id, actor=user.username,
+                                       note=body.note if body else None, school=scope)
+    except AlarmError as exc:
+        raise as_http(exc) from exc

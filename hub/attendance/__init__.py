@@ -1,0 +1,1 @@
+"""Attendance: the pure day rule engine, the school calendar, reports and corrections."""

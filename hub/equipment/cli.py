@@ -1,0 +1,44 @@
+"""`smartschool assets ...`: the equipment register from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="The equipment asset register.", no_args_is_help=True)
+
+
+@app.callback()
+def assets() -> None:
+    """The equipment asset register."""
+    # A callback keeps `import` a subcommand: a Typer app with one command and no callback
+    # would run that command directly, and `assets import FILE` would read "import" as FILE.
+
+
+@app.command("import")
+def import_assets(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX, header on the first row",
+                                         exists=True, dir_okay=False, readable=True)],
+    school: Annotated[str, typer.Option(help="The school the assets belong to (its code)")],
+    skip_invalid: Annotated[bool, typer.Option(
+        help="Write the valid rows even when others are invalid")] = False,
+) -> None:
+    """Import or update assets. Problems print as FILE:ROW:COLUMN: reason; nothing is
+    written unless the whole file is valid (or --skip-invalid)."""
+    from hub.db import connect
+    from hub.equipment.importer import import_file
+    from smartschool.settings import get_settings
+
+    url = get_settings().database_url
+    if not url:
+        typer.echo("SMARTSCHOOL_DATABASE_URL is not set", err=True)
+        raise typer.Exit(2)
+    with connect(url, autocommit=True) as conn:
+        result = import_file(conn, file, school=school, skip_invalid=skip_invalid)
+    for line in result.errors:
+        typer.echo(line, err=True)
+    typer.echo(f"written {result.written}, invalid rows {result.skipped}")
+    if result.errors and not skip_invalid:
+        raise typer.Exit(1)

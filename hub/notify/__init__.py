@@ -1,0 +1,1 @@
+"""Parent notifications: the outbox in PostgreSQL, channel adapters and the worker."""

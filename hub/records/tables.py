@@ -1,0 +1,102 @@
+"""Reading and writing the spreadsheet files (XLSX with openpyxl, CSV) as rows of text.
+
+Everything leaves here as strings: the validators decide what a cell means, so a date or
+a number typed into Excel is turned back into the text the clerk would have typed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Final
+
+SUFFIXES: Final = (".xlsx", ".csv")
+# Excel opens a CSV as UTF-8 only with the byte order mark; without it Vietnamese turns
+# into mojibake on the clerk's screen.
+CSV_ENCODING: Final = "utf-8-sig"
+CSV_DELIMITERS: Final = ",;\t"
+SHEET_TITLE: Final = "Danh sách"
+
+
+class TableError(ValueError):
+    """A file that cannot be read as a table at all."""
+
+
+def suffix_of(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise TableError(f"{name}: expected an .xlsx or .csv file")
+    return suffix
+
+
+def cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_rows(data: bytes, name: str) -> list[list[str]]:
+    """Every row of the file's first sheet, as text."""
+    if suffix_of(name) == ".xlsx":
+        return list(_xlsx_rows(data, name))
+    try:
+        text = data.decode(CSV_ENCODING)
+    except UnicodeDecodeError as exc:
+        raise TableError(f"{name}: not UTF-8 text (save the CSV as UTF-8)") from exc
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:4096], delimiters=CSV_DELIMITERS
+        )
+    except csv.Error:
+        dialect = csv.excel
+    return [list(row) for row in csv.reader(io.StringIO(text, newline=""), dialect)]
+
+
+def _xlsx_rows(data: bytes, name: str) -> Iterator[list[str]]:
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise TableError(f"{name}: not a readable .xlsx file ({exc})") from exc
+    try:
+        sheet = book.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            yield [cell_text(v) for v in values]
+    finally:
+        book.close()
+
+
+def write_rows(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    if suffix_of(path.name) == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None  # a new workbook has one sheet
+        sheet.title = SHEET_TITLE
+        sheet.append(list(headers))
+        for row in rows:
+            sheet.append(list(row))
+        # Text format for every cell: identifiers keep their leading zeros when the clerk
+        # edits the file and saves it again.
+        for column in sheet.iter_cols():
+            for cell in column:
+                cell.number_format = "@"
+        book.save(path)
+        return
+    with path.open("w", encoding=CSV_ENCODING, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(headers)
+        writer.writerows(rows)
