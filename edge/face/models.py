@@ -10,6 +10,7 @@ also licensed for non-commercial use only, so a school deployment must not need 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,12 +37,24 @@ class BuildInfo:
         return {"dlib": self.version, "blas": self.blas, "distribution": self.distribution}
 
 
+# dlib built against the system OpenBLAS and numpy's bundled OpenBLAS each start a
+# thread per core; on a 2-core gate they fight and one encoding takes twice as long.
+# One thread each: a gate encodes one face at a time anyway. Read when dlib loads.
+BLAS_THREADS = "1"
+
+
+def _import_dlib() -> Any:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", BLAS_THREADS)
+    import dlib
+
+    return dlib
+
+
 def dlib_build() -> BuildInfo:
     from importlib import metadata
     from pathlib import Path
 
-    import dlib
-
+    dlib = _import_dlib()
     here = Path(dlib.__file__).resolve()
     owner = "unknown"
     for dist in ("dlib-bin", "dlib"):
@@ -81,8 +94,7 @@ class FaceModels:
             return
         import importlib
 
-        import dlib
-
+        dlib = _import_dlib()
         # Untyped, and not in pyproject's mypy overrides: imported as a plain module.
         files: Any = importlib.import_module("face_recognition_models")
         if self.detector_model == "cnn":
@@ -125,8 +137,7 @@ class FaceModels:
         """
         if not boxes:
             return np.empty((0, ENCODING_DIM), dtype=np.float32)
-        import dlib
-
+        dlib = _import_dlib()
         with self._lock:
             self._load()
             shapes = dlib.full_object_detections()
