@@ -72,12 +72,13 @@ on conflict (student_id, day) do update
         last_out = greatest(a.last_out, excluded.last_out)
 """
 
+# telemetry is partitioned by ts (0006), so its key carries ts; a replay repeats the ts.
 _INSERT_TELEMETRY = """
 insert into telemetry (device_id, seq, metric, ts, received_at, asset,
                        value_num, value_bool, value_text)
 select device_id, seq, metric, ts, received_at, asset, value_num, value_bool, value_text
 from stage_telemetry
-on conflict (device_id, seq, metric) do nothing
+on conflict (device_id, seq, metric, ts) do nothing
 """
 
 _INSERT_STATUS = """

@@ -229,8 +229,9 @@ class Evaluator:
     def _maintain(self, conn: psycopg.Connection[Any]) -> None:
         try:
             now = datetime.now(UTC)
-            self._partitions.ahead(conn, now)
-            done = timeseries.apply_retention(conn, now)
+            keep = timeseries.retention(conn).get(timeseries.RAW_TABLE)
+            self._partitions.ahead(conn, now, raw_keep=keep)
+            done = timeseries.apply_retention(conn, now, self._partitions)
             if any(done.values()):
                 log.info("time-series retention: %s", done)
         except psycopg.Error:

@@ -1,12 +1,18 @@
-"""Time-series storage of equipment telemetry: rollups, partitions, retention, chart queries.
+"""Time-series storage of equipment telemetry: partitions, rollups, retention, charts.
 
-Two paths, one set of queries (see 0005_equipment.sql for why the raw table stays):
+Two paths, one set of queries:
 
-- Plain PostgreSQL: 5-minute and hourly rollups (``telemetry_5m``, ``telemetry_1h``),
-  monthly range partitions created ahead of need, BRIN on the bucket, kept current by
-  the evaluator from new raw rows; raw buckets of any width with ``date_bin``.
-- TimescaleDB present (detected at run time): raw buckets with ``time_bucket``; the
-  rollups are the same tables. Compression and continuous aggregates are Timescale
+- Plain PostgreSQL: the raw ``telemetry`` table is range-partitioned by month on ``ts``
+  (0006) with a DEFAULT partition for rows whose month has no partition (a device clock
+  far off), so an ingest batch never fails for want of one. 5-minute and hourly rollups
+  (``telemetry_5m``, ``telemetry_1h``) are partitioned the same way and kept current by
+  the evaluator from new raw rows. ``Partitions.ahead`` (the evaluator's hourly
+  maintenance) creates every table's partitions two months ahead and moves rows of the
+  retention window out of the default partition into partitions of their own;
+  retention drops whole partitions. Raw buckets of any width with ``date_bin``.
+- TimescaleDB present (detected at run time; 0006 then makes ``telemetry`` a
+  hypertable): raw buckets with ``time_bucket``, raw retention with ``drop_chunks``;
+  the rollups are the same tables. Compression and continuous aggregates are Timescale
   License features the Apache build lacks, so ``timescale_features`` reports what the
   installed build has rather than assuming it.
 """
@@ -27,6 +33,11 @@ log = logging.getLogger(__name__)
 
 ROLLUPS: Final = {"5m": ("telemetry_5m", timedelta(minutes=5)),
                   "1h": ("telemetry_1h", timedelta(hours=1))}
+RAW_TABLE: Final = "telemetry"
+RAW_DEFAULT: Final = "telemetry_default"
+# Maintenance waits at most this long for a lock (ingest holds its locks for a batch, i.e.
+# milliseconds); a maintenance that gives up tries again at its next run.
+MAINTENANCE_LOCK_TIMEOUT: Final = "5s"
 PARTITION_MONTHS_AHEAD: Final = 2
 # A device clock this far off is not worth a partition of its own: such rows stay raw only.
 ROLLUP_FUTURE_LIMIT: Final = timedelta(days=1)
@@ -35,6 +46,9 @@ RETENTION_DELETE_BATCH: Final = 50_000
 # Derived 0/1 metric rolled up from projector.power, so on-hours are a sum of averages.
 POWER_ON_METRIC: Final = "projector.on"
 Bucket = Literal["auto", "raw", "5m", "1h"]
+# How the raw table is stored: native monthly partitions, a hypertable, or (a database
+# migrated before 0006 by hand, say) one plain table.
+RawLayout = Literal["partitioned", "hypertable", "plain"]
 _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -106,32 +120,146 @@ on conflict (subject, metric, bucket) do update set
 """
 
 
+def raw_layout(conn: psycopg.Connection[Any]) -> RawLayout:
+    row = conn.execute("select relkind from pg_class where oid = to_regclass(%s)",
+                       (RAW_TABLE,)).fetchone()
+    if row is not None and row[0] == "p":
+        return "partitioned"
+    if timescale_info(conn).available:
+        hyper = conn.execute(
+            "select 1 from timescaledb_information.hypertables where hypertable_name = %s",
+            (RAW_TABLE,)).fetchone()
+        if hyper is not None:
+            return "hypertable"
+    return "plain"
+
+
+def _exists(conn: psycopg.Connection[Any], relation: str) -> bool:
+    row = conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()
+    return bool(row and row[0])
+
+
+def partition_name(table: str, month: date) -> str:
+    return f"{table}_p{month:%Y%m}"
+
+
+def _month_of(name: str, table: str) -> datetime | None:
+    """The first instant of a ``{table}_pYYYYMM`` partition's month (None: not one)."""
+    prefix = f"{table}_p"
+    suffix = name[len(prefix):] if name.startswith(prefix) else ""
+    if len(suffix) != 6 or not suffix.isdigit() or not 1 <= int(suffix[4:]) <= 12:
+        return None
+    return datetime(int(suffix[:4]), int(suffix[4:]), 1, tzinfo=UTC)
+
+
+def partitions_of(conn: psycopg.Connection[Any], table: str) -> list[str]:
+    rows = conn.execute(
+        """
+        select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        join pg_class p on p.oid = i.inhparent where p.relname = %s order by c.relname
+        """,
+        (table,),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 class Partitions:
-    """Monthly partitions of the rollup tables, created ahead of need (cached per process)."""
+    """Monthly partitions created ahead of need (cached per process): the rollups always,
+    the raw table when it is natively partitioned (not under TimescaleDB)."""
 
     def __init__(self) -> None:
         self._known: set[str] = set()
+        self._raw_layout: RawLayout | None = None
+
+    def forget(self, names: Iterable[str]) -> None:
+        self._known.difference_update(names)
 
     def ensure(self, conn: psycopg.Connection[Any], table: str, months: Iterable[date]) -> None:
         for month in sorted(set(months)):
-            name = f"{table}_p{month:%Y%m}"
+            name = partition_name(table, month)
             if name in self._known:
                 continue
             start = datetime(month.year, month.month, 1, tzinfo=UTC)
             end = _add_month(start)
-            conn.execute(
-                sql.SQL("create table if not exists {} partition of {}"
-                        " for values from ({}) to ({})").format(
-                    sql.Identifier(name), sql.Identifier(table), sql.Literal(start),
-                    sql.Literal(end))
-            )
+            if table == RAW_TABLE:
+                self._ensure_raw(conn, name, start, end)
+            else:
+                conn.execute(
+                    sql.SQL("create table if not exists {} partition of {}"
+                            " for values from ({}) to ({})").format(
+                        sql.Identifier(name), sql.Identifier(table), sql.Literal(start),
+                        sql.Literal(end))
+                )
             self._known.add(name)
 
-    def ahead(self, conn: psycopg.Connection[Any], now: datetime) -> None:
+    @staticmethod
+    def _ensure_raw(conn: psycopg.Connection[Any], name: str, start: datetime,
+                    end: datetime) -> None:
+        """One raw month: rows of it already in the default partition move into it.
+
+        The default partition is locked first, so no row of the month can land there
+        between the move and the attach (which checks the default holds none)."""
+        with conn.transaction():
+            if _exists(conn, name):
+                return
+            conn.execute(sql.SQL("set local lock_timeout = {}").format(
+                sql.Literal(MAINTENANCE_LOCK_TIMEOUT)))
+            if not _exists(conn, RAW_DEFAULT):
+                conn.execute(
+                    sql.SQL("create table {} partition of {} for values from ({}) to ({})")
+                    .format(sql.Identifier(name), sql.Identifier(RAW_TABLE),
+                            sql.Literal(start), sql.Literal(end)))
+                return
+            conn.execute(sql.SQL("lock table {} in share row exclusive mode").format(
+                sql.Identifier(RAW_DEFAULT)))
+            conn.execute(sql.SQL("create table {} (like {} including defaults)").format(
+                sql.Identifier(name), sql.Identifier(RAW_TABLE)))
+            moved = conn.execute(
+                sql.SQL("with moved as (delete from {} where ts >= %s and ts < %s returning *)"
+                        " insert into {} select * from moved").format(
+                    sql.Identifier(RAW_DEFAULT), sql.Identifier(name)),
+                (start, end)).rowcount
+            # The check lets the attach skip scanning the new table.
+            conn.execute(sql.SQL("alter table {} add constraint {} check"
+                                 " (ts >= {} and ts < {})").format(
+                sql.Identifier(name), sql.Identifier(f"{name}_range"), sql.Literal(start),
+                sql.Literal(end)))
+            conn.execute(sql.SQL("alter table {} attach partition {}"
+                                 " for values from ({}) to ({})").format(
+                sql.Identifier(RAW_TABLE), sql.Identifier(name), sql.Literal(start),
+                sql.Literal(end)))
+            conn.execute(sql.SQL("alter table {} drop constraint {}").format(
+                sql.Identifier(name), sql.Identifier(f"{name}_range")))
+            if moved:
+                log.info("created raw partition %s; moved %d rows out of %s", name, moved,
+                         RAW_DEFAULT)
+
+    def raw_partitioned(self, conn: psycopg.Connection[Any]) -> bool:
+        if self._raw_layout is None:
+            self._raw_layout = raw_layout(conn)
+        return self._raw_layout == "partitioned"
+
+    def ahead(self, conn: psycopg.Connection[Any], now: datetime,
+              raw_keep: timedelta | None = None) -> None:
+        """Every table's partitions from this month to ``PARTITION_MONTHS_AHEAD`` ahead;
+        for the raw table also the months of the retention window (``raw_keep``) that
+        have rows waiting in the default partition. Rows further off stay there (and go
+        with retention when they are older than it)."""
         months = [_add_month(now.replace(day=1), i).date()
                   for i in range(PARTITION_MONTHS_AHEAD + 1)]
         for table, _ in ROLLUPS.values():
             self.ensure(conn, table, months)
+        if not self.raw_partitioned(conn):
+            return
+        self.ensure(conn, RAW_TABLE, months)
+        if raw_keep is not None and _exists(conn, RAW_DEFAULT):
+            waiting = conn.execute(
+                sql.SQL("select distinct date_trunc('month', ts at time zone 'UTC')::date"
+                        " from {} where ts >= %s and ts < %s").format(
+                    sql.Identifier(RAW_DEFAULT)),
+                (_add_month(now - raw_keep, 0), _add_month(now, PARTITION_MONTHS_AHEAD + 1)),
+            ).fetchall()
+            self.ensure(conn, RAW_TABLE, [r[0] for r in waiting])
 
 
 def _add_month(moment: datetime, months: int = 1) -> datetime:
@@ -311,45 +439,61 @@ def retention(conn: psycopg.Connection[Any]) -> dict[str, timedelta]:
     return {str(name): keep for name, keep in rows}
 
 
-def apply_retention(conn: psycopg.Connection[Any], now: datetime) -> dict[str, int]:
-    """Drop rollup partitions past their table's retention; delete old raw rows in batches.
+def apply_retention(conn: psycopg.Connection[Any], now: datetime,
+                    partitions: Partitions | None = None) -> dict[str, int]:
+    """Drop partitions (or Timescale chunks) wholly past their table's retention.
 
-    Returns what went per table (partitions dropped, or raw rows deleted)."""
+    Returns what went per table: partitions (chunks) dropped; for ``telemetry_default``
+    (rows no monthly partition took) and a raw table that is neither partitioned nor a
+    hypertable, rows deleted in batches."""
     done: dict[str, int] = {}
     keep = retention(conn)
     for table, _ in ROLLUPS.values():
-        cutoff = now - keep.get(table, timedelta(days=400))
-        rows = conn.execute(
-            """
-            select c.relname, pg_get_expr(c.relpartbound, c.oid)
-            from pg_inherits i join pg_class c on c.oid = i.inhrelid
-            join pg_class p on p.oid = i.inhparent where p.relname = %s
-            """,
-            (table,),
-        ).fetchall()
-        dropped = 0
-        for name, _bound in rows:
-            suffix = str(name).rsplit("_p", 1)[-1]
-            if len(suffix) != 6 or not suffix.isdigit():
-                continue
-            start = datetime(int(suffix[:4]), int(suffix[4:]), 1, tzinfo=UTC)
-            if _add_month(start) <= cutoff:
-                conn.execute(sql.SQL("drop table {}").format(sql.Identifier(str(name))))
-                dropped += 1
-        done[table] = dropped
-    cutoff = now - keep.get("telemetry", timedelta(days=90))
+        done[table] = _drop_partitions(conn, table,
+                                       now - keep.get(table, timedelta(days=400)), partitions)
+    cutoff = now - keep.get(RAW_TABLE, timedelta(days=90))
+    layout = raw_layout(conn)
+    if layout == "hypertable":
+        rows = conn.execute("select drop_chunks(%s::regclass, older_than => %s)",
+                            (RAW_TABLE, cutoff)).fetchall()
+        done[RAW_TABLE] = len(rows)
+    elif layout == "partitioned":
+        done[RAW_TABLE] = _drop_partitions(conn, RAW_TABLE, cutoff, partitions)
+        if _exists(conn, RAW_DEFAULT):
+            done[RAW_DEFAULT] = _delete_older(conn, RAW_DEFAULT, cutoff)
+    else:
+        done[RAW_TABLE] = _delete_older(conn, RAW_TABLE, cutoff)
+    return done
+
+
+def _drop_partitions(conn: psycopg.Connection[Any], table: str, cutoff: datetime,
+                     partitions: Partitions | None) -> int:
+    dropped: list[str] = []
+    for name in partitions_of(conn, table):
+        start = _month_of(name, table)
+        if start is None or _add_month(start) > cutoff:
+            continue
+        with conn.transaction():
+            conn.execute(sql.SQL("set local lock_timeout = {}").format(
+                sql.Literal(MAINTENANCE_LOCK_TIMEOUT)))
+            conn.execute(sql.SQL("drop table {}").format(sql.Identifier(name)))
+        dropped.append(name)
+    if partitions is not None:
+        partitions.forget(dropped)
+    return len(dropped)
+
+
+def _delete_older(conn: psycopg.Connection[Any], table: str, cutoff: datetime) -> int:
     deleted = 0
     while True:
         cur = conn.execute(
-            "delete from telemetry where ctid = any(array(select ctid from telemetry"
-            " where ts < %s limit %s))",
+            sql.SQL("delete from {0} where ctid = any(array(select ctid from {0}"
+                    " where ts < %s limit %s))").format(sql.Identifier(table)),
             (cutoff, RETENTION_DELETE_BATCH),
         )
         deleted += cur.rowcount
         if cur.rowcount < RETENTION_DELETE_BATCH:
-            break
-    done["telemetry"] = deleted
-    return done
+            return deleted
 
 
 # -- utilisation ----------------------------------------------------------------------
