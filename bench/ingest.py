@@ -22,15 +22,12 @@ Targets: hub / ceiling >= 0.85, lost 0, duplicated 0, p99 <= 250 ms.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import multiprocessing as mp
 import os
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,6 +47,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E40
 from paho.mqtt.packettypes import PacketTypes  # noqa: E402
 from paho.mqtt.properties import Properties  # noqa: E402
 
+from bench.common import start_broker  # noqa: E402
 from hub import ingest as hub_ingest  # noqa: E402
 from hub.db import migrate  # noqa: E402
 from hub.registry import add_device, upsert_school  # noqa: E402
@@ -166,29 +164,6 @@ def publisher_main(url_port: int, conn: Any) -> None:
 
 # -- the environment ---------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    shipped = (ROOT / "deploy" / "mosquitto" / "hub.conf").read_text()
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{shipped}\n"
-                    f"persistence_location {workdir}/\nuser {getpass.getuser()}\n")
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=(workdir / "mosquitto.log").open("ab"))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("mosquitto did not start")
 
 
 def create_database() -> tuple[str, str]:

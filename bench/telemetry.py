@@ -24,14 +24,11 @@ Prints a table, then one final line of JSON.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +44,7 @@ import paho.mqtt.client as mqtt  # noqa: E402
 import psycopg  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
 
+from bench.common import start_broker  # noqa: E402
 from hub.db import migrate  # noqa: E402
 from hub.equipment import timeseries  # noqa: E402
 from hub.equipment.evaluator import WATERMARK_KEY, Evaluator  # noqa: E402
@@ -62,29 +60,6 @@ TARGET_OFFLINE_LAG_S = 5.0
 TARGET_CHART_MS = 50.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    shipped = (ROOT / "deploy" / "mosquitto" / "hub.conf").read_text()
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{shipped}\n"
-                    f"persistence_location {workdir}/\nuser {getpass.getuser()}\n")
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=(workdir / "mosquitto.log").open("ab"))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("mosquitto did not start")
 
 
 def device_ids(n: int) -> list[tuple[str, str]]:

@@ -11,10 +11,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -29,7 +27,7 @@ from edge.relay import NoopRelay
 from hub.registry import add_device, upsert_school
 from hub.service import Hub
 from smartschool.settings import Settings
-from tests.conftest import Broker, free_port
+from tests.conftest import Broker, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -44,14 +42,6 @@ def uid(n: int) -> str:
     return f"{0x04A10000 + n:08X}"
 
 
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def seed(url: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -20,7 +20,7 @@ from hub.auth import ensure_admin
 from hub.registry import add_device, upsert_school
 from hub.service import Hub
 from smartschool.settings import Settings
-from tests.conftest import Broker, free_port
+from tests.conftest import Broker, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +31,6 @@ CARD = "04A1B2C3"
 PASSWORD = "correct horse battery staple"
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def seed(url: str) -> None:

@@ -29,7 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from hub.db import migrate
 from hub.ingest import Ingest
 from hub.registry import add_device, upsert_school
-from tests.conftest import ROOT, Broker
+from tests.conftest import ROOT, Broker, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -92,14 +92,6 @@ def publish_all(port: int, messages: list[tuple[str, bytes]], window: int = 5000
         client.loop_stop()
 
 
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def scalar(url: str, sql: str) -> int:
