@@ -26,7 +26,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from dashboard.data import DistrictSnapshot, SnapshotCache, district_now, load_district
 from dashboard.i18n import t
-from dashboard.pages import district, equipment, shell
+from dashboard.pages import district, equipment, school, shell
 from smartschool.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, database_url: str) -> dash.Dash:
     app.validation_layout = shell.validation_layout(settings.language)  # type: ignore[assignment]
     shell.register_callbacks(app, default_lang=settings.language)
     equipment.register_callbacks(app, pool=pool, settings=settings)
+    school.register_callbacks(app, pool=pool, settings=settings)
     district.register_callbacks(
         app,
         snapshots=SnapshotCache(load),

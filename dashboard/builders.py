@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
-from dash import html
+from dash import dcc, html
 from dash.development.base_component import Component
 
 from dashboard.formatting import (
@@ -30,6 +32,12 @@ GREEN = "#22c55e"
 AMBER = "#f59e0b"
 TEXT = "#cbd5e1"
 GRID = "rgba(148, 163, 184, 0.15)"
+
+SCHOOL_PATH: Final = "/school/"  # the school page: /school/<id>?lang=vi
+
+
+def school_href(school: str, lang: Lang) -> str:
+    return f"{SCHOOL_PATH}{quote(school, safe='')}?lang={lang}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +122,12 @@ def build_school_tile(row: SchoolAttendance, lang: Lang) -> html.Div:
                 ],
                 className="tile-head",
             ),
-            html.Div(short_school_name(row.name), className="tile-name", title=row.name),
+            html.Div(
+                # The link's ::after covers the tile (school.css): the whole tile is a link.
+                dcc.Link(short_school_name(row.name), href=school_href(row.school, lang),
+                         className="tile-link", id=f"tile-link-{row.school}"),
+                className="tile-name", title=row.name,
+            ),
             html.Div(
                 [
                     html.Span(_number(arrived), className="tile-arrived"),

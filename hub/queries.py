@@ -221,9 +221,15 @@ def list_dead_letters(
 
 
 def arrivals_by_bucket(
-    conn: psycopg.Connection[object], *, day: date, timezone: str, bucket_minutes: int
+    conn: psycopg.Connection[object],
+    *,
+    day: date,
+    timezone: str,
+    bucket_minutes: int,
+    school: str | None = None,
 ) -> list[ArrivalBucket]:
-    """First entries of the day per time bucket, split on each school's start time."""
+    """First entries of the day per time bucket, split on each school's start time
+    (one school's when ``school`` is given)."""
     with conn.cursor(row_factory=class_row(ArrivalBucket)) as cur:
         cur.execute(
             """
@@ -235,8 +241,9 @@ def arrivals_by_bucket(
                                     > s.start_time) as late
             from attendance_daily a join schools s on s.id = a.school_id
             where a.day = %(day)s and a.first_in is not null
+              and (%(school)s::text is null or a.school_id = %(school)s)
             group by 1 order by 1
             """,
-            {"bucket": bucket_minutes, "tz": timezone, "day": day},
+            {"bucket": bucket_minutes, "tz": timezone, "day": day, "school": school},
         )
         return cur.fetchall()

@@ -12,7 +12,7 @@ from typing import Final
 from dash import Dash, Input, Output, dcc, html
 
 from dashboard.i18n import Lang, language_from_search, t
-from dashboard.pages import district, equipment
+from dashboard.pages import district, equipment, school
 
 PAGES: Final = (("/", "nav_district"), (equipment.PATH, "nav_equipment"))
 
@@ -28,7 +28,8 @@ def layout() -> html.Div:
 
 
 def validation_layout(lang: Lang) -> html.Div:
-    return html.Div([layout(), district.layout(lang), equipment.layout(lang)])
+    return html.Div([layout(), district.layout(lang), equipment.layout(lang),
+                     school.layout(lang, "")])
 
 
 def register_callbacks(app: Dash, *, default_lang: Lang) -> None:
@@ -36,6 +37,9 @@ def register_callbacks(app: Dash, *, default_lang: Lang) -> None:
     def switch(pathname: str | None) -> html.Div:
         if (pathname or "/").rstrip("/") == equipment.PATH:
             return equipment.layout(default_lang)
+        school_id = school.school_from_path(pathname)
+        if school_id is not None:
+            return school.layout(default_lang, school_id)
         return district.layout(default_lang)
 
     @app.callback(Output("nav", "children"), Input("page", "pathname"),
@@ -44,8 +48,12 @@ def register_callbacks(app: Dash, *, default_lang: Lang) -> None:
         lang = language_from_search(search, default_lang)
         here = (pathname or "/").rstrip("/") or "/"
         query = f"?lang={lang}"
-        return [
+        links = [
             dcc.Link(t(lang, key), href=path + query, id=f"nav-{key}",
                      className="nav-link active" if here == path else "nav-link")
             for path, key in PAGES
         ]
+        if school.school_from_path(pathname) is not None:  # reached from a district tile
+            links.append(dcc.Link(t(lang, "nav_school"), href=here + query, id="nav-nav_school",
+                                  className="nav-link active"))
+        return links

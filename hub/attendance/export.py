@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from hub.attendance.reports import ClassRegister
 
 ExportFormat = Literal["json", "csv", "xlsx"]
 MEDIA_TYPES = {
@@ -46,3 +49,23 @@ def to_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+REGISTER_COLUMNS: tuple[str, ...] = ("student", "full_name", "status", "first_in", "last_out",
+                                     "flags", "correction_reason", "corrected_by")
+
+
+def register_table(register: ClassRegister, zone: tzinfo) -> tuple[list[str], list[list[Any]]]:
+    """A class register as export columns and rows, times in the district's wall time.
+
+    One definition for the API's ``?format=`` export and the dashboard's buttons."""
+    def local(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(zone) if moment is not None else None
+
+    rows = [
+        [r.student, r.full_name, r.status, local(r.first_in), local(r.last_out), r.flags,
+         r.correction.reason if r.correction else None,
+         r.correction.corrected_by if r.correction else None]
+        for r in register.students
+    ]
+    return list(REGISTER_COLUMNS), rows

@@ -285,3 +285,64 @@ def monthly_rates(
             )
         )
     return out
+
+
+class StudentDayRow(_Row):
+    student: str  # student code
+    full_name: str
+    class_id: int | None
+    class_name: str | None
+    status: str
+    first_in: datetime | None
+    correction: CorrectionInfo | None
+
+
+def school_students(
+    conn: psycopg.Connection[Any],
+    *,
+    school: str,
+    day: date,
+    zone: ZoneInfo,
+    now: datetime,
+    statuses: list[str] | None = None,
+) -> list[StudentDayRow]:
+    """Every active student of ``school`` with the day's status (``statuses`` only, if
+    given): the school page's late and absent lists, one query by the summaries' rule."""
+    setups = load_setups(conn, first=day, last=day, school=school)
+    if school not in setups:
+        raise NotFoundError(f"school {school} not found")
+    params: dict[str, Any] = {
+        **_rules_arrays(setups, [day], zone),
+        "now": effective_now(day, zone, now),
+        "day": day,
+        "school": school,
+        "statuses": statuses,
+    }
+    rows = conn.execute(
+        f"""
+        with {_RULES_CTE}, x as (
+            select st.code, st.full_name, st.class_id, c.name as class_name,
+                   {STATUS_SQL} as status, a.first_in,
+                   o.status as o_status, o.reason, o.corrected_by, o.corrected_at
+            from students st
+            join r on r.school_id = st.school_id
+            left join classes c on c.id = st.class_id
+            left join attendance_daily a on a.student_id = st.id and a.day = %(day)s
+            left join attendance_overrides o on o.student_id = st.id and o.day = %(day)s
+            where st.active and st.school_id = %(school)s
+        )
+        select * from x
+        where %(statuses)s::text[] is null or x.status = any(%(statuses)s::text[])
+        order by x.class_name, x.first_in nulls last, x.full_name collate "C", x.code
+        """,  # noqa: S608 - interpolated parts are constants; values are parameters
+        params,
+    ).fetchall()
+    return [
+        StudentDayRow(
+            student=code, full_name=name, class_id=cid, class_name=cname, status=status,
+            first_in=first_in,
+            correction=None if o_status is None else CorrectionInfo(
+                status=o_status, reason=reason, corrected_by=by, corrected_at=at),
+        )
+        for code, name, cid, cname, status, first_in, o_status, reason, by, at in rows
+    ]

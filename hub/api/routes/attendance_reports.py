@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser, SchoolFilterDep
 from hub.attendance import corrections, reports
-from hub.attendance.export import MEDIA_TYPES, ExportFormat, to_csv, to_xlsx
+from hub.attendance.export import MEDIA_TYPES, ExportFormat, register_table, to_csv, to_xlsx
 from hub.auth import User
 
 router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
@@ -105,19 +105,8 @@ def read_register(
         raise _not_found(f"class {class_id} not found")
     if format == "json":
         return register
-    columns = ["student", "full_name", "status", "first_in", "last_out", "flags",
-               "correction_reason", "corrected_by"]
-    rows = [
-        [r.student, r.full_name, r.status, _local(r.first_in, ctx), _local(r.last_out, ctx),
-         r.flags, r.correction.reason if r.correction else None,
-         r.correction.corrected_by if r.correction else None]
-        for r in register.students
-    ]
+    columns, rows = register_table(register, ctx.zone)
     return _download(format, f"so-diem-danh-{register.class_name}-{day}", columns, rows)
-
-
-def _local(value: dt.datetime | None, ctx: Any) -> dt.datetime | None:
-    return value.astimezone(ctx.zone) if value is not None else None
 
 
 @router.get("/daily", response_model=DailyPublic)

@@ -1,0 +1,295 @@
+"""School page for school staff (``/school/<id>``): today's arrivals over time, the late
+and absent lists, each class's register with its corrections, and exports.
+
+Reads go through hub.queries and hub.attendance.reports, the same code the API answers
+with. Exports are built server-side from hub.attendance.export and handed to a
+``dcc.Download``: the dashboard has no login yet, so no API token is involved.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Final
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
+
+import psycopg
+import psycopg_pool
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+
+from dashboard.builders import SCHOOL_PATH, build_arrivals_figure
+from dashboard.builders_school import (
+    EXPORTS,
+    LATE_STATUSES,
+    MISSING_STATUSES,
+    SchoolView,
+    build_absent_list,
+    build_class_options,
+    build_download,
+    build_late_list,
+    build_register,
+    build_school_header,
+    build_school_kpis,
+    daily_table,
+)
+from dashboard.i18n import LANGUAGES, Lang, coerce_lang, language_from_search, t
+from hub import queries
+from hub.attendance import reports
+from hub.attendance.export import register_table
+from hub.attendance.service import load_setups
+from smartschool.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REFRESH_MS: Final = 5000  # staff screens: fresh enough, and the register runs the engine
+ARRIVAL_BUCKET_MIN: Final = 5
+
+_TEXTS: Final = {
+    "sc-arrivals-title": "sc_arrivals",
+    "sc-late-title": "sc_late_list",
+    "sc-absent-title": "sc_absent_list",
+    "sc-register-title": "sc_register",
+    "sc-exports-title": "sc_exports",
+    "sc-export-register-label": "sc_export_register",
+    "sc-export-daily-label": "sc_export_daily",
+}
+
+
+def school_from_path(pathname: str | None) -> str | None:
+    """``/school/THCS-HN`` -> ``THCS-HN``; None for any other path."""
+    path = (pathname or "").rstrip("/")
+    if not path.startswith(SCHOOL_PATH) or len(path) == len(SCHOOL_PATH):
+        return None
+    return unquote(path[len(SCHOOL_PATH):])
+
+
+def _export_button(kind: str, fmt: str) -> html.Button:
+    return html.Button(fmt.upper(), id=f"sc-exp-{kind}-{fmt}", n_clicks=0,
+                       className=f"sc-btn sc-btn-{fmt}")
+
+
+def layout(default_lang: Lang, school: str) -> html.Div:
+    return html.Div(
+        [
+            dcc.Store(id="sc-school", data=school),
+            dcc.Interval(id="sc-tick", interval=REFRESH_MS, n_intervals=0),
+            dcc.Download(id="sc-download"),
+            html.Header(
+                [
+                    html.Div([html.H1(id="sc-title"),
+                              html.Div(id="sc-subtitle", className="subtitle")],
+                             className="brand"),
+                    html.Div(id="sc-hours", className="sc-hours"),
+                    dcc.RadioItems(
+                        id="sc-lang",
+                        options=[{"label": code.upper(), "value": code} for code in LANGUAGES],
+                        value=default_lang, inline=True, className="lang-switch",
+                    ),
+                ],
+                className="topbar",
+            ),
+            html.Div(id="sc-status", className="status hidden"),
+            html.Section(id="sc-kpis", className="totals sc-kpis"),
+            html.Main(
+                [
+                    html.Section(
+                        [html.H2(id="sc-arrivals-title"),
+                         dcc.Graph(id="sc-arrivals",
+                                   config={"displayModeBar": False, "responsive": True},
+                                   className="arrivals", style={"height": "100%"})],
+                        className="sc-panel sc-chart-panel",
+                    ),
+                    html.Section([html.H2(id="sc-late-title"),
+                                  html.Div(id="sc-late", className="sc-list")],
+                                 className="sc-panel"),
+                    html.Section([html.H2(id="sc-absent-title"),
+                                  html.Div(id="sc-absent", className="sc-list")],
+                                 className="sc-panel"),
+                ],
+                className="sc-main",
+            ),
+            html.Section(
+                [
+                    html.Div(
+                        [
+                            html.H2(id="sc-register-title"),
+                            dcc.Dropdown(id="sc-class", clearable=False, className="sc-class"),
+                            html.Div(
+                                [
+                                    html.Span(id="sc-exports-title", className="sc-exports-title"),
+                                    html.Span(id="sc-export-register-label",
+                                              className="sc-export-label"),
+                                    _export_button("register", "xlsx"),
+                                    _export_button("register", "csv"),
+                                    html.Span(id="sc-export-daily-label",
+                                              className="sc-export-label"),
+                                    _export_button("daily", "xlsx"),
+                                    _export_button("daily", "csv"),
+                                ],
+                                className="sc-exports",
+                            ),
+                        ],
+                        className="sc-register-head",
+                    ),
+                    html.Div(id="sc-register", className="sc-register"),
+                ],
+                className="sc-panel sc-register-panel",
+            ),
+        ],
+        className="app sc-page",
+    )
+
+
+def load_view(conn: psycopg.Connection[Any], school: str, tz: ZoneInfo,
+              now: datetime) -> SchoolView | None:
+    day = now.date()
+    setup = load_setups(conn, first=day, last=day, school=school).get(school)
+    if setup is None:
+        return None
+    totals = reports.daily_summary(conn, day=day, zone=tz, now=now, school=school)
+    return SchoolView(
+        school=school, name=setup.name, level=setup.level, now=now,
+        school_day=setup.calendar.is_school_day(day),
+        start=datetime.combine(day, setup.rules.start_time, tz),
+        late_cutoff=setup.rules.late_cutoff(day, tz),
+        absent_cutoff=setup.rules.absent_cutoff(day, tz),
+        total=totals[0] if totals else None,
+        classes=reports.daily_summary(conn, day=day, zone=tz, now=now, school=school,
+                                      by_class=True),
+        late=reports.school_students(conn, school=school, day=day, zone=tz, now=now,
+                                     statuses=LATE_STATUSES),
+        missing=reports.school_students(conn, school=school, day=day, zone=tz, now=now,
+                                        statuses=MISSING_STATUSES),
+        arrivals=queries.arrivals_by_bucket(conn, day=day, timezone=str(tz),
+                                            bucket_minutes=ARRIVAL_BUCKET_MIN, school=school),
+    )
+
+
+def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
+                       settings: Settings) -> None:
+    tz = ZoneInfo(settings.timezone)
+    default: Lang = settings.language
+
+    @app.callback(
+        Output("sc-lang", "value"),
+        Output("page", "search"),
+        Input("page", "search"),
+        Input("sc-lang", "value"),
+    )
+    def sync_language(search: str | None, value: str | None) -> tuple[Any, Any]:
+        # Writes the shell's own location, so the nav bar follows the language too.
+        if ctx.triggered_id == "sc-lang":
+            return no_update, f"?lang={coerce_lang(value, default)}"
+        return language_from_search(search, default), no_update
+
+    @app.callback(
+        *[Output(element, "children") for element in _TEXTS],
+        Output("sc-title", "children"),
+        Output("sc-subtitle", "children"),
+        Output("sc-hours", "children"),
+        Output("sc-kpis", "children"),
+        Output("sc-arrivals", "figure"),
+        Output("sc-late", "children"),
+        Output("sc-absent", "children"),
+        Output("sc-class", "options"),
+        Output("sc-class", "value"),
+        Output("sc-class", "placeholder"),
+        Output("sc-status", "children"),
+        Output("sc-status", "className"),
+        Input("sc-tick", "n_intervals"),
+        Input("sc-lang", "value"),
+        State("sc-school", "data"),
+        State("sc-class", "value"),
+    )
+    def render(_tick: int, value: str | None, school: str | None,
+               chosen: int | None) -> tuple[Any, ...]:
+        lang = coerce_lang(value, default)
+        texts = tuple(t(lang, key) for key in _TEXTS.values())
+        try:
+            with pool.connection() as conn:
+                view = load_view(conn, school or "", tz, datetime.now(tz))
+        except (psycopg.Error, psycopg_pool.PoolTimeout):
+            log.warning("school page could not read the database", exc_info=True)
+            return (*texts, *(no_update,) * 10, t(lang, "db_error"), "status error")
+        if view is None:
+            missing = t(lang, "sc_unknown_school")
+            return (*texts, missing, school or "", "", [], no_update, no_update, no_update,
+                    [], None, t(lang, "sc_pick_class"), missing, "status error")
+        title, subtitle, hours = build_school_header(view, lang, tz)
+        options = build_class_options(view.classes, lang)
+        ids = [o["value"] for o in options]
+        return (
+            *texts, title, subtitle, hours,
+            build_school_kpis(view.total, lang),
+            build_arrivals_figure(view.arrivals, lang),
+            build_late_list(view.late, lang, tz),
+            build_absent_list(view.missing, lang, tz),
+            options,
+            chosen if chosen in ids else (ids[0] if ids else None),
+            t(lang, "sc_pick_class"),
+            "",
+            "status hidden",
+        )
+
+    @app.callback(
+        Output("sc-register", "children"),
+        Input("sc-class", "value"),
+        Input("sc-tick", "n_intervals"),
+        Input("sc-lang", "value"),
+    )
+    def register(class_id: int | None, _tick: int, value: str | None) -> Any:
+        lang = coerce_lang(value, default)
+        if class_id is None:
+            return build_register(None, lang, tz)
+        now = datetime.now(tz)
+        try:
+            with pool.connection() as conn:
+                found = reports.class_register(conn, class_id=class_id, day=now.date(),
+                                               zone=tz, now=now)
+        except reports.NotFoundError:
+            return build_register(None, lang, tz)
+        except (psycopg.Error, psycopg_pool.PoolTimeout):
+            log.warning("school register could not read the database", exc_info=True)
+            return no_update
+        return build_register(found, lang, tz)
+
+    @app.callback(
+        Output("sc-download", "data"),
+        *[Input(f"sc-exp-{kind}-{fmt}", "n_clicks") for kind, fmt in EXPORTS],
+        State("sc-school", "data"),
+        State("sc-class", "value"),
+        prevent_initial_call=True,
+    )
+    def export(*args: Any) -> Any:
+        school, class_id = args[-2], args[-1]
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, str) or not ctx.triggered or not ctx.triggered[0]["value"]:
+            return no_update
+        _, _, kind, fmt = trigger.split("-")
+        return export_file(pool, tz, kind=kind, fmt=fmt, school=school, class_id=class_id)
+
+
+def export_file(pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo, *, kind: str, fmt: str,
+                school: str | None, class_id: int | None) -> dict[str, Any] | None:
+    """The ``dcc.Download`` data of one export button; None when there is nothing to export."""
+    if fmt not in ("xlsx", "csv") or not school:
+        return None
+    now = datetime.now(tz)
+    day = now.date()
+    with pool.connection() as conn:
+        if kind == "register":
+            if class_id is None:
+                return None
+            found = reports.class_register(conn, class_id=class_id, day=day, zone=tz, now=now)
+            if found.school != school:
+                return None
+            columns, rows = register_table(found, tz)
+            name = f"so-diem-danh-{found.class_name}-{day}"
+        else:
+            total = reports.daily_summary(conn, day=day, zone=tz, now=now, school=school)
+            classes = reports.daily_summary(conn, day=day, zone=tz, now=now, school=school,
+                                            by_class=True)
+            columns, rows = daily_table(total[0] if total else None, classes)
+            name = f"diem-danh-{school}-{day}"
+    return build_download("csv" if fmt == "csv" else "xlsx", name, columns, rows)

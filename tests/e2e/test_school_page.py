@@ -1,0 +1,170 @@
+"""The school page in a real headless Chromium against the real PostgreSQL: reached from
+its district tile, with today's arrivals chart, the late and absent lists, a class
+register showing a correction, the language switch and a real file download.
+Set SMARTSCHOOL_E2E_ARTIFACTS to keep the screenshots.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from openpyxl import load_workbook
+
+from dashboard.app import DashboardServer
+from smartschool.settings import Settings
+from tests.e2e.browser import page_text, screenshot, wait_for
+
+pytestmark = pytest.mark.e2e
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+SCHOOL = "THCS-HN"
+# (code, class, full name, minutes after the start time of the first entry, or None)
+STUDENTS = [
+    ("HS101", "7A1", "Nguyễn Văn An", -10),
+    ("HS102", "7A1", "Trần Thị Bình", 20),
+    ("HS103", "7A1", "Lê Minh Chi", None),  # absent, corrected to excused below
+    ("HS104", "7A1", "Phạm Đức Dũng", None),  # absent
+    ("HS105", "7A2", "Hoàng Thu Giang", -5),
+    ("HS106", "7A2", "Đỗ Quang Huy", 35),
+]
+REASON = "Ốm, phụ huynh đã báo"
+
+
+def seed(url: str) -> None:
+    """Two schools; THCS-HN runs every day and started two hours ago, so its late and
+    absent cutoffs (0 and 60 min after the start) have passed whenever the test runs."""
+    now = datetime.now(TZ)
+    start = (now - timedelta(hours=2)).replace(second=0, microsecond=0)
+    if start.date() != now.date():  # just after midnight: keep the day
+        start = datetime.combine(now.date(), time(0, 15), TZ)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "insert into schools (id, name, level, ward, start_time, late_after_min,"
+            " absent_after_min, school_weekdays) values"
+            " (%s, 'Trường THCS Hòa Nghĩa', 'thcs', 'Hòa Nghĩa', %s, 0, 60, '{1,2,3,4,5,6,7}'),"
+            " ('MN-HT', 'Trường Mầm non Hải Thành', 'mam_non', 'Hải Thành', '07:30', null, null,"
+            "  null)",
+            (SCHOOL, start.time()),
+        )
+        conn.execute("insert into devices (id, school_id, role, state, last_seen)"
+                     " values ('gate-hn-1', %s, 'gate', 'online', now())", (SCHOOL,))
+        classes = {
+            name: conn.execute("insert into classes (school_id, name, grade) values (%s, %s, 7)"
+                               " returning id", (SCHOOL, name)).fetchone()[0]  # type: ignore[index]
+            for name in ("7A1", "7A2")
+        }
+        for seq, (code, cls, name, mins) in enumerate(STUDENTS, start=1):
+            sid = conn.execute(
+                "insert into students (code, school_id, class_id, full_name, birth_date, gender)"
+                " values (%s, %s, %s, %s, '2013-05-01', 'M') returning id",
+                (code, SCHOOL, classes[cls], name),
+            ).fetchone()[0]  # type: ignore[index]
+            if mins is None:
+                if code == "HS103":
+                    conn.execute(
+                        "insert into attendance_overrides (student_id, day, status, reason,"
+                        " corrected_by) values (%s, %s, 'excused', %s, 'gvcn.7a1')",
+                        (sid, now.date(), REASON),
+                    )
+                continue
+            ts = start + timedelta(minutes=mins)
+            conn.execute("insert into attendance_daily (student_id, day, school_id, first_in)"
+                         " values (%s, %s, %s, %s)", (sid, now.date(), SCHOOL, ts))
+            conn.execute(
+                "insert into gate_events (device_id, seq, ts, received_at, school_id, direction,"
+                " method, decision, student_id, resolved)"
+                " values ('gate-hn-1', %s, %s, %s, %s, 'in', 'card', 'granted', %s, true)",
+                (seq, ts, ts, SCHOOL, sid),
+            )
+
+
+def wait_file(folder: Path, suffix: str) -> Path:
+    def done() -> Path | None:
+        found = [p for p in folder.glob(f"*{suffix}") if p.stat().st_size > 0]
+        return found[0] if found else None
+
+    return wait_for(done, timeout=10, what=f"a downloaded {suffix}")  # type: ignore[no-any-return]
+
+
+def test_school_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    seed(pg_url)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Page.setDownloadBehavior",
+                            {"behavior": "allow", "downloadPath": str(downloads)})
+    settings = Settings(_env_file=None, data_dir=tmp_path, language="vi",
+                        timezone="Asia/Ho_Chi_Minh")
+    with DashboardServer(settings, database_url=pg_url, host="127.0.0.1", port=0) as server:
+        driver = browser
+        driver.get(server.url)
+        # The tile re-renders every 2 s: retry the click until the school page opens.
+        wait_for(lambda: driver.find_element(By.ID, f"tile-link-{SCHOOL}").click() or True,
+                 what="the school tile link")
+        wait_for(lambda: "/school/THCS-HN" in driver.current_url, what="the school URL")
+        wait_for(lambda: driver.find_element(By.ID, "sc-title").text == "Trường THCS Hòa Nghĩa",
+                 what="the school title")
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#sc-register-table"),
+                 what="the class register")
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#sc-arrivals .bars path"),
+                 what="the arrivals chart")
+
+        late = driver.find_element(By.ID, "sc-late-table").text
+        assert "Trần Thị Bình" in late and "Đỗ Quang Huy" in late  # full names: staff view
+        assert "Nguyễn Văn An" not in late
+        absent = driver.find_element(By.ID, "sc-absent-table").text
+        assert "Phạm Đức Dũng" in absent and "Vắng" in absent
+        assert "Lê Minh Chi" in absent and "Có phép" in absent  # the correction counts
+        register = driver.find_element(By.ID, "sc-register-table").text
+        for name in ("Nguyễn Văn An", "Trần Thị Bình", "Lê Minh Chi", "Phạm Đức Dũng"):
+            assert name in register, name
+        corrected = driver.find_element(By.ID, "reg-HS103")
+        assert "corrected" in (corrected.get_attribute("class") or "")
+        assert REASON in corrected.text and "gvcn.7a1" in corrected.text
+        text = page_text(driver)
+        for label in ("Sĩ số", "Đi muộn", "Lượt đến hôm nay", "Học sinh đi muộn",
+                      "Sổ điểm danh lớp", "Báo cáo ngày của trường", "Đã điều chỉnh"):
+            assert label in text, label
+        assert driver.find_element(By.ID, "kpi-enrolled").text.endswith("6")
+        assert driver.find_element(By.ID, "kpi-late").text.endswith("2")
+        assert driver.find_element(By.ID, "kpi-excused").text.endswith("1")
+        assert "active" in (driver.find_element(By.ID, "nav-nav_school").get_attribute("class")
+                            or "")
+        shot = screenshot(driver, tmp_path, "school-vi.png")
+        assert shot.stat().st_size > 10_000
+
+        # Exports: a real download of the class register (XLSX) and the daily report (CSV).
+        driver.find_element(By.ID, "sc-exp-register-xlsx").click()
+        xlsx = wait_file(downloads, ".xlsx")
+        assert xlsx.name.startswith("so-diem-danh-7A1-")
+        sheet = load_workbook(xlsx, read_only=True).active
+        assert sheet is not None
+        cells = [tuple(row) for row in sheet.iter_rows(values_only=True)]
+        assert cells[0][:3] == ("student", "full_name", "status")
+        chi = next(row for row in cells if row[0] == "HS103")
+        assert chi[1:3] == ("Lê Minh Chi", "excused")
+        assert REASON in chi and "gvcn.7a1" in chi
+        driver.find_element(By.ID, "sc-exp-daily-csv").click()
+        daily = wait_file(downloads, ".csv")
+        rows = list(csv.DictReader(io.StringIO(daily.read_text(encoding="utf-8-sig"))))
+        assert [r["class_name"] for r in rows] == ["7A1", "7A2", ""]
+        assert rows[-1]["enrolled"] == "6" and rows[-1]["late"] == "2"
+
+        # English via the switch, reflected in the URL; names and data unchanged.
+        driver.find_element(By.XPATH, "//label[normalize-space()='EN']").click()
+        english = ("Late students", "Arrivals today", "Class register", "School daily report",
+                   "Excused", "Corrected", "Overview")
+        wait_for(lambda: all(label in page_text(driver) for label in english),
+                 what="the English page")
+        text = page_text(driver)
+        assert "Học sinh đi muộn" not in text
+        assert "lang=en" in driver.current_url
+        screenshot(driver, tmp_path, "school-en.png")
