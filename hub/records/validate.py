@@ -258,6 +258,23 @@ class _Row:
             return None
 
 
+def _identifiers(row: _Row, birth: date | None, gender: Gender | None
+                 ) -> tuple[str | None, str | None]:
+    """The MOET id and the personal id of a row, each checked (the personal id against
+    the birth year and gender the row gives)."""
+    moet = row.raw("moet_id") or None
+    if moet is not None and (problems := validate_moet_id(moet)):
+        row.fail("moet_id", f"{moet!r}: {', '.join(problems)}")
+    pid = row.raw("personal_id") or None
+    if pid is not None:
+        problems = validate_personal_id(
+            pid, birth_year=birth.year if birth is not None else None, gender=gender
+        )
+        if problems:
+            row.fail("personal_id", f"{pid!r}: {_personal_id_reason(pid, problems)}")
+    return moet, pid
+
+
 def _student(row: _Row, today: date, grades: frozenset[int] | None) -> StudentRecord | None:
     full_name = row.get("full_name", parse_name, required=True)
     birth = row.get("birth_date", lambda t: parse_date(t, today=today), required=True)
@@ -276,17 +293,7 @@ def _student(row: _Row, today: date, grades: frozenset[int] | None) -> StudentRe
         if grade is not None and grades is not None and grade not in grades:
             row.fail("class", f"grade {grade} is not taught at this school")
             grade = None
-    moet = row.raw("moet_id") or None
-    if moet is not None and (problems := validate_moet_id(moet)):
-        row.fail("moet_id", f"{moet!r}: {', '.join(problems)}")
-    pid = row.raw("personal_id") or None
-    if pid is not None:
-        problems = validate_personal_id(
-            pid,
-            birth_year=birth.year if birth is not None else None, gender=gender
-        )
-        if problems:
-            row.fail("personal_id", f"{pid!r}: {_personal_id_reason(pid, problems)}")
+    moet, pid = _identifiers(row, birth, gender)
     if moet is None and pid is None:
         key = "moet_id" if "moet_id" in row.layout.index else "personal_id"
         row.fail(key, "neither the MOET id nor the personal id is given: one is needed to "
@@ -332,17 +339,7 @@ def _staff(row: _Row, today: date) -> StaffRecord | None:
     position = clean_text(row.raw("position")) or None
     if position is not None and len(position) > MAX_POSITION_LEN:
         row.fail("position", f"longer than {MAX_POSITION_LEN} characters")
-    pid = row.raw("personal_id") or None
-    if pid is not None:
-        problems = validate_personal_id(
-            pid,
-            birth_year=birth.year if birth is not None else None, gender=gender
-        )
-        if problems:
-            row.fail("personal_id", f"{pid!r}: {_personal_id_reason(pid, problems)}")
-    moet = row.raw("moet_id") or None
-    if moet is not None and (problems := validate_moet_id(moet)):
-        row.fail("moet_id", f"{moet!r}: {', '.join(problems)}")
+    moet, pid = _identifiers(row, birth, gender)
     phone = row.get("phone", parse_phone, required=False)
     if row.errors:
         return None
