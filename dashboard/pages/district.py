@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import psycopg_pool
-from dash import Dash, Input, Output, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, dcc, html, no_update
 
 from dashboard.builders import (
     build_arrivals_figure,
@@ -19,7 +19,8 @@ from dashboard.builders import (
     build_totals,
 )
 from dashboard.data import SnapshotCache
-from dashboard.i18n import LANGUAGES, Lang, coerce_lang, language_from_search, t
+from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
+from dashboard.pages.language import register_language_sync
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +104,7 @@ def register_callbacks(
 ) -> None:
     tz = ZoneInfo(timezone)
 
-    @app.callback(
-        Output("lang", "value"),
-        Output("url", "search"),
-        Input("url", "search"),
-        Input("lang", "value"),
-    )
-    def sync_language(search: str | None, value: str | None) -> tuple[Any, Any]:
-        # The switch writes ?lang= so a wall screen's URL can pin its language; a URL
-        # typed by hand sets the switch. One callback, so the two never ping-pong.
-        if ctx.triggered_id == "lang":
-            return no_update, f"?lang={coerce_lang(value, default_lang)}"
-        return language_from_search(search, default_lang), no_update
+    register_language_sync(app, switch="lang", location="url", default=default_lang)
 
     outputs = [Output(element, "children") for element in _STATIC_TEXTS] + [
         Output("clock-time", "children"),

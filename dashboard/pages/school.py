@@ -33,7 +33,8 @@ from dashboard.builders_school import (
     build_school_kpis,
     daily_table,
 )
-from dashboard.i18n import LANGUAGES, Lang, coerce_lang, language_from_search, t
+from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
+from dashboard.pages.language import register_language_sync
 from hub import queries
 from hub.attendance import reports
 from hub.attendance.export import register_table
@@ -171,17 +172,8 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
     tz = ZoneInfo(settings.timezone)
     default: Lang = settings.language
 
-    @app.callback(
-        Output("sc-lang", "value"),
-        Output("page", "search"),
-        Input("page", "search"),
-        Input("sc-lang", "value"),
-    )
-    def sync_language(search: str | None, value: str | None) -> tuple[Any, Any]:
-        # Writes the shell's own location, so the nav bar follows the language too.
-        if ctx.triggered_id == "sc-lang":
-            return no_update, f"?lang={coerce_lang(value, default)}"
-        return language_from_search(search, default), no_update
+    # Writes the shell's own location, so the nav bar follows the language too.
+    register_language_sync(app, switch="sc-lang", location="page", default=default)
 
     @app.callback(
         *[Output(element, "children") for element in _TEXTS],
