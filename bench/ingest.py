@@ -214,6 +214,20 @@ def v5_connect(client: mqtt.Client, port: int) -> None:
     client.connect("127.0.0.1", port, clean_start=True, properties=props)
 
 
+def subscriber(client_id: str, port: int, on_message: Any) -> mqtt.Client:
+    """A plain paho subscriber to the bench's topics, returned once subscribed."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=MQTTProtocolVersion.MQTTv5)
+    client.on_message = on_message
+    subscribed = threading.Event()
+    client.on_subscribe = lambda *_a: subscribed.set()
+    v5_connect(client, port)
+    client.loop_start()
+    client.subscribe([("ss/v1/+/+/event", 1), ("ss/v1/+/+/telemetry", 1)])
+    subscribed.wait(10)
+    return client
+
+
 def run_ceiling(port: int, pub: Any, count: int, seq_base: int) -> float:
     received = 0
     last = 0.0
@@ -227,15 +241,7 @@ def run_ceiling(port: int, pub: Any, count: int, seq_base: int) -> float:
             last = time.time()
             done.set()
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-ceiling",
-                         protocol=MQTTProtocolVersion.MQTTv5)
-    client.on_message = on_message
-    subscribed = threading.Event()
-    client.on_subscribe = lambda *_a: subscribed.set()
-    v5_connect(client, port)
-    client.loop_start()
-    client.subscribe([("ss/v1/+/+/event", 1), ("ss/v1/+/+/telemetry", 1)])
-    subscribed.wait(10)
+    client = subscriber("bench-ceiling", port, on_message)
     pub.send((count, seq_base, 0.0))
     started, _, _ = pub.recv()
     done.wait(600)
@@ -313,15 +319,7 @@ def run_naive(port: int, url: str, pub: Any, count: int, seq_base: int) -> float
             last = time.time()
             done.set()
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-naive",
-                         protocol=MQTTProtocolVersion.MQTTv5)
-    client.on_message = on_message
-    subscribed = threading.Event()
-    client.on_subscribe = lambda *_a: subscribed.set()
-    v5_connect(client, port)
-    client.loop_start()
-    client.subscribe([("ss/v1/+/+/event", 1), ("ss/v1/+/+/telemetry", 1)])
-    subscribed.wait(10)
+    client = subscriber("bench-naive", port, on_message)
     pub.send((count, seq_base, 0.0))
     started, _, _ = pub.recv()
     done.wait(1800)
