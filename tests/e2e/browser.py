@@ -36,3 +36,25 @@ def screenshot(driver, tmp_path: Path, name: str) -> Path:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(keep) / name)
     return path
+
+
+# Live pages re-render their blocks every few seconds, so an element found in one
+# WebDriver call can be gone by the next: read and click in one script call instead.
+
+def text_of(driver, css: str) -> str:
+    """The rendered text of the first element matching ``css`` ('' when absent)."""
+    return str(driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css))
+
+
+def class_of(driver, css: str) -> str:
+    """The class attribute of the first element matching ``css`` ('' when absent)."""
+    return str(driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.className : '';", css))
+
+
+def click(driver, css: str, what: str = "element") -> None:
+    """Click the first element matching ``css``, retrying while the page re-renders."""
+    wait_for(lambda: driver.execute_script(
+        "const e = document.querySelector(arguments[0]); if (!e) return false;"
+        " e.click(); return true;", css), what=what)

@@ -16,7 +16,7 @@ import pytest
 
 from dashboard.app import DashboardServer
 from smartschool.settings import Settings
-from tests.e2e.browser import page_text, screenshot, wait_for
+from tests.e2e.browser import class_of, page_text, screenshot, text_of, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -155,11 +155,11 @@ def test_district_page_live_and_bilingual(pg_url: str, browser, tmp_path: Path) 
         assert driver.find_elements(By.CSS_SELECTOR, ".feed-row.decision-denied.unresolved")
 
         # Totals: 10 enrolled, 8 arrived; devices 3 of 5 online.
-        assert driver.find_element(By.ID, "kpi-enrolled").text.endswith("10")
-        assert "3 / 5" in driver.find_element(By.CSS_SELECTOR, ".kpi-devices").text
+        assert text_of(driver, "#kpi-enrolled").endswith("10")
+        assert "3 / 5" in text_of(driver, ".kpi-devices")
         # The gate-less school (its only gate offline) is red, the half-online one amber.
-        assert "tile-alert" in driver.find_element(By.ID, "tile-THCS-TT").get_attribute("class")
-        assert "tile-warn" in driver.find_element(By.ID, "tile-TH-AD").get_attribute("class")
+        assert "tile-alert" in class_of(driver, "#tile-THCS-TT")
+        assert "tile-warn" in class_of(driver, "#tile-TH-AD")
         wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#arrivals .bars"), what="chart")
         shot = screenshot(driver, tmp_path, "dashboard-vi.png")
         assert shot.stat().st_size > 10_000
@@ -168,12 +168,13 @@ def test_district_page_live_and_bilingual(pg_url: str, browser, tmp_path: Path) 
         with psycopg.connect(pg_url, autocommit=True) as conn:
             add_event(conn, "gate-th-ad-1", "TH-AD", 500, ids["HS005"], datetime.now(TZ))
         wait_for(
-            lambda: "Lê H. Nam" in driver.find_element(By.ID, "feed").text,
+            lambda: "Lê H. Nam" in text_of(driver, "#feed"),
             timeout=8, what="the new gate event in the feed",
         )
 
         # Language switch on the page, reflected in the URL.
-        driver.find_element(By.XPATH, "//label[normalize-space()='EN']").click()
+        wait_for(lambda: driver.find_element(By.XPATH, "//label[normalize-space()='EN']").click()
+                 or True, what="the EN switch")
         wait_for(lambda: "Present" in page_text(driver),
                  what="English totals")
         body = page_text(driver)

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from dashboard.app import DashboardServer
 from smartschool.settings import Settings
-from tests.e2e.browser import page_text, screenshot, wait_for
+from tests.e2e.browser import class_of, click, page_text, screenshot, text_of, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -107,42 +107,40 @@ def test_school_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         driver = browser
         driver.get(server.url)
         # The tile re-renders every 2 s: retry the click until the school page opens.
-        wait_for(lambda: driver.find_element(By.ID, f"tile-link-{SCHOOL}").click() or True,
-                 what="the school tile link")
+        click(driver, f"#tile-link-{SCHOOL}", "the school tile link")
         wait_for(lambda: "/school/THCS-HN" in driver.current_url, what="the school URL")
-        wait_for(lambda: driver.find_element(By.ID, "sc-title").text == "Trường THCS Hòa Nghĩa",
+        wait_for(lambda: text_of(driver, "#sc-title") == "Trường THCS Hòa Nghĩa",
                  what="the school title")
         wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#sc-register-table"),
                  what="the class register")
         wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#sc-arrivals .bars path"),
                  what="the arrivals chart")
 
-        late = driver.find_element(By.ID, "sc-late-table").text
+        late = text_of(driver, "#sc-late-table")
         assert "Trần Thị Bình" in late and "Đỗ Quang Huy" in late  # full names: staff view
         assert "Nguyễn Văn An" not in late
-        absent = driver.find_element(By.ID, "sc-absent-table").text
+        absent = text_of(driver, "#sc-absent-table")
         assert "Phạm Đức Dũng" in absent and "Vắng" in absent
         assert "Lê Minh Chi" in absent and "Có phép" in absent  # the correction counts
-        register = driver.find_element(By.ID, "sc-register-table").text
+        register = text_of(driver, "#sc-register-table")
         for name in ("Nguyễn Văn An", "Trần Thị Bình", "Lê Minh Chi", "Phạm Đức Dũng"):
             assert name in register, name
-        corrected = driver.find_element(By.ID, "reg-HS103")
-        assert "corrected" in (corrected.get_attribute("class") or "")
-        assert REASON in corrected.text and "gvcn.7a1" in corrected.text
+        assert "corrected" in class_of(driver, "#reg-HS103")
+        corrected = text_of(driver, "#reg-HS103")
+        assert REASON in corrected and "gvcn.7a1" in corrected
         text = page_text(driver)
         for label in ("Sĩ số", "Đi muộn", "Lượt đến hôm nay", "Học sinh đi muộn",
                       "Sổ điểm danh lớp", "Báo cáo ngày của trường", "Đã điều chỉnh"):
             assert label in text, label
-        assert driver.find_element(By.ID, "kpi-enrolled").text.endswith("6")
-        assert driver.find_element(By.ID, "kpi-late").text.endswith("2")
-        assert driver.find_element(By.ID, "kpi-excused").text.endswith("1")
-        assert "active" in (driver.find_element(By.ID, "nav-nav_school").get_attribute("class")
-                            or "")
+        assert text_of(driver, "#kpi-enrolled").endswith("6")
+        assert text_of(driver, "#kpi-late").endswith("2")
+        assert text_of(driver, "#kpi-excused").endswith("1")
+        assert "active" in class_of(driver, "#nav-nav_school")
         shot = screenshot(driver, tmp_path, "school-vi.png")
         assert shot.stat().st_size > 10_000
 
         # Exports: a real download of the class register (XLSX) and the daily report (CSV).
-        driver.find_element(By.ID, "sc-exp-register-xlsx").click()
+        click(driver, "#sc-exp-register-xlsx", "the register export")
         xlsx = wait_file(downloads, ".xlsx")
         assert xlsx.name.startswith("so-diem-danh-7A1-")
         sheet = load_workbook(xlsx, read_only=True).active
@@ -152,14 +150,15 @@ def test_school_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         chi = next(row for row in cells if row[0] == "HS103")
         assert chi[1:3] == ("Lê Minh Chi", "excused")
         assert REASON in chi and "gvcn.7a1" in chi
-        driver.find_element(By.ID, "sc-exp-daily-csv").click()
+        click(driver, "#sc-exp-daily-csv", "the daily export")
         daily = wait_file(downloads, ".csv")
         rows = list(csv.DictReader(io.StringIO(daily.read_text(encoding="utf-8-sig"))))
         assert [r["class_name"] for r in rows] == ["7A1", "7A2", ""]
         assert rows[-1]["enrolled"] == "6" and rows[-1]["late"] == "2"
 
         # English via the switch, reflected in the URL; names and data unchanged.
-        driver.find_element(By.XPATH, "//label[normalize-space()='EN']").click()
+        wait_for(lambda: driver.find_element(By.XPATH, "//label[normalize-space()='EN']").click()
+                 or True, what="the EN switch")
         english = ("Late students", "Arrivals today", "Class register", "School daily report",
                    "Excused", "Corrected", "Overview")
         wait_for(lambda: all(label in page_text(driver) for label in english),
