@@ -35,6 +35,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hub import store
+from hub.consumer_client import ConsumerClient
 from hub.db import connect
 from hub.routing import DeadLetter, Incoming, Store, route
 from protocol.topics import DEVICE_CHANNELS, subscription
@@ -102,7 +103,8 @@ class Ingest:
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer",
                                         daemon=True)
         self.client = make_client(self.address, client_id, username=username,
-                                  password=password, persistent=True, manual_ack=True)
+                                  password=password, persistent=True, manual_ack=True,
+                                  client_class=ConsumerClient)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -203,9 +205,8 @@ class Ingest:
                 delay = min(delay * 2, DB_RETRY_MAX_S)
                 continue
             session = self._session
-            for m in batch:
-                if m.qos > 0 and m.session == session:
-                    self.client.ack(m.mid, m.qos)
+            # QoS 1 only: the hub subscribes at 1, so the broker never sends it QoS 2.
+            self._ack([m.mid for m in batch if m.qos == 1 and m.session == session])
             self.stats.add(stored=result.stored, dead_lettered=result.dead_lettered,
                            received=len(batch), batches=1)
             self.stats.last_commit = datetime.now(UTC)
@@ -214,6 +215,13 @@ class Ingest:
             for d in dead:
                 log.info("dead letter %s: %s (%s)", d.message.topic, d.reason, d.detail)
             return
+
+    def _ack(self, mids: list[int]) -> None:
+        if isinstance(self.client, ConsumerClient):
+            self.client.ack_many(mids)
+        else:
+            for mid in mids:
+                self.client.ack(mid, 1)
 
     def _write_loop(self) -> None:
         last_stats = time.monotonic()

@@ -88,20 +88,22 @@ def make_client(
     persistent: bool = False,
     protocol: MQTTProtocolVersion | None = None,
     manual_ack: bool = False,
+    client_class: type[mqtt.Client] = mqtt.Client,
 ) -> mqtt.Client:
     """A configured, not yet connected client.
 
     ``persistent`` asks for a broker session that outlives the connection
     (clean_session false on 3.1.1; on 5 pass clean_start/session expiry to connect).
+    ``client_class`` is paho's ``Client`` or a subclass (the hub's consumer client).
     """
     version = protocol or negotiate_protocol(address)
     if version == MQTTProtocolVersion.MQTTv5:
-        client = mqtt.Client(
+        client = client_class(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
             manual_ack=manual_ack,
         )
     else:
-        client = mqtt.Client(
+        client = client_class(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=version,
