@@ -9,7 +9,10 @@ to each consumer in turn:
 
 1. ceiling: a bare paho subscriber that only receives and parses the JSON;
 2. hub: one ``hub.ingest.Ingest`` worker, publish -> committed rows;
-3. naive: one INSERT per message, autocommit.
+3. naive: one INSERT per message, autocommit;
+4. the ceiling again with the hub's own MQTT client (hub/consumer_client.py:
+   buffered reads), so the report also shows the ratio like for like: how much of
+   the hub's speed is its client and how much its pipeline costs.
 
 Each rate is messages / (last message consumed or committed - first publish).
 Then the hub again at a paced 1,000 msg/s for publish -> commit latency (the
@@ -49,6 +52,7 @@ from paho.mqtt.properties import Properties  # noqa: E402
 
 from bench.common import start_broker  # noqa: E402
 from hub import ingest as hub_ingest  # noqa: E402
+from hub.consumer_client import ConsumerClient  # noqa: E402
 from hub.db import migrate  # noqa: E402
 from hub.registry import add_device, upsert_school  # noqa: E402
 from hub.routing import Incoming  # noqa: E402
@@ -207,17 +211,21 @@ def counts(url: str) -> dict[str, int]:
 
 # -- the consumers -----------------------------------------------------------------------
 
-def v5_connect(client: mqtt.Client, port: int) -> None:
+def v5_connect(client: mqtt.Client, port: int, *, expiry: int = 0) -> None:
+    """Connect with a fresh session that ends at disconnect unless ``expiry`` says
+    otherwise: a session left behind would make the broker queue every later phase's
+    messages for it, and slow the phases after it."""
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = 3600
+    props.SessionExpiryInterval = expiry
     props.ReceiveMaximum = hub_ingest.RECEIVE_MAXIMUM
     client.connect("127.0.0.1", port, clean_start=True, properties=props)
 
 
-def subscriber(client_id: str, port: int, on_message: Any) -> mqtt.Client:
+def subscriber(client_id: str, port: int, on_message: Any,
+               client_class: type[mqtt.Client] = mqtt.Client) -> mqtt.Client:
     """A plain paho subscriber to the bench's topics, returned once subscribed."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=MQTTProtocolVersion.MQTTv5)
+    client = client_class(CallbackAPIVersion.VERSION2, client_id=client_id,
+                          protocol=MQTTProtocolVersion.MQTTv5)
     client.on_message = on_message
     subscribed = threading.Event()
     client.on_subscribe = lambda *_a: subscribed.set()
@@ -228,7 +236,8 @@ def subscriber(client_id: str, port: int, on_message: Any) -> mqtt.Client:
     return client
 
 
-def run_ceiling(port: int, pub: Any, count: int, seq_base: int) -> float:
+def run_ceiling(port: int, pub: Any, count: int, seq_base: int,
+                client_class: type[mqtt.Client] = mqtt.Client) -> float:
     received = 0
     last = 0.0
     done = threading.Event()
@@ -241,7 +250,8 @@ def run_ceiling(port: int, pub: Any, count: int, seq_base: int) -> float:
             last = time.time()
             done.set()
 
-    client = subscriber("bench-ceiling", port, on_message)
+    client = subscriber(f"bench-ceiling-{client_class.__name__}", port, on_message,
+                        client_class)
     pub.send((count, seq_base, 0.0))
     started, _, _ = pub.recv()
     done.wait(600)
@@ -272,8 +282,9 @@ def run_hub(port: int, url: str, pub: Any, count: int, seq_base: int, rate: floa
             last = now
             done.set()
 
+    client_id = f"bench-hub-{uuid.uuid4().hex[:6]}"
     worker = hub_ingest.Ingest(database_url=url, mqtt_url=f"mqtt://127.0.0.1:{port}",
-                               client_id=f"bench-hub-{uuid.uuid4().hex[:6]}",
+                               client_id=client_id,
                                timezone="Asia/Ho_Chi_Minh", on_commit=on_commit)
     worker.start()
     deadline = time.monotonic() + 10
@@ -284,7 +295,21 @@ def run_hub(port: int, url: str, pub: Any, count: int, seq_base: int, rate: floa
     started, _, _ = pub.recv()
     done.wait(900)
     worker.stop()
+    end_session(port, client_id)
     return count / (last - started), latencies, worker.stats
+
+
+def end_session(port: int, client_id: str) -> None:
+    """Drop the hub's persistent session (see ``v5_connect``)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=MQTTProtocolVersion.MQTTv5)
+    v5_connect(client, port)
+    client.loop_start()
+    deadline = time.monotonic() + 10
+    while not client.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    client.disconnect()
+    client.loop_stop()
 
 
 def run_naive(port: int, url: str, pub: Any, count: int, seq_base: int) -> float:
@@ -376,6 +401,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"naive (INSERT per message):     {naive_rate:10,.0f} msg/s "
                   f"({nn} messages)", flush=True)
 
+        # like for like: the same bare subscriber on the hub's client (auto acks)
+        ceiling_cc = run_ceiling(port, parent, n, 30_000_000, ConsumerClient)
+        print(f"ceiling on the hub's client:    {ceiling_cc:10,.0f} msg/s  "
+              f"hub / this {hub_rate / ceiling_cc:.2f}", flush=True)
+
         reset(url)
         paced = int(LATENCY_RATE * args.latency_seconds)
         _, latencies, _ = run_hub(port, url, parent, paced, 10_000_000, LATENCY_RATE)
@@ -388,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
             ceiling_msg_s=round(ceiling), hub_msg_s=round(hub_rate),
             naive_msg_s=round(naive_rate) if naive_rate else None,
             ratio=round(hub_rate / ceiling, 3),
+            ceiling_consumer_client_msg_s=round(ceiling_cc),
+            ratio_like_for_like=round(hub_rate / ceiling_cc, 3),
             hub_vs_naive=round(hub_rate / naive_rate, 1) if naive_rate else None,
             lost=lost, duplicated=duplicated,
             redelivered=stats.received - n,
