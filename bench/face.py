@@ -4,7 +4,8 @@
     PYTHONPATH=/tmp/dlib-blas .venv/bin/python bench/face.py   # another dlib build, side by side
 
 Frames: the shared test photos letterboxed to 640x480, as a camera delivers them.
-Prints a table, then one FINAL line of JSON (medians in ms).
+Prints a table, then a final line of JSON (medians in ms); exits 1 when a target
+is missed.
 
 Targets: frame pipeline (detect at 1/2 + encode one face + match 2,000 persons)
 <= 150 ms with dlib-bin, <= 50 ms with a BLAS build; 100,000-person match <= 10 ms;
@@ -100,7 +101,7 @@ def check_probes(pipeline: FacePipeline) -> tuple[bool, list[str]]:
     return not problems, problems
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args()
@@ -238,6 +239,16 @@ def main() -> None:
         print(f"  {problem}")
 
     pipeline_target = 50.0 if build.blas else 150.0
+    targets = {
+        "pipeline_ms": pipeline_target,
+        "pipeline_met": pipeline_ms <= pipeline_target,
+        "match_100k_ms": 10.0,
+        "match_100k_met": match["100000"]["vectorised"] <= 10.0,
+        "card_ms": 5.0,
+        "card_met": card_ms <= 5.0,
+    }
+    targets_met = bool(targets["pipeline_met"] and targets["match_100k_met"]
+                       and targets["card_met"] and probes_ok)
     final = {
         "dlib": build.as_dict(),
         "dlib_use_blas": build.blas,
@@ -246,17 +257,12 @@ def main() -> None:
         **results,
         "probes_ok": probes_ok,
         "pipeline_frames_ok": frames_ok,
-        "targets": {
-            "pipeline_ms": pipeline_target,
-            "pipeline_met": pipeline_ms <= pipeline_target,
-            "match_100k_ms": 10.0,
-            "match_100k_met": match["100000"]["vectorised"] <= 10.0,
-            "card_ms": 5.0,
-            "card_met": card_ms <= 5.0,
-        },
+        "targets": targets,
+        "targets_met": targets_met,
     }
-    print("FINAL " + json.dumps(final, separators=(",", ":")))
+    print(json.dumps(final, separators=(",", ":")))
+    return 0 if final["targets_met"] else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

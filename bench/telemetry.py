@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         and ol["n"] == ol["expected"] and (ol["max"] or 0) <= TARGET_OFFLINE_LAG_S
         and max(ch["asset_week_rollup_ms"], ch["school_week_rollup_ms"]) <= TARGET_CHART_MS)
     print(json.dumps(r))
-    return 0
+    return 0 if r["targets_met"] else 1
 
 
 if __name__ == "__main__":

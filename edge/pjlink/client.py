@@ -78,7 +78,10 @@ def query(
             digest = auth_digest(greeting.random, password)
         answers: dict[str, Answer] = {}
         for command in commands:
+            # PJLink authenticates the session by its first command; the spec does not
+            # ask for the digest again and strict projectors answer ERRA when it is.
             sock.sendall(build_command(command, digest=digest))
+            digest = None
             answer = parse_answer(lines.read())
             if answer.command != command:
                 raise PjlinkProtocolError(f"asked {command}, projector answered {answer.command}")

@@ -123,6 +123,9 @@ class ProjectorServer:
     def __init__(self, state: ProjectorState | None = None) -> None:
         self.state = state or ProjectorState()
         self.sessions = 0
+        # Commands that carried an auth digest: a controller that follows the spec
+        # sends one per session (tests check it).
+        self.digests = 0
         self._server: asyncio.Server | None = None
 
     @property
@@ -172,6 +175,8 @@ class ProjectorServer:
                     await writer.drain()
                     return
                 authed = True
+                if command.digest is not None:
+                    self.digests += 1
                 if command.pjclass != "1":
                     writer.write(format_answer(command.command, "ERR1", command.pjclass))
                 else:

@@ -41,6 +41,8 @@ def test_md5_handshake():
     with ProjectorServerThread(ProjectorState(password="JBMIAProjectorLink")) as sim:
         reading = read_projector("127.0.0.1", sim.port, "JBMIAProjectorLink")
         assert reading.reachable and reading.power == "off" and reading.lamp_on is False
+        # the digest authenticates the session with its first command only (PJLink spec)
+        assert (sim.server.sessions, sim.server.digests) == (1, 1)
         assert reading.input is None  # ERR3 while off: unknown, not an error
         with pytest.raises(PjlinkAuthError, match="ERRA"):
             read_projector("127.0.0.1", sim.port, "wrong")
