@@ -11,6 +11,7 @@ faster clock, not a separate model of it.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time as systime
@@ -31,6 +32,7 @@ from edge.config.outbox import OutboxConfig
 from edge.gate import GateAgent
 from edge.metrics import MetricValue
 from edge.netloop import NetLoop
+from edge.pjlink.simulator import ProjectorFarm, ProjectorState
 from edge.policy import CardEntry
 from edge.projector import SimulatedProjector
 from smartschool.district import District
@@ -47,6 +49,11 @@ HEARTBEAT_REAL_S = 30
 TELEMETRY_REAL_S = 10
 LESSON_BLOCKS = ((time(7, 0), time(11, 15)), (time(13, 30), time(16, 30)))
 PROJECTOR_USE_SHARE = 0.7
+# The projectors of the first schools answer over real PJLink TCP (the simulator in
+# edge/pjlink, MD5 handshake and all), so the demo runs the same client a real
+# classroom does; the rest stay in-process to keep a 2-core laptop's CPU for the rest.
+PJLINK_SCHOOLS = 3
+PJLINK_PASSWORD_ENV = "SMARTSCHOOL_SIM_PJLINK_PASSWORD"  # noqa: S105  # a variable name
 
 
 def _sim_seconds(real_s: float, speed: float, *, low: int, high: int) -> int:
@@ -93,6 +100,8 @@ class DistrictSimulator:
         self._stop = threading.Event()
         self._driver = threading.Thread(target=self._drive, name="sim-driver", daemon=True)
         self._projector_use: dict[str, bool] = {}
+        self.pjlink = ProjectorFarm()
+        self._pjlink_states: dict[str, ProjectorState] = {}
 
     @property
     def agents(self) -> list[Agent]:
@@ -114,6 +123,8 @@ class DistrictSimulator:
             school = students[card.student_code].school_id
             cards[school][card.uid] = CardEntry(person=card.student_code, status=card.status)
         rnd = random.Random(self.district.seed)
+        pjlink_schools = {school.id for school in self.district.schools[:PJLINK_SCHOOLS]}
+        os.environ.setdefault(PJLINK_PASSWORD_ENV, f"sim-{self.district.seed}")
         telemetry_s = _sim_seconds(TELEMETRY_REAL_S, self.speed, low=5, high=3600)
         for device in self.district.devices:
             if device.role == "gate":
@@ -126,8 +137,12 @@ class DistrictSimulator:
                 assets = []
                 if device.projector_asset:
                     # A district's projectors are of all ages; some lamps are near their end.
-                    assets.append(AssetConfig(tag=device.projector_asset,
-                                              lamp_hours=round(rnd.uniform(50, 3900))))
+                    hours = round(rnd.uniform(50, 3900))
+                    if device.school_id in pjlink_schools:
+                        assets.append(self._pjlink_asset(device.id, device.projector_asset,
+                                                         hours))
+                    else:
+                        assets.append(AssetConfig(tag=device.projector_asset, lamp_hours=hours))
                 config = self._config(device.id, device.school_id, "classroom",
                                       classroom=ClassroomConfig(
                                           telemetry_interval_s=telemetry_s, assets=assets))
@@ -135,6 +150,16 @@ class DistrictSimulator:
                 assert isinstance(agent, ClassroomAgent)
                 self.rooms[device.id] = agent
                 self._projector_use[device.id] = rnd.random() < PROJECTOR_USE_SHARE
+
+    def _pjlink_asset(self, device: str, tag: str, lamp_hours: float) -> AssetConfig:
+        state = ProjectorState(lamp_hours=lamp_hours, clock=self.clock.now, name=tag,
+                               password=os.environ[PJLINK_PASSWORD_ENV])
+        server = self.pjlink.add(state)
+        self._pjlink_states[device] = state
+        return AssetConfig.model_validate({
+            "tag": tag, "kind": "projector", "source": "pjlink",
+            "pjlink": {"host": "127.0.0.1", "port": server.port,
+                       "password_env": PJLINK_PASSWORD_ENV}})
 
     def _agent(self, config: AgentConfig, cards: dict[str, CardEntry] | None = None) -> Agent:
         device = config.device
@@ -147,6 +172,7 @@ class DistrictSimulator:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         started = systime.monotonic()
         self.netloop.start()
+        self.pjlink.start()
         self._build()
         for agent in self.agents:
             agent.start()
@@ -163,6 +189,7 @@ class DistrictSimulator:
         self._driver.join(10)
         stop_agents(self.agents)
         self.netloop.stop()
+        self.pjlink.stop()
 
     # -- the driver thread ----------------------------------------------------------------
 
@@ -171,6 +198,12 @@ class DistrictSimulator:
         in_lesson = any(start <= local < end for start, end in LESSON_BLOCKS)
         for device, agent in self.rooms.items():
             want = in_lesson and self._projector_use[device]
+            state = self._pjlink_states.get(device)
+            if state is not None:
+                with state.lock:
+                    power, faulty = state.power, any(v == 2 for v in state.faults.values())
+                if (power == "on") != want and not (want and faulty):
+                    state.set_power("on" if want else "off")
             for projector in agent.projectors.values():
                 if not isinstance(projector, SimulatedProjector):
                     continue
@@ -212,6 +245,9 @@ class DistrictSimulator:
         if agent is None:
             return
         if event.kind == "fault" and event.fault:
+            state = self._pjlink_states.get(event.device)
+            if state is not None:
+                state.set_fault(event.fault)
             for projector in agent.projectors.values():
                 if isinstance(projector, SimulatedProjector):
                     projector.set_fault(event.fault, now)

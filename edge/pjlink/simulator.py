@@ -191,20 +191,50 @@ class ProjectorServer:
                 await writer.wait_closed()
 
 
+class ProjectorFarm:
+    """Many ``ProjectorServer``s on one event loop in one daemon thread: the demo
+    runs a projector per classroom this way without a thread each."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.servers: list[ProjectorServer] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="pjlink-sim",
+                                        daemon=True)
+
+    def start(self) -> ProjectorFarm:
+        self._thread.start()
+        return self
+
+    def add(self, state: ProjectorState | None = None, port: int = 0) -> ProjectorServer:
+        """Start one more projector (on a free port unless ``port`` is given)."""
+        server = ProjectorServer(state)
+        asyncio.run_coroutine_threadsafe(server.start(self.host, port), self._loop).result(10)
+        self.servers.append(server)
+        return server
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            for server in self.servers:
+                asyncio.run_coroutine_threadsafe(server.stop(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._loop.close()
+
+
 class ProjectorServerThread:
-    """A ``ProjectorServer`` on its own event loop in a daemon thread.
+    """One ``ProjectorServer`` on its own event loop in a daemon thread.
 
     ``with ProjectorServerThread(state) as sim: read_projector("127.0.0.1", sim.port)``
     """
 
     def __init__(self, state: ProjectorState | None = None, *, host: str = "127.0.0.1",
                  port: int = 0) -> None:
-        self.server = ProjectorServer(state)
-        self.host = host
+        self._farm = ProjectorFarm(host)
+        self._state = state or ProjectorState()
         self._port = port
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="pjlink-sim",
-                                        daemon=True)
+        self.host = host
+        self.server = ProjectorServer(self._state)  # replaced by the started one
 
     @property
     def state(self) -> ProjectorState:
@@ -215,17 +245,12 @@ class ProjectorServerThread:
         return self.server.port
 
     def start(self) -> ProjectorServerThread:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(
-            self.server.start(self.host, self._port), self._loop).result(10)
+        self._farm.start()
+        self.server = self._farm.add(self._state, self._port)
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop.close()
+        self._farm.stop()
 
     def __enter__(self) -> ProjectorServerThread:
         return self.start()
