@@ -321,6 +321,24 @@ def close_work_order(
     return get_work_order(conn, order_id)
 
 
+def assign_work_order(
+    conn: psycopg.Connection[Any], order_id: int, *, assignee: str | None,
+    school: str | None = None,
+) -> WorkOrderPublic:
+    """Hand an open work order to someone else (``None``: back to unassigned)."""
+    who = _comment(assignee)
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("select state, school_id from work_orders where id = %s for update",
+                    (order_id,))
+        row = cur.fetchone()
+        if row is None or (school is not None and row[1] != school):
+            raise AlarmError(f"work order {order_id} not found", not_found=True)
+        if row[0] == "closed":
+            raise AlarmError(f"work order {order_id} is closed")
+        cur.execute("update work_orders set assignee = %s where id = %s", (who, order_id))
+    return get_work_order(conn, order_id)
+
+
 _WO_SELECT = """
 select id, alarm_id, asset_tag, school_id, state, assignee, note, opened_by, opened_at,
        closed_by, closed_at, close_note

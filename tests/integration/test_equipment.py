@@ -296,11 +296,23 @@ def test_api_alarm_actions_and_roles(client: TestClient) -> None:
     assert client.get("/api/v1/alarms", headers=fm).json()[0]["work_order_id"] == wo.json()["id"]
     assert [w["id"] for w in client.get("/api/v1/work-orders", headers=fm).json()] == [
         wo.json()["id"]]
+    order = wo.json()["id"]
+    moved = client.post(f"/api/v1/work-orders/{order}/assign", json={"assignee": "chị Lan"},
+                        headers=fm)
+    assert moved.status_code == 200 and moved.json()["assignee"] == "chị Lan"
+    assert client.post(f"/api/v1/work-orders/{order}/assign", json={"assignee": "x"},
+                       headers=cr).status_code == 403  # the control room only watches
+    assert client.post(f"/api/v1/work-orders/{order}/assign", json={},
+                       headers=fm).status_code == 422
+    assert client.post("/api/v1/work-orders/999999/assign", json={"assignee": None},
+                       headers=fm).status_code == 404
     closed = client.post(f"/api/v1/work-orders/{wo.json()['id']}/close",
                          json={"note": "xong"}, headers=fm)
     assert closed.status_code == 200 and closed.json()["state"] == "closed"
     assert client.post(f"/api/v1/work-orders/{wo.json()['id']}/close",
                        headers=fm).status_code == 409
+    assert client.post(f"/api/v1/work-orders/{order}/assign", json={"assignee": "x"},
+                       headers=fm).status_code == 409  # closed
     cleared = client.post(f"/api/v1/alarms/{a_id}/clear", json={"comment": "đã thay"},
                           headers=fm)
     assert cleared.status_code == 200 and cleared.json()["state"] == "cleared"

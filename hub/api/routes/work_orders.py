@@ -1,4 +1,4 @@
-"""Work orders opened from alarms: list and close."""
+"""Work orders opened from alarms: list, (re)assign and close."""
 
 from __future__ import annotations
 
@@ -30,6 +30,22 @@ def read_work_orders(
         return []
     return alarms.list_work_orders(conn, school=schools.school, only_open=only_open,
                                    limit=limit)
+
+
+class AssignIn(BaseModel):
+    assignee: str | None = Field(max_length=alarms.MAX_COMMENT,
+                                 description="Who does the work; null to unassign")
+
+
+@router.post("/work-orders/{order_id}/assign", response_model=WorkOrderPublic)
+def assign_work_order(conn: ConnDep, user: CurrentUser,
+                      order_id: Annotated[int, Path(ge=1, le=2**62)],
+                      body: AssignIn) -> WorkOrderPublic:
+    scope = acting_scope(user)
+    try:
+        return alarms.assign_work_order(conn, order_id, assignee=body.assignee, school=scope)
+    except AlarmError as exc:
+        raise as_http(exc) from exc
 
 
 @router.post("/work-orders/{order_id}/close", response_model=WorkOrderPublic)
