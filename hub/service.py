@@ -143,6 +143,7 @@ class Hub:
                 database_url,
                 offline_after_gate_s=settings.offline_after_gate_s,
                 offline_after_classroom_s=settings.offline_after_classroom_s,
+                event_retention_days=settings.event_retention_days,
             )
         if notify if notify is not None else api:
             self.notifier = NotificationWorker(database_url, settings=NotifySettings(),

@@ -63,8 +63,8 @@ class Settings(BaseSettings):
         default=600, ge=5, description="A classroom device silent this long is shown offline"
     )
     event_retention_days: int = Field(
-        default=400, ge=1, description="Raw gate events older than this are purged "
-        "(`smartschool records purge`); the attendance rollup is kept"
+        default=400, ge=1, description="Raw gate events older than this are purged by the "
+        "hub every hour (and by `smartschool records purge`); the attendance rollup is kept"
     )
     log_level: str = Field(default="INFO", description="Python logging level")
 

@@ -42,3 +42,38 @@ def import_assets(
     typer.echo(f"written {result.written}, invalid rows {result.skipped}")
     if result.errors and not skip_invalid:
         raise typer.Exit(1)
+
+
+RETENTION_TABLES = ("telemetry", "telemetry_5m", "telemetry_1h")
+
+
+@app.command("retention")
+def retention(
+    table: Annotated[str | None, typer.Argument(
+        help=f"One of {', '.join(RETENTION_TABLES)}; omit to show every table")] = None,
+    days: Annotated[int | None, typer.Option(
+        min=1, max=36_500, help="Keep this many days of TABLE (the hub applies it hourly)")
+    ] = None,
+) -> None:
+    """Show or set how long raw telemetry and its 5-minute and hourly rollups are kept."""
+    from datetime import timedelta
+
+    from hub.db import connect
+    from hub.equipment import timeseries
+    from smartschool.settings import get_settings
+
+    if table is not None and table not in RETENTION_TABLES:
+        raise typer.BadParameter(f"one of {', '.join(RETENTION_TABLES)}", param_hint="TABLE")
+    if days is not None and table is None:
+        raise typer.BadParameter("--days needs a TABLE", param_hint="--days")
+    url = get_settings().database_url
+    if not url:
+        typer.echo("SMARTSCHOOL_DATABASE_URL is not set", err=True)
+        raise typer.Exit(2)
+    with connect(url, autocommit=True) as conn:
+        if days is not None:
+            conn.execute("update timeseries_retention set keep = %s where table_name = %s",
+                         (timedelta(days=days), table))
+        for name, keep in sorted(timeseries.retention(conn).items()):
+            if table is None or name == table:
+                typer.echo(f"{name}\t{keep.days} days")

@@ -29,6 +29,7 @@ import psycopg
 from hub.db import connect
 from hub.equipment import alarms, assets, timeseries
 from hub.equipment.rules import DeviceView, Engine, Reading, RuleSet, Transition, Value
+from hub.records.retention import purge_gate_events, retention_cutoff
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,12 @@ class Evaluator:
         offline_after_classroom_s: float = 600,
         rules: RuleSet | None = None,
         poll_s: float = POLL_S,
+        event_retention_days: int | None = None,
     ) -> None:
         self.database_url = database_url
+        # The hub's one hourly maintenance also purges raw gate events past retention
+        # (personal data kept no longer than needed); None leaves them to the CLI.
+        self.event_retention_days = event_retention_days
         self.offline_after = {"gate": float(offline_after_gate_s),
                               "classroom": float(offline_after_classroom_s)}
         self.engine = Engine(rules or RuleSet())
@@ -232,10 +237,14 @@ class Evaluator:
             keep = timeseries.retention(conn).get(timeseries.RAW_TABLE)
             self._partitions.ahead(conn, now, raw_keep=keep)
             done = timeseries.apply_retention(conn, now, self._partitions)
+            if self.event_retention_days is not None:
+                done["gate_events"] = purge_gate_events(
+                    conn, retention_cutoff(now, self.event_retention_days))
             if any(done.values()):
-                log.info("time-series retention: %s", done)
+                log.info("retention: %s", done)
         except psycopg.Error:
-            log.warning("time-series maintenance failed; next try in an hour", exc_info=True)
+            log.warning("maintenance (partitions, retention) failed; next try in an hour",
+                        exc_info=True)
 
     def _devices(self, conn: psycopg.Connection[Any]) -> list[DeviceView]:
         rows = conn.execute("select id, role, state, last_seen from devices").fetchall()

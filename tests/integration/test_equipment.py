@@ -366,6 +366,16 @@ def test_cli_import_reports_and_exit_codes(db: psycopg.Connection[Any], pg_url: 
         good.write_text("tag,type\nTV-1,tv\n", encoding="utf-8")
         r = CliRunner().invoke(app, ["import", str(good), "--school", "thcs-a"])
         assert r.exit_code == 0 and "written 1" in r.output
+        # retention per table, shown and set from the command line
+        shown = CliRunner().invoke(app, ["retention"])
+        assert shown.exit_code == 0
+        assert shown.output.splitlines() == ["telemetry\t90 days", "telemetry_1h\t1825 days",
+                                             "telemetry_5m\t400 days"]
+        r = CliRunner().invoke(app, ["retention", "telemetry", "--days", "30"])
+        assert r.exit_code == 0 and r.output == "telemetry\t30 days\n"
+        assert timeseries.retention(db)["telemetry"].days == 30
+        assert CliRunner().invoke(app, ["retention", "nope"]).exit_code == 2
+        assert CliRunner().invoke(app, ["retention", "--days", "3"]).exit_code == 2
     finally:
         get_settings.cache_clear()
 

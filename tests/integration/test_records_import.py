@@ -254,9 +254,16 @@ def test_purge_deletes_raw_events_past_retention_and_keeps_the_rollup(db: str) -
                 " values (%s, current_date - %s, %s, now() - make_interval(days => %s))",
                 (student[0], age_days, SCHOOL, age_days),
             )
+    # the hub's hourly maintenance applies the same retention without anyone asking
+    from hub.equipment.evaluator import Evaluator
+
+    hub_side = Evaluator(db, event_retention_days=100)
+    with psycopg.connect(db, autocommit=True) as conn:
+        hub_side._maintain(conn)
+    assert count(db, "select count(*) from gate_events") == 2
     default = run("purge")
     assert default.exit_code == 0, default.output
-    assert default.stdout.startswith("deleted 1 gate events")
+    assert default.stdout.startswith("deleted 0 gate events")  # 400 days: gone already
     assert run("purge", "--older-than-days", "30").stdout.startswith("deleted 1 gate events")
     assert count(db, "select count(*) from gate_events") == 1
     assert count(db, "select count(*) from attendance_daily") == 3
