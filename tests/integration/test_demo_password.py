@@ -26,7 +26,7 @@ def admin_hash(url: str) -> str:
 
 def test_generated_then_remembered_then_overridden(empty_pg_url: str, tmp_path: Path) -> None:
     migrate(empty_pg_url)
-    settings = Settings(_env_file=None, admin_password=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, admin_password=None)
     with psycopg.connect(empty_pg_url, autocommit=True) as conn:
         first = _admin_password(settings, conn, tmp_path)
         kept = tmp_path / "admin_password"
@@ -37,7 +37,7 @@ def test_generated_then_remembered_then_overridden(empty_pg_url: str, tmp_path: 
         # a second run logs in with the same password
         assert _admin_password(settings, conn, tmp_path) == first
         # SMARTSCHOOL_ADMIN_PASSWORD wins
-        chosen = Settings(_env_file=None,  # type: ignore[call-arg]
+        chosen = Settings(_env_file=None,
                           admin_password=SecretStr("a chosen demo password"))
         assert _admin_password(chosen, conn, tmp_path) == "a chosen demo password"
     assert verify_password(admin_hash(empty_pg_url), "a chosen demo password")
