@@ -54,8 +54,10 @@ class DeadLetter:
 _PAYLOAD: TypeAdapter[Payload] = TypeAdapter(Payload)
 # pydantic lets JSON ``true`` through ``Literal[1]``; ``decode`` calls that an unknown
 # version. Such a payload (or one whose keys hide behind \u escapes) takes the slow
-# path, which is the authority.
-_MAYBE_BOOL_VERSION = re.compile(rb'"v"\s*:\s*true|\\u')
+# path, which is the authority. Two scans, not one alternation: a pattern that starts
+# with a literal is searched for that literal first, several times faster per message.
+_MAYBE_BOOL_VERSION = re.compile(rb'"v"\s*:\s*true')
+_ESCAPE = b"\\u"
 
 
 @lru_cache(maxsize=65536)
@@ -77,7 +79,7 @@ def fast_decode(topic: str, raw: bytes) -> Accepted | Rejected:
     """
     parsed = _topic(topic)
     if (parsed is not None and len(raw) <= MAX_PAYLOAD_BYTES
-            and not _MAYBE_BOOL_VERSION.search(raw)):
+            and _ESCAPE not in raw and not _MAYBE_BOOL_VERSION.search(raw)):
         try:
             payload = _PAYLOAD.validate_json(raw)
         except ValidationError:
