@@ -11,12 +11,13 @@ from typing import Annotated, Final
 
 import typer
 
-app = typer.Typer(help="Records: import/export of pupils, staff and cards; consent; retention.",
+app = typer.Typer(help="Records: import/export of pupils, staff, cards and guardians' contacts;"
+                       " consent; retention.",
                   no_args_is_help=True)
 
 # Below this many rows an import takes well under a second: no bar to flicker.
 PROGRESS_MIN_ROWS: Final = 500
-KIND_HELP: Final = "students, staff or cards."
+KIND_HELP: Final = "students, staff, cards or guardians (parents' phone and Zalo contacts)."
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -231,14 +232,15 @@ def sample(
     folder: Annotated[Path, typer.Argument(help="Where to write the sample files.",
                                            file_okay=False)],
 ) -> None:
-    """Write the sample export of one simulated school (students, staff, cards; xlsx, csv)."""
+    """Write the sample export of one simulated school (students, staff, cards, guardians;
+    xlsx, csv)."""
     from hub.records.sample import build_sample
     from hub.records.tables import write_rows
 
     folder.mkdir(parents=True, exist_ok=True)
     built = build_sample()
     for kind, (headers, rows) in (("students", built.students), ("staff", built.staff),
-                                  ("cards", built.cards)):
+                                  ("cards", built.cards), ("guardians", built.guardians)):
         for suffix in (".xlsx", ".csv"):
             path = folder / f"{built.school_id}-{kind}{suffix}"
             write_rows(path, headers, rows)

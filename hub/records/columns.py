@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-Kind = Literal["students", "staff", "cards"]
-KINDS: Final[tuple[Kind, ...]] = ("students", "staff", "cards")
+Kind = Literal["students", "staff", "cards", "guardians"]
+KINDS: Final[tuple[Kind, ...]] = ("students", "staff", "cards", "guardians")
 
 # Rows searched for the header: exports from the education database put a title, the
 # school's name and a blank line above the table.
@@ -80,10 +80,30 @@ CARD_COLUMNS: Final = (
     Column("status", "Trạng thái", required=True),
 )
 
+# Parents' contacts: the education database's export carries only their names, so the
+# school collects phone numbers and Zalo ids on its own list. The pupil is named as on a
+# card list (MOET id or person code); the pupil's name and class are there for the clerk
+# and, for the name, to catch a mistyped code before a parent gets another child's news.
+GUARDIAN_COLUMNS: Final = (
+    Column("seq", "STT", stored=False),
+    Column("student", "Mã học sinh", required=True, aliases=("Mã định danh Bộ GD&ĐT",)),
+    Column("class", "Lớp", stored=False, aliases=("Mã lớp",)),
+    Column("pupil_name", "Họ tên học sinh", stored=False),
+    Column("relation", "Quan hệ", required=True),
+    Column("full_name", "Họ và tên", required=True,
+           aliases=("Họ tên", "Họ tên phụ huynh", "Họ tên người giám hộ")),
+    Column("birth_year", "Năm sinh"),
+    Column("phone", "Số điện thoại", aliases=("Điện thoại",)),
+    Column("channel", "Kênh nhận thông báo", required=True, aliases=("Kênh",)),
+    Column("address", "Địa chỉ nhận", aliases=("Zalo ID", "Webhook URL")),
+    Column("notify", "Nhận thông báo"),
+)
+
 COLUMNS: Final[Mapping[Kind, tuple[Column, ...]]] = {
     "students": STUDENT_COLUMNS,
     "staff": STAFF_COLUMNS,
     "cards": CARD_COLUMNS,
+    "guardians": GUARDIAN_COLUMNS,
 }
 
 

@@ -13,11 +13,19 @@ import yaml
 
 from hub.records.columns import COLUMNS, Kind, find_header_row, resolve_layout
 from hub.records.tables import TableError, read_rows
-from hub.records.validate import CardRecord, RowError, StaffRecord, StudentRecord, parse_rows
+from hub.records.validate import (
+    CardRecord,
+    GuardianContactRecord,
+    RowError,
+    StaffRecord,
+    StudentRecord,
+    parse_rows,
+)
 from hub.records.writer import (
     WriteResult,
     load_school,
     write_cards,
+    write_guardians,
     write_staff,
     write_students,
 )
@@ -122,6 +130,9 @@ def import_records(
         elif kind == "staff":
             staff = [r for r in parsed.records if isinstance(r, StaffRecord)]
             result = write_staff(conn, school, staff, layout, progress=progress)
+        elif kind == "guardians":
+            contacts = [r for r in parsed.records if isinstance(r, GuardianContactRecord)]
+            result = write_guardians(conn, school, contacts, layout, progress=progress)
         else:
             cards = [r for r in parsed.records if isinstance(r, CardRecord)]
             result = write_cards(conn, school, cards, layout, changed_by=changed_by,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from hub.identifiers import (
     MAX_BIRTH_YEAR,
@@ -19,14 +20,21 @@ from hub.identifiers import (
     validate_moet_id,
     validate_personal_id,
 )
-from hub.records.columns import COLUMNS, Kind, Layout, nfc
+from hub.records.columns import COLUMNS, GUARDIAN_COLUMNS, Kind, Layout, nfc
 
 CardStatus = Literal["active", "blocked", "lost"]
 Relation = Literal["father", "mother"]
+GuardianRelation = Literal["father", "mother", "guardian", "other"]
+Channel = Literal["none", "webhook", "zalo", "sms"]
+ContactField = Literal["phone", "address"]
 
 MAX_NAME_LEN: Final = 100
 MAX_CLASS_LEN: Final = 32
 MAX_POSITION_LEN: Final = 100
+# A webhook URL with a long token in its query string still fits; anything longer is junk.
+MAX_ADDRESS_LEN: Final = 500
+# Mobile numbers since the 2018 renumbering: +84 then 3, 5, 7, 8 or 9 and 8 more digits.
+MOBILE_PREFIXES: Final = frozenset("35789")
 # A parent younger than this at the child's birth is a typo in one of the two years.
 MIN_PARENT_AGE: Final = 12
 # Cards: 4, 7 or 10-byte ISO 14443 UIDs, and anything else the schema allows.
@@ -34,6 +42,9 @@ UID_RE: Final = re.compile(r"^[0-9A-F]{2,32}$")
 STAFF_CODE_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _DATE_RE: Final = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _YEAR_RE: Final = re.compile(r"^\d{4}$")
+# Zalo OA user ids are long digit strings; gateways in front of Zalo use their own ids.
+_ZALO_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PHONE_SEPARATORS: Final = re.compile(r"[\s.\-()]")
 # Letters of any script, combining marks, spaces, and the apostrophe / hyphen / dot that
 # appear in names of other ethnic groups and foreign pupils ("H'Hen Niê", "Y-Moan").
 _NAME_RE: Final = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.\-])*$")
@@ -60,6 +71,45 @@ CARD_STATUS_LABEL: Final[Mapping[CardStatus, str]] = {
     "active": nfc("Hoạt động"),
     "blocked": nfc("Khoá"),
     "lost": nfc("Mất"),
+}
+RELATION_LABEL: Final[Mapping[GuardianRelation, str]] = {
+    "father": "Cha",
+    "mother": nfc("Mẹ"),
+    "guardian": nfc("Người giám hộ"),
+    "other": nfc("Khác"),
+}
+_RELATION_SYNONYMS: Final[Mapping[GuardianRelation, tuple[str, ...]]] = {
+    "father": ("Cha", "Bố", "Ba", "father"),
+    "mother": ("Mẹ", "Má", "mother"),
+    "guardian": ("Người giám hộ", "Giám hộ", "guardian"),
+    "other": ("Khác", "other"),
+}
+RELATION_WORDS: Final[Mapping[str, GuardianRelation]] = {
+    nfc(word).casefold(): relation
+    for relation, words in _RELATION_SYNONYMS.items()
+    for word in words
+}
+CHANNEL_LABEL: Final[Mapping[Channel, str]] = {
+    "none": nfc("Không"),
+    "webhook": "Webhook",
+    "zalo": "Zalo",
+    "sms": "SMS",
+}
+_CHANNEL_SYNONYMS: Final[Mapping[Channel, tuple[str, ...]]] = {
+    "none": ("Không", "none"),
+    "webhook": ("Webhook",),
+    "zalo": ("Zalo",),
+    "sms": ("SMS", "Tin nhắn"),
+}
+CHANNEL_WORDS: Final[Mapping[str, Channel]] = {
+    nfc(word).casefold(): channel
+    for channel, words in _CHANNEL_SYNONYMS.items()
+    for word in words
+}
+YES_NO_LABEL: Final[Mapping[bool, str]] = {True: nfc("Có"), False: nfc("Không")}
+YES_NO_WORDS: Final[Mapping[str, bool]] = {
+    nfc("có"): True, "x": True, "yes": True, "true": True, "1": True,
+    nfc("không"): False, "no": False, "false": False, "0": False,
 }
 
 
@@ -117,7 +167,23 @@ class CardRecord:
     status: CardStatus
 
 
-R = TypeVar("R", StudentRecord, StaffRecord, CardRecord)
+@dataclass(frozen=True, slots=True)
+class GuardianContactRecord:
+    """One row of a guardians list: who the parent is, and how they are told."""
+
+    row: int
+    student: str  # MOET id or person code, as written
+    pupil_name: str | None  # checked against the pupil's record when given
+    relation: GuardianRelation
+    full_name: str
+    birth_year: int | None  # None: keep the stored year
+    phone: str | None  # E.164; None clears it
+    channel: Channel
+    address: str | None  # Zalo user id or webhook URL; None clears it
+    notify: bool | None  # None: keep the stored flag (an opt-out is never undone silently)
+
+
+R = TypeVar("R", StudentRecord, StaffRecord, CardRecord, GuardianContactRecord)
 T = TypeVar("T")
 
 
@@ -201,6 +267,138 @@ def parse_phone(text: str) -> str:
     if len(national) != 9 or not national.isascii() or not national.isdigit():
         raise ValueError(f"{text.strip()!r} is not a Vietnamese phone number (10 digits)")
     return f"+84{national}"
+
+
+def parse_mobile(text: str) -> str:
+    """A Vietnamese mobile number as E.164: SMS and Zalo reach mobiles, not landlines.
+
+    Accepts 0xxxxxxxxx, 84xxxxxxxxx and +84xxxxxxxxx with spaces, dots or dashes.
+    """
+    shown = text.strip()
+    digits = _PHONE_SEPARATORS.sub("", text)
+    if digits.isascii() and digits.isdigit():
+        if len(digits) == 9 and digits[0] in MOBILE_PREFIXES:
+            # Excel turns a column of digits into numbers and drops the leading zero.
+            raise ValueError(f"{shown!r}: leading zero lost? format the column as Text")
+        if len(digits) == 11 and digits.startswith("01"):
+            raise ValueError(f"{shown!r} is an old 11-digit mobile number: use the 10-digit "
+                             "one it became in 2018")
+    number = parse_phone(text)
+    if number[3] not in MOBILE_PREFIXES:
+        raise ValueError(f"{shown!r} is not a mobile number (03, 05, 07, 08 or 09...): "
+                         "SMS and Zalo reach mobile phones only")
+    return number
+
+
+def is_url(address: str) -> bool:
+    return "://" in address
+
+
+def parse_address(text: str) -> str:
+    """A Zalo user id or an http(s) URL, checked for shape; which of the two the channel
+    needs is ``contact_problems``' business."""
+    address = text.strip()
+    if len(address) > MAX_ADDRESS_LEN:
+        raise ValueError(f"longer than {MAX_ADDRESS_LEN} characters")
+    if not is_url(address):
+        if not _ZALO_ID_RE.match(address):
+            raise ValueError(f"{address!r} is neither a Zalo user id (letters, digits, - and _, "
+                             "at most 64) nor an http:// or https:// URL")
+        return address
+    if not _http_url(address):
+        raise ValueError(f"{address!r} is not an http:// or https:// URL")
+    return address
+
+
+def _http_url(text: str) -> bool:
+    if not text.isprintable() or any(c.isspace() for c in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises on a malformed port
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def parse_relation(text: str) -> GuardianRelation:
+    found = RELATION_WORDS.get(clean_text(text).casefold())
+    if found is None:
+        raise ValueError(f"{clean_text(text)!r} is not Cha, Mẹ, Người giám hộ or Khác")
+    return found
+
+
+def parse_channel(text: str) -> Channel:
+    found = CHANNEL_WORDS.get(clean_text(text).casefold())
+    if found is None:
+        raise ValueError(f"{clean_text(text)!r} is not Zalo, SMS, Webhook or Không")
+    return found
+
+
+def parse_yes_no(text: str) -> bool:
+    found = YES_NO_WORDS.get(clean_text(text).casefold())
+    if found is None:
+        raise ValueError(f"{clean_text(text)!r} is not Có or Không")
+    return found
+
+
+def contact_problems(channel: Channel, phone: str | None,
+                     address: str | None) -> list[tuple[ContactField, str]]:
+    """Why a guardian with these (already parsed) details cannot be reached on ``channel``.
+
+    The adapters send SMS to the phone number and Zalo messages to the Zalo user id (the
+    OA API addresses users by id, not by phone), and a webhook recipient is a URL. A
+    contact missing here would only surface as a failed message on the day it matters.
+    """
+    problems: list[tuple[ContactField, str]] = []
+    if channel == "sms" and phone is None:
+        problems.append(("phone", "missing: SMS needs the guardian's mobile number"))
+    if channel == "zalo":
+        if address is None:
+            problems.append(("address", "missing: Zalo needs the guardian's Zalo user id"))
+        elif is_url(address):
+            problems.append(("address", f"{address!r} is a URL, not a Zalo user id"))
+    if channel == "webhook":
+        if address is None:
+            problems.append(("address", "missing: Webhook needs an http:// or https:// URL"))
+        elif not is_url(address):
+            problems.append(("address", f"{address!r} is not an http:// or https:// URL"))
+    return problems
+
+
+def parse_contact(channel: Channel, phone: str | None, address: str | None
+                  ) -> tuple[str | None, str | None, list[str]]:
+    """Contact details as typed into a form (None or blank: none given): the phone as
+    E.164, the address, and every problem as ``field: reason``."""
+    problems: list[str] = []
+    parsed_phone = parsed_address = None
+    try:
+        parsed_phone = parse_mobile(phone) if phone and phone.strip() else None
+    except ValueError as exc:
+        problems.append(f"phone: {exc}")
+    try:
+        parsed_address = parse_address(address) if address and address.strip() else None
+    except ValueError as exc:
+        problems.append(f"address: {exc}")
+    if not problems:
+        problems = [f"{field}: {reason}"
+                    for field, reason in contact_problems(channel, parsed_phone, parsed_address)]
+    return parsed_phone, parsed_address, problems
+
+
+def parent_year_problem(relation: str, birth_year: int | None,
+                        pupil_birth_year: int) -> str | None:
+    """A parent younger than MIN_PARENT_AGE at the child's birth: a typo in a year. Other
+    guardians (an elder sibling, a grandparent) can be any age."""
+    if relation in ("father", "mother") and birth_year is not None \
+            and birth_year > pupil_birth_year - MIN_PARENT_AGE:
+        return f"{birth_year} is too close to the pupil's birth year"
+    return None
+
+
+def same_name(a: str, b: str) -> bool:
+    """Names equal to a reader: NFC, case and spacing aside."""
+    return clean_text(a).casefold() == clean_text(b).casefold()
 
 
 def parse_uid(text: str) -> str:
@@ -371,6 +569,58 @@ def _card(row: _Row) -> CardRecord | None:
     return CardRecord(row=row.row, uid=uid, student=student, staff=staff, status=status)
 
 
+def _guardian(row: _Row) -> GuardianContactRecord | None:
+    student = clean_text(row.raw("student"))
+    if not student:
+        row.fail("student", "missing")
+    pupil_name = row.get("pupil_name", parse_name, required=False)
+    relation = row.get("relation", parse_relation, required=True)
+    full_name = row.get("full_name", parse_name, required=True)
+    birth_year = row.get("birth_year", parse_year, required=False)
+    phone = row.get("phone", parse_mobile, required=False)
+    channel = row.get("channel", parse_channel, required=True)
+    address = row.get("address", parse_address, required=False)
+    notify = row.get("notify", parse_yes_no, required=False)
+    if channel is not None:
+        _check_contact(row, channel, phone, address)
+    if row.errors:
+        return None
+    assert relation is not None and full_name is not None and channel is not None
+    return GuardianContactRecord(
+        row=row.row, student=student, pupil_name=pupil_name, relation=relation,
+        full_name=full_name, birth_year=birth_year, phone=phone, channel=channel,
+        address=address, notify=notify,
+    )
+
+
+def _check_contact(row: _Row, channel: Channel, phone: str | None, address: str | None) -> None:
+    for key, reason in contact_problems(channel, phone, address):
+        if row.raw(key) and (phone if key == "phone" else address) is None:
+            continue  # the cell itself is already reported as malformed
+        if key in row.layout.index:
+            row.fail(key, reason)
+        else:
+            header = next(c.header for c in GUARDIAN_COLUMNS if c.key == key)
+            row.fail("channel", f"{reason} (the file has no column {header})")
+
+
+def _guardian_duplicates(records: Iterable[GuardianContactRecord], errors: list[RowError],
+                         layout: Layout) -> list[GuardianContactRecord]:
+    """Drop a row naming the same guardian of the same pupil as an earlier row."""
+    seen: dict[tuple[str, str, str], int] = {}
+    kept = []
+    for record in records:
+        key = (record.student, record.relation, clean_text(record.full_name).casefold())
+        first = seen.setdefault(key, record.row)
+        if first != record.row:
+            errors.append(RowError(record.row, layout.header.get("full_name", "full_name"),
+                                   f"{record.full_name!r} ({RELATION_LABEL[record.relation]} "
+                                   f"of {record.student}) repeats row {first}"))
+        else:
+            kept.append(record)
+    return kept
+
+
 def _duplicates(
     records: Iterable[R], errors: list[RowError], layout: Layout, keys: Mapping[str, str]
 ) -> list[R]:
@@ -406,10 +656,23 @@ def parse_rows(
     *,
     today: date,
     grades: frozenset[int] | None = None,
-) -> Parsed[StudentRecord] | Parsed[StaffRecord] | Parsed[CardRecord]:
+) -> (Parsed[StudentRecord] | Parsed[StaffRecord] | Parsed[CardRecord]
+      | Parsed[GuardianContactRecord]):
     """Validate the data rows (``(spreadsheet row, cells)``) of one file of ``kind``."""
     assert kind in COLUMNS
     errors: list[RowError] = []
+    if kind == "guardians":
+        guardians = []
+        for number, cells in rows:
+            if _blank(cells):
+                continue
+            row = _Row(number, cells, layout)
+            contact = _guardian(row)
+            errors += row.errors
+            if contact is not None:
+                guardians.append(contact)
+        kept_guardians = _guardian_duplicates(guardians, errors, layout)
+        return Parsed(kept_guardians, sorted(errors, key=_order))
     if kind == "students":
         students = []
         for number, cells in rows:

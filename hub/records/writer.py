@@ -26,17 +26,24 @@ from psycopg import sql
 from hub.records.columns import COLUMNS, Kind, Layout
 from hub.records.validate import (
     CARD_STATUS_LABEL,
+    CHANNEL_LABEL,
     GENDER_LABEL,
+    RELATION_LABEL,
+    YES_NO_LABEL,
     CardRecord,
+    GuardianContactRecord,
     RowError,
     StaffRecord,
     StudentRecord,
+    parent_year_problem,
+    same_name,
 )
 
 Conn = psycopg.Connection[Any]
 Progress = Callable[[int], None]
 
 STAFF_CODE_INFIX: Final = "gv"
+PARENTS: Final = frozenset({"father", "mother"})
 _PID_CODE_SALT: Final = b"smartschool/personal-id/"
 
 
@@ -324,6 +331,110 @@ def _write_card(conn: Conn, school: str, record: CardRecord, layout: Layout, cha
     return None
 
 
+# --- guardians' contacts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Pupil:
+    id: int
+    full_name: str
+    birth_year: int
+
+
+def find_pupil(conn: Conn, school: str, ident: str) -> Pupil | None:
+    """The pupil of ``school`` with person code or MOET id ``ident`` (as a card list names
+    them)."""
+    row = conn.execute(
+        "select id, full_name, birth_date from students where school_id = %s"
+        " and (code = %s or moet_id = %s) order by code = %s desc limit 1",
+        (school, ident, ident, ident),
+    ).fetchone()
+    return Pupil(int(row[0]), str(row[1]), row[2].year) if row else None
+
+
+def write_guardians(conn: Conn, school: str, records: Sequence[GuardianContactRecord],
+                    layout: Layout, *, progress: Progress | None = None) -> WriteResult:
+    result = WriteResult()
+    pupils: dict[str, Pupil | None] = {}
+    for record in records:
+        if record.student not in pupils:
+            pupils[record.student] = find_pupil(conn, school, record.student)
+        error = _write_guardian(conn, school, record, pupils[record.student], layout, result)
+        if error is not None:
+            result.errors.append(error)
+        if progress:
+            progress(1)
+    return result
+
+
+def _guardian_problem(school: str, record: GuardianContactRecord, pupil: Pupil | None
+                      ) -> tuple[str, str] | None:
+    """(column key, reason) when the row does not fit the pupil it names."""
+    if pupil is None:
+        return "student", f"no pupil {record.student!r} at school {school}"
+    if record.pupil_name is not None and not same_name(record.pupil_name, pupil.full_name):
+        # A mistyped code would send a parent another child's arrivals: stop it here.
+        return "pupil_name", (f"pupil {record.student} is {pupil.full_name!r}, not "
+                              f"{record.pupil_name!r}: check Mã học sinh")
+    too_young = parent_year_problem(record.relation, record.birth_year, pupil.birth_year)
+    return ("birth_year", too_young) if too_young else None
+
+
+def match_guardian(conn: Conn, student_id: int, relation: str,
+                   full_name: str) -> int | str | None:
+    """The guardian of the pupil that ``relation`` and ``full_name`` name (its id), None
+    for a new one, or why it cannot be added. Locks the pupil's guardians of that relation.
+    """
+    rows = conn.execute(
+        "select id, full_name from guardians where student_id = %s and relation = %s"
+        " order by id for update",
+        (student_id, relation),
+    ).fetchall()
+    match = next((int(r[0]) for r in rows if same_name(str(r[1]), full_name)), None)
+    if match is None and relation in PARENTS and rows:
+        # The student list owns parents' names (one father, one mother, corrected in
+        # place); a second "father" here would be a typo that gets notified too.
+        return (f"the pupil's {relation} is recorded as {rows[0][1]!r}: correct a parent's "
+                "name on the student list, or enter another adult as Người giám hộ or Khác")
+    return match
+
+
+def _write_guardian(conn: Conn, school: str, record: GuardianContactRecord,
+                    pupil: Pupil | None, layout: Layout, result: WriteResult) -> RowError | None:
+    problem = _guardian_problem(school, record, pupil)
+    if problem is not None:
+        return RowError(record.row, layout.header.get(problem[0], problem[0]), problem[1])
+    assert pupil is not None
+    match = match_guardian(conn, pupil.id, record.relation, record.full_name)
+    if isinstance(match, str):
+        return RowError(record.row, layout.header.get("full_name", "full_name"), match)
+    contact = (record.phone, record.channel, record.address, record.notify)
+    if match is None:
+        conn.execute(
+            "insert into guardians (student_id, full_name, relation, birth_year, phone,"
+            " channel, address, notify) values (%s, %s, %s, %s, %s, %s, %s,"
+            " coalesce(%s, true))",
+            (pupil.id, record.full_name, record.relation, record.birth_year, *contact),
+        )
+        result.inserted += 1
+        return None
+    # A birth year or notify flag missing from the file keeps the stored one; phone and
+    # address are taken as written (the list is the school's record of how to reach them).
+    values = (record.full_name, record.birth_year, *contact)
+    cur = conn.execute(
+        "update guardians set full_name = %s, birth_year = coalesce(%s, birth_year),"
+        " phone = %s, channel = %s, address = %s, notify = coalesce(%s, notify)"
+        " where id = %s and (full_name, birth_year, phone, channel, address, notify)"
+        " is distinct from (%s, coalesce(%s, birth_year), %s, %s, %s, coalesce(%s, notify))",
+        (*values, match, *values),
+    )
+    if cur.rowcount:
+        result.updated += 1
+    else:
+        result.unchanged += 1
+    return None
+
+
 # --- export ------------------------------------------------------------------------------
 
 
@@ -374,6 +485,8 @@ def export_rows(conn: Conn, school: str, kind: Kind) -> tuple[list[str], list[li
                 GENDER_LABEL[r[3]] if r[3] else "", r[4] or "", r[5] or "", r[6] or "",
                 r[7] or "",
             ])
+    elif kind == "guardians":
+        out = _guardian_rows(conn, school)
     else:
         prefix = staff_code(school, "")
         rows = conn.execute(
@@ -390,3 +503,27 @@ def export_rows(conn: Conn, school: str, kind: Kind) -> tuple[list[str], list[li
             out.append([str(n), r[0], r[1] or "", str(r[2]).removeprefix(prefix) if r[2] else "",
                         CARD_STATUS_LABEL[r[3]]])
     return headers, out
+
+
+def _guardian_rows(conn: Conn, school: str) -> list[list[str]]:
+    # The pupil is named by MOET id when known: the number the clerk's own lists carry.
+    rows = conn.execute(
+        """
+        select coalesce(s.moet_id, s.code), c.name, s.full_name, g.relation, g.full_name,
+               g.birth_year, g.phone, g.channel, g.address, g.notify
+        from guardians g
+        join students s on s.id = g.student_id
+        left join classes c on c.id = s.class_id
+        where s.school_id = %s and s.active
+        order by c.name nulls last, s.id,
+                 array_position(array['father', 'mother', 'guardian', 'other'], g.relation),
+                 g.id
+        """,
+        (school,),
+    ).fetchall()
+    return [
+        [str(n), r[0], r[1] or "", r[2], RELATION_LABEL[r[3]], r[4],
+         str(r[5]) if r[5] is not None else "", r[6] or "", CHANNEL_LABEL[r[7]], r[8] or "",
+         YES_NO_LABEL[r[9]]]
+        for n, r in enumerate(rows, 1)
+    ]

@@ -1,7 +1,8 @@
-"""Records import and export (the education database's lists) and a pupil's record card.
+"""Records import and export (the education database's lists), a pupil's record card and
+their guardians' contacts (how parents are notified).
 
 Only district admins, and school admins within their school, see or change these: they
-carry national identifiers of children.
+carry national identifiers of children and parents' phone numbers.
 """
 
 from __future__ import annotations
@@ -12,13 +13,24 @@ from pathlib import Path
 from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser
 from hub.auth import User
+from hub.identifiers import MAX_BIRTH_YEAR, MIN_BIRTH_YEAR
 from hub.records.access import may_manage
 from hub.records.consent import Person, find_person
+from hub.records.validate import (
+    MAX_ADDRESS_LEN,
+    MAX_NAME_LEN,
+    Channel,
+    GuardianRelation,
+    parent_year_problem,
+    parse_contact,
+    parse_name,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
 
@@ -28,7 +40,10 @@ _MEDIA: Final = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-KindParam = Literal["students", "staff", "cards"]
+KindParam = Literal["students", "staff", "cards", "guardians"]
+# Guardian ids are bigint identities: a larger path value is a 422, not a database error.
+_MAX_ID: Final = 2**63 - 1
+_MAX_PHONE_LEN: Final = 32
 
 
 class _Public(BaseModel):
@@ -48,11 +63,41 @@ class ImportReportPublic(_Public):
 
 
 class GuardianPublic(_Public):
+    id: int
     full_name: str
-    relation: str
+    relation: GuardianRelation
     birth_year: int | None
     phone: str | None
-    channel: str
+    channel: Channel
+    address: str | None  # Zalo user id or webhook URL
+    notify: bool
+
+
+class GuardianCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    relation: GuardianRelation
+    full_name: str = Field(min_length=1, max_length=MAX_NAME_LEN)
+    birth_year: int | None = Field(default=None, ge=MIN_BIRTH_YEAR, le=MAX_BIRTH_YEAR)
+    phone: str | None = Field(default=None, max_length=_MAX_PHONE_LEN,
+                              description="Mobile number: 0912 345 678, 84..., +84...")
+    channel: Channel = "none"
+    address: str | None = Field(default=None, max_length=MAX_ADDRESS_LEN,
+                                description="Zalo user id (zalo) or http(s) URL (webhook)")
+    notify: bool = True
+
+
+class GuardianContactUpdate(BaseModel):
+    """Only the fields sent change; ``phone`` or ``address`` null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(default=None, max_length=_MAX_PHONE_LEN,
+                              description="Mobile number: 0912 345 678, 84..., +84...")
+    channel: Channel | None = None
+    address: str | None = Field(default=None, max_length=MAX_ADDRESS_LEN,
+                                description="Zalo user id (zalo) or http(s) URL (webhook)")
+    notify: bool | None = None
 
 
 class StudentPublic(_Public):
@@ -81,7 +126,8 @@ def person_for(conn: ConnDep, user: User, code: str) -> Person:
     A school-scoped caller asking about another school's pupil gets 404, as for an
     unknown code: the answer must not reveal which codes exist elsewhere.
     """
-    person = find_person(conn, code)
+    # PostgreSQL refuses NUL in a text parameter (a 500); no code contains one.
+    person = find_person(conn, code) if "\x00" not in code else None
     if person is None or person.kind != "student" or (
         user.school_scoped and user.school_id != person.school_id
     ):
@@ -168,14 +214,103 @@ def read_student(conn: ConnDep, user: CurrentUser, code: str) -> StudentPublic:
     ).fetchone()
     assert row is not None
     guardians = conn.execute(
-        "select full_name, relation, birth_year, phone, channel from guardians"
-        " where student_id = %s order by relation, id",
+        "select id, full_name, relation, birth_year, phone, channel, address, notify"
+        " from guardians where student_id = %s order by relation, id",
         (person.id,),
     ).fetchall()
     return StudentPublic(
         code=row[0], school=row[1], class_name=row[2], full_name=row[3], birth_date=row[4],
         gender=row[5], personal_id=row[6], moet_id=row[7], active=row[8],
         face_encodings=row[9],
-        guardians=[GuardianPublic(full_name=g[0], relation=g[1], birth_year=g[2], phone=g[3],
-                                  channel=g[4]) for g in guardians],
+        guardians=[_guardian(g) for g in guardians],
     )
+
+
+def _guardian(row: tuple[object, ...]) -> GuardianPublic:
+    # Every query selects the columns in GuardianPublic's field order.
+    return GuardianPublic.model_validate(dict(zip(GuardianPublic.model_fields, row, strict=True)))
+
+
+def _contact_or_422(channel: Channel, phone: str | None,
+                    address: str | None) -> tuple[str | None, str | None]:
+    parsed_phone, parsed_address, problems = parse_contact(channel, phone, address)
+    if problems:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "; ".join(problems))
+    return parsed_phone, parsed_address
+
+
+@router.post("/students/{code}/guardians", response_model=GuardianPublic,
+             status_code=status.HTTP_201_CREATED)
+def create_guardian(conn: ConnDep, user: CurrentUser, code: str,
+                    body: GuardianCreate) -> GuardianPublic:
+    """Add a guardian with their contact; 409 when the pupil already has them (or already
+    has a father / mother of another name: parents' names come from the student list)."""
+    from hub.records.writer import match_guardian
+
+    person = person_for(conn, user, code)
+    try:
+        name = parse_name(body.full_name)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"full_name: {exc}") from None
+    too_young = person.birth_date and parent_year_problem(body.relation, body.birth_year,
+                                                          person.birth_date.year)
+    if too_young:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"birth_year: {too_young}")
+    phone, address = _contact_or_422(body.channel, body.phone, body.address)
+    with conn.transaction():
+        match = match_guardian(conn, person.id, body.relation, name)
+        if match is not None:
+            raise HTTPException(status.HTTP_409_CONFLICT, match if isinstance(match, str) else
+                                f"guardian {match} is already recorded: PATCH it")
+        row = conn.execute(
+            "insert into guardians (student_id, full_name, relation, birth_year, phone,"
+            " channel, address, notify) values (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " on conflict (student_id, relation, full_name) do nothing"
+            " returning id, full_name, relation, birth_year, phone, channel, address, notify",
+            (person.id, name, body.relation, body.birth_year, phone, body.channel, address,
+             body.notify),
+        ).fetchone()
+    if row is None:  # added by a concurrent request after the lookup
+        raise HTTPException(status.HTTP_409_CONFLICT, "guardian is already recorded")
+    return _guardian(row)
+
+
+@router.patch("/students/{code}/guardians/{guardian_id}", response_model=GuardianPublic)
+def update_guardian_contact(
+    conn: ConnDep, user: CurrentUser, code: str,
+    guardian_id: Annotated[int, PathParam(ge=1, le=_MAX_ID)],
+    body: GuardianContactUpdate,
+) -> GuardianPublic:
+    """Set how a guardian is notified: phone, channel (none, sms, zalo, webhook), address
+    (Zalo user id or webhook URL), notify. The result must be deliverable: SMS needs a
+    mobile number, Zalo a Zalo user id, a webhook an http(s) URL (422 otherwise)."""
+    person = person_for(conn, user, code)
+    sent = body.model_fields_set
+    if ("channel" in sent and body.channel is None) or ("notify" in sent and body.notify is None):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "channel and notify cannot be null (channel 'none' stops messages)")
+    with conn.transaction():
+        row = conn.execute(
+            "select id, full_name, relation, birth_year, phone, channel, address, notify"
+            " from guardians where id = %s and student_id = %s for update",
+            (guardian_id, person.id),
+        ).fetchone()
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND,
+                                f"no guardian {guardian_id} of pupil {code!r}")
+        stored = _guardian(row)
+        channel = body.channel or stored.channel
+        phone, address = _contact_or_422(
+            channel,
+            body.phone if "phone" in sent else stored.phone,
+            body.address if "address" in sent else stored.address,
+        )
+        notify = stored.notify if body.notify is None else body.notify
+        updated = conn.execute(
+            "update guardians set phone = %s, channel = %s, address = %s, notify = %s"
+            " where id = %s"
+            " returning id, full_name, relation, birth_year, phone, channel, address, notify",
+            (phone, channel, address, notify, guardian_id),
+        ).fetchone()
+    assert updated is not None  # locked above
+    return _guardian(updated)
