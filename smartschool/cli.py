@@ -63,6 +63,15 @@ def _mount_records() -> None:
 _mount_records()
 
 
+def _mount_users() -> None:
+    from hub.users_cli import app as users_app
+
+    app.add_typer(users_app, name="users")
+
+
+_mount_users()
+
+
 def _mount_assets() -> None:
     from hub.equipment.cli import app as assets_app
 

@@ -49,3 +49,39 @@ class AttendanceSummaryPublic(_Public):
 
 class ErrorPublic(_Public):
     detail: str
+
+
+class ClassRefPublic(_Public):
+    id: int
+    name: str
+
+
+class AccountPublic(_Public):
+    """An account as admins see it: never the password hash."""
+
+    username: str
+    role: str
+    school: str | None
+    full_name: str | None
+    disabled: bool
+    created_at: dt.datetime
+    classes: list[ClassRefPublic]  # the classes whose register this teacher corrects
+
+
+class AccountCreatedPublic(AccountPublic):
+    # Set only when the hub generated the password: the one time it is ever shown.
+    password: str | None = None
+
+
+class AccountUpdatedPublic(AccountPublic):
+    # Classes a teacher stopped holding because their role or school changed.
+    released_classes: list[ClassRefPublic] = []
+
+
+class ClassPublic(_Public):
+    id: int
+    school: str
+    name: str
+    grade: int
+    homeroom_teacher: str | None  # the display name from the records
+    teacher: str | None  # the account that may correct the register

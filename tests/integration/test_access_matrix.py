@@ -63,6 +63,12 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
      {"da": 200, "sa": 200, "gv": 403, "fm": 403, "sb": 404, "cr": 403, "anon": 401}),
     ("GET", "/api/v1/students/HS001/consents",
      {"da": 200, "sa": 200, "gv": 403, "fm": 403, "sb": 404, "cr": 403, "anon": 401}),
+    # accounts: the district's admins, and a school's admin for their own school's staff
+    ("GET", "/api/v1/users",
+     {"da": 200, "sa": 200, "gv": 403, "fm": 403, "sb": 200, "cr": 403, "anon": 401}),
+    ("GET", "/api/v1/classes", dict.fromkeys(ROLES[:-1], 200) | {"anon": 401}),
+    ("PUT", "/api/v1/classes/class/teacher",
+     {"da": 200, "sa": 200, "gv": 403, "fm": 403, "sb": 404, "cr": 403, "anon": 401}),
 ]
 
 
@@ -112,10 +118,15 @@ def headers(c: TestClient, role: str) -> dict[str, str]:
 def test_matrix(client: tuple[TestClient, int], method: str, path: str,
                 expected: dict[str, int]) -> None:
     c, class_id = client
-    url = path.replace("class_id=class", f"class_id={class_id}")
+    url = (path.replace("class_id=class", f"class_id={class_id}")
+           .replace("/classes/class/", f"/classes/{class_id}/"))
     got: dict[str, int] = {}
     for role in ROLES:
-        body = {"status": "excused", "reason": f"giấy phép ({role})"} if method == "POST" else None
+        body: dict[str, object] | None = None
+        if method == "POST":
+            body = {"status": "excused", "reason": f"giấy phép ({role})"}
+        elif method == "PUT":
+            body = {"username": "gv"}  # the school's own teacher
         r = c.request(method, url, headers=headers(c, role), json=body)
         got[role] = r.status_code
         assert r.status_code != 500, r.text

@@ -1,13 +1,128 @@
-"""The signed-in account."""
+"""The signed-in account; account administration; which teacher holds which class.
+
+District admins manage every account; a school admin manages the teachers and facility
+managers of their own school (hub/users.py has the rules). Everyone else, the read-only
+control room included, gets 403 on these. Another school's account or class is a 404 to a
+school-scoped caller, the same answer as for one that does not exist.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal, NoReturn
 
-from hub.api.deps import CurrentUser
-from hub.api.models import UserPublic
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub import users
+from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
+from hub.api.models import (
+    AccountCreatedPublic,
+    AccountPublic,
+    AccountUpdatedPublic,
+    ClassPublic,
+    ClassRefPublic,
+    ErrorPublic,
+    UserPublic,
+)
+from hub.auth import MAX_PASSWORD_LEN, User, generate_password
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
+
+RoleName = Literal["district_admin", "school_admin", "teacher", "facility_manager",
+                   "control_room"]
+# Generous bounds, only so a request cannot make the hub hash or store megabytes; the
+# rules in hub.users give the precise messages.
+MAX_TEXT = 256
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorPublic} for code in (403, 404, 409, 422)
+}
+_STATUS = {
+    users.UserInputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    users.UserNotFoundError: status.HTTP_404_NOT_FOUND,
+    users.UserConflictError: status.HTTP_409_CONFLICT,
+    users.UserForbiddenError: status.HTTP_403_FORBIDDEN,
+}
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(max_length=MAX_TEXT)
+    role: str = Field(max_length=MAX_TEXT)
+    school: str | None = Field(default=None, max_length=MAX_TEXT)
+    full_name: str | None = Field(default=None, max_length=MAX_TEXT)
+    # Omitted: the hub generates one and answers it once.
+    password: str | None = Field(default=None, max_length=MAX_PASSWORD_LEN)
+
+
+class UserUpdate(BaseModel):
+    """Only the fields sent change; ``school`` or ``full_name`` null clears them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str | None = Field(default=None, max_length=MAX_TEXT)
+    school: str | None = Field(default=None, max_length=MAX_TEXT)
+    full_name: str | None = Field(default=None, max_length=MAX_TEXT)
+    disabled: bool | None = None
+    password: str | None = Field(default=None, max_length=MAX_PASSWORD_LEN)
+
+
+class ClassTeacherUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str | None = Field(max_length=MAX_TEXT)  # null: the class has no teacher
+
+
+UsernamePath = Annotated[str, Path(max_length=MAX_TEXT)]
+
+
+def _refused(exc: users.UsersError) -> NoReturn:
+    raise HTTPException(_STATUS.get(type(exc), 422), str(exc)) from exc
+
+
+def require_user_admin(user: User) -> users.Account:
+    if user.role not in users.USER_ADMIN_ROLES:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "only a district or school admin manages accounts")
+    return users.Account.of(user)
+
+
+def _refs(classes: tuple[users.ClassRef, ...] | list[users.ClassRef]) -> list[ClassRefPublic]:
+    return [ClassRefPublic(id=c.id, name=c.name) for c in classes]
+
+
+def _public(item: users.AccountListing) -> AccountPublic:
+    a = item.account
+    return AccountPublic(username=a.username, role=a.role, school=a.school,
+                         full_name=a.full_name, disabled=a.disabled,
+                         created_at=item.created_at, classes=_refs(item.classes))
+
+
+def _listing(conn: ConnDep, username: str) -> users.AccountListing:
+    item = users.get_listing(conn, username)
+    assert item is not None  # just written in this request
+    return item
+
+
+def _changes(body: UserUpdate) -> users.Changes:
+    sent = body.model_fields_set
+    for name in ("role", "disabled"):
+        if name in sent and getattr(body, name) is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} cannot be null")
+    if not sent - {"password"} and body.password is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "nothing to change")
+    return users.Changes(
+        role=body.role if body.role is not None else users.KEEP,
+        school=body.school if "school" in sent else users.KEEP,
+        full_name=body.full_name if "full_name" in sent else users.KEEP,
+        disabled=body.disabled if body.disabled is not None else users.KEEP,
+        password=body.password,
+    )
+
+
+def _class_public(cls: users.ClassInfo) -> ClassPublic:
+    return ClassPublic(id=cls.id, school=cls.school, name=cls.name, grade=cls.grade,
+                       homeroom_teacher=cls.homeroom_teacher, teacher=cls.teacher)
 
 
 @router.get("/me", response_model=UserPublic)
@@ -15,3 +130,74 @@ def read_me(user: CurrentUser) -> UserPublic:
     return UserPublic(
         username=user.username, role=user.role, school=user.school_id, full_name=user.full_name
     )
+
+
+@router.get("/users", response_model=list[AccountPublic], responses=_ERRORS)
+def read_users(
+    conn: ConnDep,
+    user: CurrentUser,
+    schools: SchoolFilterDep,
+    role: Annotated[RoleName | None, Query(description="Only this role")] = None,
+) -> list[AccountPublic]:
+    """Accounts (a school admin: their school's), with the classes each teacher holds."""
+    require_user_admin(user)
+    if schools.matches_nothing:
+        return []
+    return [_public(i) for i in users.list_accounts(conn, school=schools.school, role=role)]
+
+
+@router.post("/users", response_model=AccountCreatedPublic,
+             status_code=status.HTTP_201_CREATED, responses=_ERRORS)
+def create_user(conn: ConnDep, user: CurrentUser, body: UserCreate) -> AccountCreatedPublic:
+    """Create an account; without a password the answer carries a generated one, once."""
+    actor = require_user_admin(user)
+    password = body.password if body.password is not None else generate_password()
+    try:
+        account = users.add_account(conn, username=body.username, role=body.role,
+                                    school=body.school, full_name=body.full_name,
+                                    password=password, actor=actor)
+    except users.UsersError as exc:
+        _refused(exc)
+    created = _public(_listing(conn, account.username))
+    return AccountCreatedPublic(**created.model_dump(),
+                                password=None if body.password is not None else password)
+
+
+@router.patch("/users/{username}", response_model=AccountUpdatedPublic, responses=_ERRORS)
+def update_user(
+    conn: ConnDep, user: CurrentUser, username: UsernamePath, body: UserUpdate
+) -> AccountUpdatedPublic:
+    """Change role, school, full name, disabled or password. Disabling takes effect at
+    once, tokens included; a teacher who changes role or school releases their classes."""
+    actor = require_user_admin(user)
+    try:
+        _, released = users.update_account(conn, username, _changes(body), actor=actor)
+    except users.UsersError as exc:
+        _refused(exc)
+    updated = _public(_listing(conn, username))
+    return AccountUpdatedPublic(**updated.model_dump(), released_classes=_refs(released))
+
+
+@router.get("/classes", response_model=list[ClassPublic])
+def read_classes(conn: ConnDep, schools: SchoolFilterDep) -> list[ClassPublic]:
+    """Classes with their teacher's account (a school's staff: their school's)."""
+    if schools.matches_nothing:
+        return []
+    return [_class_public(c) for c in users.list_classes(conn, school=schools.school)]
+
+
+@router.put("/classes/{class_id}/teacher", response_model=ClassPublic, responses=_ERRORS)
+def update_class_teacher(
+    conn: ConnDep,
+    user: CurrentUser,
+    class_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: ClassTeacherUpdate,
+) -> ClassPublic:
+    """Set the teacher who may correct this class's register (null: none); a district
+    admin anywhere, a school admin in their school; the teacher must teach there."""
+    try:
+        done = users.set_class_teacher(conn, class_id, body.username,
+                                       actor=users.Account.of(user))
+    except users.UsersError as exc:
+        _refused(exc)
+    return _class_public(done.cls)
