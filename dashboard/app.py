@@ -7,6 +7,10 @@ the dashboard can ever take from PostgreSQL however many screens are open. A
 one-second snapshot cache in front of it (dashboard.data) makes N screens cost one
 set of queries per second.
 
+Login (dashboard.login): ``/login`` and ``/logout`` on the same Flask server, checking
+the hub's accounts; the school and equipment pages need it, the district wall does not
+unless ``public_district=False`` (dashboard.access has the rules).
+
 Serving: Werkzeug's threaded server, wrapped in ``DashboardServer`` so the demo can
 run it on a background thread and stop it cleanly. A control room has a handful of
 screens; for more, serve ``create_app(...).server`` (a Flask WSGI app) with gunicorn.
@@ -26,6 +30,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from dashboard.data import DistrictSnapshot, SnapshotCache, district_now, load_district
 from dashboard.i18n import t
+from dashboard.login import DashboardAuth
 from dashboard.pages import district, equipment, school, shell
 from smartschool.settings import Settings
 
@@ -39,8 +44,12 @@ STATEMENT_TIMEOUT_MS: Final = 5000
 _POOL_KEY: Final = "smartschool_pool"
 
 
-def create_app(settings: Settings, *, database_url: str) -> dash.Dash:
+def create_app(settings: Settings, *, database_url: str,
+               public_district: bool = True) -> dash.Dash:
     """Build the dashboard; the pool opens in the background, so no database is needed yet.
+
+    ``public_district``: the district wall (aggregates and initials only) is shown without
+    a login; False asks for a district-wide account there too.
 
     Call ``close_app`` when done (``DashboardServer.stop`` does it).
     """
@@ -73,11 +82,13 @@ def create_app(settings: Settings, *, database_url: str) -> dash.Dash:
         serve_locally=True,  # the control room may have no internet: no CDN
         suppress_callback_exceptions=True,  # pages' callbacks wait while they are not shown
     )
+    auth = DashboardAuth(settings, pool, public_district=public_district)
+    auth.install(app.server)
     app.layout = shell.layout()
     app.validation_layout = shell.validation_layout(settings.language)  # type: ignore[assignment]
-    shell.register_callbacks(app, default_lang=settings.language)
-    equipment.register_callbacks(app, pool=pool, settings=settings)
-    school.register_callbacks(app, pool=pool, settings=settings)
+    shell.register_callbacks(app, default_lang=settings.language, auth=auth)
+    equipment.register_callbacks(app, pool=pool, settings=settings, auth=auth)
+    school.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     district.register_callbacks(
         app,
         snapshots=SnapshotCache(load),
@@ -97,8 +108,10 @@ def close_app(app: dash.Dash) -> None:
 class DashboardServer:
     """The dashboard on ``host:port`` (port 0: a free one), on a thread or in the foreground."""
 
-    def __init__(self, settings: Settings, *, database_url: str, host: str, port: int) -> None:
-        self.app = create_app(settings, database_url=database_url)
+    def __init__(self, settings: Settings, *, database_url: str, host: str, port: int,
+                 public_district: bool = True) -> None:
+        self.app = create_app(settings, database_url=database_url,
+                              public_district=public_district)
         self._http: BaseWSGIServer = make_server(host, port, self.app.server, threaded=True)
         self._thread: threading.Thread | None = None
 

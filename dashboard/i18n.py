@@ -139,6 +139,34 @@ STRINGS: Final[dict[Lang, dict[str, str]]] = {
         "flag_clock-unsynced": "Đồng hồ thiết bị chưa đồng bộ",
         "flag_duplicate-taps": "Quẹt thẻ trùng",
         "flag_after-absent-cutoff": "Đến sau giờ tính vắng",
+        # dashboard login and access (issues #5, #6)
+        "login_title": "Đăng nhập",
+        "login_intro": "Đăng nhập bằng tài khoản của hệ thống trường học thông minh",
+        "login_username": "Tên đăng nhập",
+        "login_password": "Mật khẩu",
+        "login_submit": "Đăng nhập",
+        "login_failed": "Sai tên đăng nhập hoặc mật khẩu",
+        "login_too_many": "Đăng nhập sai quá nhiều lần; vui lòng thử lại sau {seconds} giây",
+        "login_form_expired": "Biểu mẫu đã hết hạn; vui lòng đăng nhập lại",
+        "login_unavailable": "Không kết nối được cơ sở dữ liệu; vui lòng thử lại sau",
+        "login_logged_out": "Bạn đã đăng xuất",
+        "login_back": "Về trang tổng quan",
+        "login_required": "Vui lòng đăng nhập để xem trang này",
+        "session_ended": "Phiên đăng nhập đã kết thúc; vui lòng đăng nhập lại",
+        "not_allowed_title": "Không có quyền truy cập",
+        "not_allowed_school": "Tài khoản của bạn không được xem dữ liệu của trường này.",
+        "not_allowed_page": "Tài khoản của bạn không được xem trang này.",
+        "own_school_link": "Đến trang của trường bạn",
+        "nav_login": "Đăng nhập",
+        "nav_logout": "Đăng xuất",
+        "logout_confirm": "Đăng xuất khỏi bảng điều khiển?",
+        "eq_read_only": "Chỉ xem: tài khoản {role} không xác nhận hay xoá cảnh báo",
+        "eq_not_allowed_action": "Tài khoản của bạn không được xác nhận hay xoá cảnh báo này",
+        "role_district_admin": "Quản trị cấp quận",
+        "role_school_admin": "Quản trị trường",
+        "role_teacher": "Giáo viên",
+        "role_facility_manager": "Quản lý thiết bị",
+        "role_control_room": "Trung tâm điều hành",
     },
     "en": {
         "title": "Dương Kinh District Education Control Centre",
@@ -264,6 +292,34 @@ STRINGS: Final[dict[Lang, dict[str, str]]] = {
         "flag_clock-unsynced": "Device clock not synced",
         "flag_duplicate-taps": "Duplicate taps",
         "flag_after-absent-cutoff": "Arrived after the absent cutoff",
+        # dashboard login and access (issues #5, #6)
+        "login_title": "Sign in",
+        "login_intro": "Sign in with your smart-school account",
+        "login_username": "Username",
+        "login_password": "Password",
+        "login_submit": "Sign in",
+        "login_failed": "Incorrect username or password",
+        "login_too_many": "Too many failed sign-ins; please try again in {seconds} s",
+        "login_form_expired": "The form has expired; please sign in again",
+        "login_unavailable": "The database cannot be reached; please try again later",
+        "login_logged_out": "You have signed out",
+        "login_back": "Back to the overview",
+        "login_required": "Please sign in to view this page",
+        "session_ended": "Your session has ended; please sign in again",
+        "not_allowed_title": "Not allowed",
+        "not_allowed_school": "Your account may not see this school's data.",
+        "not_allowed_page": "Your account may not see this page.",
+        "own_school_link": "Go to your school's page",
+        "nav_login": "Sign in",
+        "nav_logout": "Sign out",
+        "logout_confirm": "Sign out of the dashboard?",
+        "eq_read_only": "Read-only: a {role} account cannot acknowledge or clear alarms",
+        "eq_not_allowed_action": "Your account may not acknowledge or clear this alarm",
+        "role_district_admin": "District administrator",
+        "role_school_admin": "School administrator",
+        "role_teacher": "Teacher",
+        "role_facility_manager": "Facility manager",
+        "role_control_room": "Control room",
     },
 }
 
@@ -279,6 +335,10 @@ _MONTHS_EN: Final = (
 
 def t(lang: Lang, key: str) -> str:
     return STRINGS[lang].get(key) or STRINGS["vi"].get(key) or key
+
+
+def role_label(lang: Lang, role: str) -> str:
+    return t(lang, f"role_{role}") if f"role_{role}" in STRINGS["vi"] else role
 
 
 def level_label(lang: Lang, level: str) -> str:

@@ -2,8 +2,14 @@
 with acknowledge and clear, and a chart of one asset's metrics.
 
 Reads go through the query layer (hub.equipment); the acknowledge and clear buttons call
-hub.equipment.alarms directly with the actor ``dashboard``: the dashboard has no login
-yet, so its actions are recorded as the dashboard's, with the comment typed beside them.
+hub.equipment.alarms directly, recorded with the logged-in account's username as the
+actor and the comment typed beside them.
+
+The page needs a login (dashboard.login) and follows the API's rules (dashboard.access):
+a school's staff see their own school only; district admins, school admins and facility
+managers acknowledge and clear, in their own school when scoped; control room and
+teachers only look, so the page shows them no buttons and the action callback, which
+checks again against the database, refuses them.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 import psycopg_pool
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.development.base_component import Component
 
+from dashboard.access import EQUIPMENT_PATH, Viewer, alarm_scope, school_filter
 from dashboard.builders_equipment import (
     CHART_METRICS,
     EquipmentView,
@@ -25,15 +33,16 @@ from dashboard.builders_equipment import (
     build_equipment_kpis,
     build_metric_figure,
 )
-from dashboard.i18n import Lang, language_from_search, t
+from dashboard.i18n import Lang, language_from_search, role_label, t
+from dashboard.login import DashboardAuth
 from hub.equipment import alarms, assets, timeseries
 from smartschool.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PATH: Final = "/equipment"
+PATH: Final = EQUIPMENT_PATH
 REFRESH_MS: Final = 5000  # facility screens, not wall clocks: 5 s is fresh enough
-DASHBOARD_ACTOR: Final = "dashboard"
+ACTION_TYPES: Final = frozenset(("eq-ack", "eq-clear"))
 CHART_SPAN: Final = timedelta(hours=24)
 
 _TEXTS: Final = {
@@ -70,6 +79,7 @@ def layout(default_lang: Lang) -> html.Div:
                     html.Aside(
                         [
                             html.H2(id="eq-alarms-title"),
+                            html.Div(id="eq-read-only", className="eq-read-only hidden"),
                             dcc.Input(id="eq-comment", type="text", maxLength=500,
                                       className="eq-comment", debounce=False),
                             html.Div(id="eq-action-status", className="eq-action-status"),
@@ -101,9 +111,38 @@ def layout(default_lang: Lang) -> html.Div:
     )
 
 
+def without_actions(tree: Any) -> Any:
+    """The alarm list without its acknowledge and clear buttons (read-only accounts)."""
+    if isinstance(tree, list | tuple):
+        return [without_actions(c) for c in tree
+                if not (isinstance(c, Component) and _is_action(c))]
+    if isinstance(tree, Component):
+        children = getattr(tree, "children", None)
+        if children is not None:
+            tree.children = without_actions(children)
+    return tree
+
+
+def _is_action(component: Component) -> bool:
+    ident = getattr(component, "id", None)
+    return isinstance(ident, dict) and ident.get("type") in ACTION_TYPES
+
+
+def read_only_note(viewer: Viewer | None, lang: Lang) -> tuple[str, str, str]:
+    """The read-only notice and the classes of the notice and the comment box."""
+    if viewer is None or not alarm_scope(viewer).matches_nothing:
+        return "", "eq-read-only hidden", "eq-comment"
+    note = t(lang, "eq_read_only").format(role=role_label(lang, viewer.role))
+    return note, "eq-read-only", "eq-comment hidden"
+
+
 def load_view(conn: psycopg.Connection[Any], settings: Settings,
-              school: str | None) -> EquipmentView:
-    names = [(str(i), str(n)) for i, n in conn.execute("select id, name from schools order by id")]
+              school: str | None, *, schools_of: str | None = None) -> EquipmentView:
+    """The page's data for ``school`` (None: all); the school picker offers every school,
+    or only ``schools_of`` for an account scoped to it."""
+    rows = conn.execute("select id, name from schools where %s::text is null or id = %s"
+                        " order by id", (schools_of, schools_of))
+    names = [(str(i), str(n)) for i, n in rows]
     return EquipmentView(
         assets=assets.list_assets(conn, school=school,
                                   offline_gate_s=settings.offline_after_gate_s,
@@ -115,7 +154,7 @@ def load_view(conn: psycopg.Connection[Any], settings: Settings,
 
 
 def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
-                       settings: Settings) -> None:
+                       settings: Settings, auth: DashboardAuth) -> None:
     tz = ZoneInfo(settings.timezone)
     default: Lang = settings.language
 
@@ -128,6 +167,9 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         Output("eq-asset", "options"),
         Output("eq-asset", "value"),
         Output("eq-comment", "placeholder"),
+        Output("eq-read-only", "children"),
+        Output("eq-read-only", "className"),
+        Output("eq-comment", "className"),
         Output("eq-status", "children"),
         Output("eq-status", "className"),
         Input("eq-tick", "n_intervals"),
@@ -142,22 +184,38 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         texts = tuple(t(lang, key) for key in _TEXTS.values())
         try:
             with pool.connection() as conn:
-                view = load_view(conn, settings, school)
+                viewer = auth.viewer(conn)
+                scope = school_filter(viewer, school)
+                if viewer is None or scope.matches_nothing:
+                    # Blank every part: a session that ends leaves nothing behind.
+                    notice = t(lang, "session_ended" if viewer is None else "not_allowed_page")
+                    return (*texts, [], [], [], [], [], None, t(lang, "eq_comment"),
+                            "", "eq-read-only hidden", "eq-comment hidden",
+                            notice, "status error")
+                view = load_view(conn, settings, scope.school,
+                                 schools_of=school_filter(viewer, None).school)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("equipment page could not read the database", exc_info=True)
-            return (*texts, *(no_update,) * 7, t(lang, "db_error"), "status error")
+            return (*texts, *(no_update,) * 10, t(lang, "db_error"), "status error")
         names = dict(view.schools)
         tags = [a.tag for a in view.assets]
         asset_value = chosen if chosen in tags else (tags[0] if tags else None)
+        alarm_list = build_alarm_list(view.alarms, names, lang, tz)
+        note, note_class, comment_class = read_only_note(viewer, lang)
+        if alarm_scope(viewer).matches_nothing:
+            alarm_list = without_actions(alarm_list)
         return (
             *texts,
             build_equipment_kpis(view, lang),
             build_asset_table(view.assets, names, lang),
-            build_alarm_list(view.alarms, names, lang, tz),
+            alarm_list,
             [{"label": n, "value": i} for i, n in view.schools],
             [{"label": f"{a.tag} · {a.room or ''}", "value": a.tag} for a in view.assets],
             asset_value,
             t(lang, "eq_comment"),
+            note,
+            note_class,
+            comment_class,
             "",
             "status hidden",
         )
@@ -186,7 +244,10 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         try:
             with pool.connection() as conn:
                 asset = assets.get_asset(conn, tag)
-                subjects = [tag] + ([asset.device_id] if asset and asset.device_id else [])
+                if asset is None or not school_filter(auth.viewer(conn), None).allows(
+                        asset.school_id):
+                    return build_metric_figure([], metric, lang)  # as an unknown asset
+                subjects = [tag] + ([asset.device_id] if asset.device_id else [])
                 points = timeseries.series(conn, subjects=subjects, metric=metric,
                                            start=end - CHART_SPAN, end=end, bucket="5m")
         except (psycopg.Error, psycopg_pool.PoolTimeout):
@@ -212,18 +273,34 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0]["value"]:
             return no_update, no_update, no_update
         lang = language_from_search(search, default)
-        alarm_id = int(trigger["id"])
         try:
             with pool.connection() as conn:
-                if trigger["type"] == "eq-ack":
-                    alarms.acknowledge(conn, alarm_id, actor=DASHBOARD_ACTOR, comment=comment)
-                    message = t(lang, "eq_done_ack")
-                else:
-                    alarms.clear(conn, alarm_id, actor=DASHBOARD_ACTOR, comment=comment)
-                    message = t(lang, "eq_done_clear")
+                message, acted = act_on_alarm(conn, auth.viewer(conn), kind=trigger["type"],
+                                              alarm_id=int(trigger["id"]), comment=comment,
+                                              lang=lang)
         except alarms.AlarmError as exc:
             return str(exc), (done or 0) + 1, no_update
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("equipment action failed", exc_info=True)
             return t(lang, "db_error"), no_update, no_update
-        return f"{message} #{alarm_id}", (done or 0) + 1, ""
+        return message, (done or 0) + 1, "" if acted else no_update
+
+
+def act_on_alarm(conn: psycopg.Connection[Any], viewer: Viewer | None, *, kind: str,
+                 alarm_id: int, comment: str | None, lang: Lang) -> tuple[str, bool]:
+    """Acknowledge or clear as the logged-in account; (what to say, whether it acted).
+    Raises AlarmError for an alarm already in that state, or out of the account's scope."""
+    if viewer is None:
+        return t(lang, "session_ended"), False
+    scope = alarm_scope(viewer)
+    if scope.matches_nothing:
+        log.warning("dashboard: %s (%s) may not change alarm %d",
+                    viewer.username, viewer.role, alarm_id)
+        return t(lang, "eq_not_allowed_action"), False
+    # The school limit makes another school's alarm "not found", as in the API.
+    if kind == "eq-ack":
+        alarms.acknowledge(conn, alarm_id, actor=viewer.username, comment=comment,
+                           school=scope.school)
+        return f"{t(lang, 'eq_done_ack')} #{alarm_id}", True
+    alarms.clear(conn, alarm_id, actor=viewer.username, comment=comment, school=scope.school)
+    return f"{t(lang, 'eq_done_clear')} #{alarm_id}", True

@@ -3,7 +3,13 @@ and absent lists, each class's register with its corrections, and exports.
 
 Reads go through hub.queries and hub.attendance.reports, the same code the API answers
 with. Exports are built server-side from hub.attendance.export and handed to a
-``dcc.Download``: the dashboard has no login yet, so no API token is involved.
+``dcc.Download`` (no API token involved).
+
+The page lists children's full names, so it needs a login (dashboard.login): the page
+switch only builds it for an account that may see the school (dashboard.access), and
+every callback here checks again against the database before reading anything, since
+a callback can be called without the page: another school's id, class or export gives
+nothing but the "not allowed" notice.
 """
 
 from __future__ import annotations
@@ -11,14 +17,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import psycopg
 import psycopg_pool
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.builders import SCHOOL_PATH, build_arrivals_figure
+from dashboard.access import page_of, sees_school
+from dashboard.builders import build_arrivals_figure
 from dashboard.builders_school import (
     EXPORTS,
     LATE_STATUSES,
@@ -34,6 +40,7 @@ from dashboard.builders_school import (
     daily_table,
 )
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
+from dashboard.login import DashboardAuth
 from dashboard.pages.language import register_language_sync
 from hub import queries
 from hub.attendance import reports
@@ -59,10 +66,8 @@ _TEXTS: Final = {
 
 def school_from_path(pathname: str | None) -> str | None:
     """``/school/THCS-HN`` -> ``THCS-HN``; None for any other path."""
-    path = (pathname or "").rstrip("/")
-    if not path.startswith(SCHOOL_PATH) or len(path) == len(SCHOOL_PATH):
-        return None
-    return unquote(path[len(SCHOOL_PATH):])
+    page, school = page_of(pathname)
+    return school if page == "school" else None
 
 
 def _export_button(kind: str, fmt: str) -> html.Button:
@@ -168,7 +173,7 @@ def load_view(conn: psycopg.Connection[Any], school: str, tz: ZoneInfo,
 
 
 def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
-                       settings: Settings) -> None:
+                       settings: Settings, auth: DashboardAuth) -> None:
     tz = ZoneInfo(settings.timezone)
     default: Lang = settings.language
 
@@ -200,6 +205,13 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         texts = tuple(t(lang, key) for key in _TEXTS.values())
         try:
             with pool.connection() as conn:
+                viewer = auth.viewer(conn)
+                if not sees_school(viewer, school):
+                    # Blank every part, so a session that ends leaves no names behind.
+                    notice = t(lang, "session_ended" if viewer is None else "not_allowed_school")
+                    return (*texts, t(lang, "not_allowed_title"), "", "", [],
+                            build_arrivals_figure([], lang), [], [], [], None,
+                            t(lang, "sc_pick_class"), notice, "status error")
                 view = load_view(conn, school or "", tz, datetime.now(tz))
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school page could not read the database", exc_info=True)
@@ -237,6 +249,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         now = datetime.now(tz)
         try:
             with pool.connection() as conn:
+                viewer = auth.viewer(conn)
                 found = reports.class_register(conn, class_id=class_id, day=now.date(),
                                                zone=tz, now=now)
         except reports.NotFoundError:
@@ -244,6 +257,8 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school register could not read the database", exc_info=True)
             return no_update
+        if not sees_school(viewer, found.school):  # another school's class: as unknown
+            return build_register(None, lang, tz)
         return build_register(found, lang, tz)
 
     @app.callback(
@@ -259,7 +274,13 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         if not isinstance(trigger, str) or not ctx.triggered or not ctx.triggered[0]["value"]:
             return no_update
         _, _, kind, fmt = trigger.split("-")
-        return export_file(pool, tz, kind=kind, fmt=fmt, school=school, class_id=class_id)
+        try:
+            if not sees_school(auth.viewer(), school):
+                return no_update
+            return export_file(pool, tz, kind=kind, fmt=fmt, school=school, class_id=class_id)
+        except (psycopg.Error, psycopg_pool.PoolTimeout):
+            log.warning("school export could not read the database", exc_info=True)
+            return no_update
 
 
 def export_file(pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo, *, kind: str, fmt: str,

@@ -1,6 +1,8 @@
 """The equipment page in a real headless Chromium against the real PostgreSQL:
-assets with lamp bars, open alarms acknowledged and cleared from the page, the chart,
-the nav link and the language switch. Set SMARTSCHOOL_E2E_ARTIFACTS to keep screenshots.
+reached through the nav link and the login form, assets with lamp bars, open alarms
+acknowledged and cleared from the page (recorded with the facility manager's username),
+the chart, the language switch, and the same page read-only for the control room.
+Set SMARTSCHOOL_E2E_ARTIFACTS to keep screenshots.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import psycopg
 import pytest
 
 from dashboard.app import DashboardServer
+from hub.auth import create_user
 from hub.equipment.evaluator import Evaluator
 from hub.equipment.rules import RuleSet
 from smartschool.settings import Settings
-from tests.e2e.browser import page_text, screenshot, wait_for
+from tests.e2e.browser import click, page_text, screenshot, text_of, wait_for
+from tests.e2e.test_dashboard_login import fill_login, login_through_form
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +40,8 @@ insert into assets (tag, type, model, serial, school_id, room_id, purchase_date,
     ('PJ-HN-102', 'projector', 'Sony VPL-EX455', 'SN2', 'thcs-hn',
      (select id from rooms where name = 'P.102'), '2023-01-01', '2026-01-01', 4000, 'hn-r102');
 """
+MANAGER, MANAGER_PW = "ql.thietbi.hn", "mat-khau-quan-ly"
+CONTROL, CONTROL_PW = "phong.dieu.hanh", "mat-khau-dieu-hanh"
 
 
 def seed(url: str) -> None:
@@ -59,6 +65,10 @@ def seed(url: str) -> None:
                 " value_num, value_text) values (%s, %s, %s, %s, now(), %s, %s, %s)", rows)
         ev = Evaluator(url, rules=RuleSet(no_data_after_s=3600))
         ev.run_once(conn)
+    with psycopg.connect(url) as conn:
+        create_user(conn, username=MANAGER, password=MANAGER_PW, role="facility_manager",
+                    school_id="thcs-hn", full_name="Trần Văn Kỹ")
+        create_user(conn, username=CONTROL, password=CONTROL_PW, role="control_room")
 
 
 def alarm_state(url: str, alarm_type: str) -> str:
@@ -77,7 +87,12 @@ def test_equipment_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
                         what="the Thiết bị nav link")
         assert link.text == "Thiết bị"
         link.click()
+        # The page needs a login: the form, then back on the equipment page.
+        wait_for(lambda: "/login" in browser.current_url, what="the login form")
+        fill_login(browser, MANAGER, MANAGER_PW)
+        wait_for(lambda: "/equipment" in browser.current_url, what="back on the page")
         wait_for(lambda: "PJ-HN-101" in page_text(browser), what="the asset table")
+        assert text_of(browser, "#nav-user-name") == "Trần Văn Kỹ"
         text = page_text(browser)
         for expected in ("Quản lý thiết bị", "Trường THCS Hòa Nghĩa", "P.101", "Epson EB-X51",
                          "Đang bật", "3\u202f701 / 4000 h (93%)", "Bóng đèn sắp hết tuổi thọ",
@@ -100,12 +115,15 @@ def test_equipment_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         with psycopg.connect(pg_url) as conn:
             assert conn.execute("select acked_by, ack_comment from alarms"
                                 " where type = 'projector_error'").fetchone() == (
-                "dashboard", "đã báo kỹ thuật")
+                MANAGER, "đã báo kỹ thuật")  # the person, not "dashboard"
         lamp_alarm = wait_for(lambda: browser.find_element(
             "xpath", "//div[contains(@class,'eq-alarm')]"
                      "[.//span[text()='Bóng đèn sắp hết tuổi thọ']]"), what="lamp alarm")
         lamp_alarm.find_element("xpath", ".//button[text()='Xoá']").click()
         wait_for(lambda: alarm_state(pg_url, "lamp_life") == "cleared", what="clear stored")
+        with psycopg.connect(pg_url) as conn:
+            assert conn.execute("select cleared_by from alarms where type = 'lamp_life'"
+                                ).fetchone() == (MANAGER,)
         wait_for(lambda: "Bóng đèn sắp hết tuổi thọ" not in page_text(browser),
                  what="the cleared alarm leaves the list")
 
@@ -114,3 +132,16 @@ def test_equipment_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         wait_for(lambda: "Equipment management" in page_text(browser), what="English page")
         assert "Projector error" in page_text(browser)
         screenshot(browser, tmp_path, "equipment-en.png")
+
+        # The control room watches: the open alarm without buttons, and a note saying so.
+        click(browser, "#nav-logout", "the sign-out button")
+        wait_for(lambda: "/login" in browser.current_url, what="signed out")
+        browser.get(server.url.rstrip("/") + "/equipment")
+        assert "/login" in browser.current_url
+        login_through_form(browser, server.url, CONTROL, CONTROL_PW)
+        wait_for(lambda: "Máy chiếu báo lỗi" in text_of(browser, "#eq-alarms"),
+                 what="the open alarm for the control room")
+        assert "Chỉ xem" in text_of(browser, "#eq-read-only")
+        assert not browser.find_elements("css selector", "#eq-alarms button")
+        assert not browser.find_element("id", "eq-comment").is_displayed()
+        screenshot(browser, tmp_path, "equipment-control-room.png")

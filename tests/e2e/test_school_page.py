@@ -1,6 +1,7 @@
 """The school page in a real headless Chromium against the real PostgreSQL: reached from
-its district tile, with today's arrivals chart, the late and absent lists, a class
-register showing a correction, the language switch and a real file download.
+its district tile through the login form (a school's teacher signs in on the real form
+and comes back to the page), with today's arrivals chart, the late and absent lists, a
+class register showing a correction, the language switch and a real file download.
 Set SMARTSCHOOL_E2E_ARTIFACTS to keep the screenshots.
 """
 
@@ -18,8 +19,10 @@ import pytest
 from openpyxl import load_workbook
 
 from dashboard.app import DashboardServer
+from hub.auth import create_user
 from smartschool.settings import Settings
 from tests.e2e.browser import class_of, click, page_text, screenshot, text_of, wait_for
+from tests.e2e.test_dashboard_login import fill_login
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +38,7 @@ STUDENTS = [
     ("HS106", "7A2", "Đỗ Quang Huy", 35),
 ]
 REASON = "Ốm, phụ huynh đã báo"
+TEACHER, TEACHER_PW = "gv.7a1", "mat-khau-cua-co-giao"
 
 
 def seed(url: str) -> None:
@@ -83,6 +87,9 @@ def seed(url: str) -> None:
                 " values ('gate-hn-1', %s, %s, %s, %s, 'in', 'card', 'granted', %s, true)",
                 (seq, ts, ts, SCHOOL, sid),
             )
+    with psycopg.connect(url) as conn:
+        create_user(conn, username=TEACHER, password=TEACHER_PW, role="teacher",
+                    school_id=SCHOOL, full_name="Cô Nguyễn Thị Lan")
 
 
 def wait_file(folder: Path, suffix: str) -> Path:
@@ -106,8 +113,13 @@ def test_school_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
     with DashboardServer(settings, database_url=pg_url, host="127.0.0.1", port=0) as server:
         driver = browser
         driver.get(server.url)
-        # The tile re-renders every 2 s: retry the click until the school page opens.
+        # The tile re-renders every 2 s: retry the click until the school page opens. The
+        # page names children: the visitor is sent to the login form, then brought back.
         click(driver, f"#tile-link-{SCHOOL}", "the school tile link")
+        wait_for(lambda: "/login" in driver.current_url, what="the login form")
+        assert "Đăng nhập" in page_text(driver)
+        assert "Nguyễn Văn An" not in page_text(driver)
+        fill_login(driver, TEACHER, TEACHER_PW)
         wait_for(lambda: "/school/THCS-HN" in driver.current_url, what="the school URL")
         wait_for(lambda: text_of(driver, "#sc-title") == "Trường THCS Hòa Nghĩa",
                  what="the school title")
@@ -136,6 +148,7 @@ def test_school_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         assert text_of(driver, "#kpi-late").endswith("2")
         assert text_of(driver, "#kpi-excused").endswith("1")
         assert "active" in class_of(driver, "#nav-nav_school")
+        assert text_of(driver, "#nav-user-name") == "Cô Nguyễn Thị Lan"
         shot = screenshot(driver, tmp_path, "school-vi.png")
         assert shot.stat().st_size > 10_000
 

@@ -1,0 +1,184 @@
+"""Who may see which dashboard page and act on what. Pure: no Flask, no database.
+
+The rules mirror the API's, so an account sees the same on the dashboard as through
+``/api/v1`` (tests/unit/test_dashboard_access.py checks them against the API's code):
+
+- hub/auth.py: school_admin, teacher and facility_manager act for one school
+  (``SCHOOL_SCOPED_ROLES``); district_admin and control_room see the whole district.
+- hub/api/deps.py ``get_school_filter``: a list narrows to the caller's school; asking
+  for another school matches nothing; a scoped account without a school sees nothing.
+- hub/api/routes/attendance_reports.py ``_visible``: a school's registers (children's
+  full names) are visible to district-wide accounts and to that school's staff.
+- hub/api/routes/alarms.py ``ACTING_ROLES`` / ``acting_scope``: district and school
+  admins and facility managers acknowledge and clear alarms, scoped ones only in their
+  own school; control_room and teachers only look.
+
+The district page (``/``) shows aggregates and initials only, so by default it is a
+public wall screen; with ``public_district=False`` it needs a district-wide account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final, Literal
+from urllib.parse import quote, unquote, urlencode, urlsplit
+
+from dashboard.builders import SCHOOL_PATH
+from hub.auth import ROLES, SCHOOL_SCOPED_ROLES
+
+Page = Literal["district", "school", "equipment"]
+
+EQUIPMENT_PATH: Final = "/equipment"
+LOGIN_PATH: Final = "/login"
+LOGOUT_PATH: Final = "/logout"
+# hub/api/routes/alarms.py ACTING_ROLES (not imported: the dashboard does not load FastAPI).
+ALARM_ACTING_ROLES: Final[frozenset[str]] = frozenset(
+    ("district_admin", "school_admin", "facility_manager")
+)
+MAX_NEXT_LEN: Final = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The logged-in account as the dashboard needs it (never its password hash)."""
+
+    username: str
+    role: str
+    school_id: str | None
+    full_name: str | None = None
+
+    @property
+    def school_scoped(self) -> bool:
+        return self.role in SCHOOL_SCOPED_ROLES
+
+
+class Access(Enum):
+    ALLOW = "allow"
+    LOGIN = "login"  # anonymous: show the login form, then come back
+    DENY = "deny"  # logged in, but this page is not theirs: say so, show no data
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolFilter:
+    """Which schools a view shows: None every school; ``matches_nothing`` none at all."""
+
+    school: str | None
+    matches_nothing: bool = False
+
+    def allows(self, school: str | None) -> bool:
+        if self.matches_nothing or school is None:
+            return False
+        return self.school is None or self.school == school
+
+
+NOTHING: Final = SchoolFilter(None, matches_nothing=True)
+
+
+def page_of(pathname: str | None) -> tuple[Page, str | None]:
+    """The page a path shows and, for a school page, its school; the page switch falls
+    back to the district page for any other path, and so does this."""
+    path = (pathname or "/").rstrip("/") or "/"
+    if path == EQUIPMENT_PATH:
+        return "equipment", None
+    if path.startswith(SCHOOL_PATH) and len(path) > len(SCHOOL_PATH):
+        return "school", unquote(path[len(SCHOOL_PATH):])
+    return "district", None
+
+
+def is_page_path(pathname: str) -> bool:
+    """Paths that load a dashboard page in the browser (not assets, not Dash's API)."""
+    path = pathname.rstrip("/") or "/"
+    return path in ("/", EQUIPMENT_PATH) or (
+        path.startswith(SCHOOL_PATH) and len(path) > len(SCHOOL_PATH))
+
+
+def _known(viewer: Viewer) -> bool:
+    # A scoped role without a school (inserted by hand; create_user refuses it) must not
+    # fall through to the district view.
+    return viewer.role in ROLES and not (viewer.school_scoped and viewer.school_id is None)
+
+
+def sees_school(viewer: Viewer | None, school: str | None) -> bool:
+    """May this account see a school's data, children's names included?"""
+    if viewer is None or school is None or not _known(viewer):
+        return False
+    return not viewer.school_scoped or viewer.school_id == school
+
+
+def may_view(viewer: Viewer | None, page: Page, school: str | None = None, *,
+             public_district: bool = True) -> Access:
+    if page == "district" and public_district:
+        return Access.ALLOW
+    if viewer is None:
+        return Access.LOGIN
+    if not _known(viewer):
+        return Access.DENY
+    if page == "district":
+        return Access.DENY if viewer.school_scoped else Access.ALLOW
+    if page == "school":
+        return Access.ALLOW if sees_school(viewer, school) else Access.DENY
+    return Access.ALLOW  # equipment: every role, narrowed by school_filter
+
+
+def school_filter(viewer: Viewer | None, requested: str | None) -> SchoolFilter:
+    """hub.api.deps.get_school_filter for the dashboard: filters only ever narrow."""
+    if viewer is None or viewer.role not in ROLES:
+        return NOTHING
+    if not viewer.school_scoped:
+        return SchoolFilter(requested)
+    scope = viewer.school_id
+    if scope is None:
+        return NOTHING
+    if requested is None or requested == scope:
+        return SchoolFilter(scope)
+    return SchoolFilter(scope, matches_nothing=True)
+
+
+def alarm_scope(viewer: Viewer | None) -> SchoolFilter:
+    """Where this account may acknowledge and clear alarms (hub.api.routes.alarms
+    ``acting_scope``): every school, its own, or nowhere (read-only)."""
+    if viewer is None or viewer.role not in ALARM_ACTING_ROLES:
+        return NOTHING
+    if viewer.school_scoped:
+        return NOTHING if viewer.school_id is None else SchoolFilter(viewer.school_id)
+    return SchoolFilter(None)
+
+
+def may_act_on_alarms(viewer: Viewer | None) -> bool:
+    return not alarm_scope(viewer).matches_nothing
+
+
+def school_href(school: str) -> str:
+    return f"{SCHOOL_PATH}{quote(school, safe='')}"
+
+
+def home_path(viewer: Viewer | None) -> str:
+    """Where a login without a destination lands: a school's staff on their school."""
+    if viewer is not None and viewer.school_scoped and viewer.school_id is not None:
+        return school_href(viewer.school_id)
+    return "/"
+
+
+def safe_next(value: str | None) -> str | None:
+    """A post-login destination on this site, or None: never another host (no open
+    redirect through ``//evil``, ``/\\evil``, ``https:``) and never the login itself."""
+    if not value or len(value) > MAX_NEXT_LEN or not value.startswith("/"):
+        return None
+    if value.startswith(("//", "/\\")) or any(c in value for c in "\\\r\n\t\0"):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    if parts.path.rstrip("/") in (LOGIN_PATH, LOGOUT_PATH):
+        return None
+    return value
+
+
+def login_href(next_path: str | None, lang: str) -> str:
+    """The login form, coming back to ``next_path`` afterwards."""
+    query = {"lang": lang}
+    target = safe_next(next_path)
+    if target is not None:
+        query["next"] = target
+    return f"{LOGIN_PATH}?{urlencode(query)}"

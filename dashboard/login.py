@@ -1,0 +1,352 @@
+"""Dashboard login: ``/login`` and ``/logout`` on the Dash app's Flask server.
+
+Accounts are the hub's (``users`` table); passwords are checked with hub.auth
+``authenticate`` (argon2, disabled accounts refused, a missing account costs as much as a
+wrong password) behind hub.auth's ``LoginRateLimiter``, exactly as the API's token
+endpoint does. Passwords are never logged, echoed or kept.
+
+The session is Flask's signed cookie, keyed by a key derived from the hub's token
+signing secret (SMARTSCHOOL_SECRET_KEY, else the generated one in the data dir), so
+restarting the dashboard keeps people logged in and nobody can forge a session without
+the secret. The cookie holds the username, the role and school at login (for the page
+frame only), the login time (a session lasts SMARTSCHOOL_TOKEN_TTL_MINUTES from login,
+like an API token, however long a screen keeps polling), a fingerprint of the password
+hash (a password change ends other sessions) and a CSRF token for the two forms. Every
+data callback looks the account up again (``viewer``), so disabling an account or moving
+it to another school takes effect at the next refresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import secrets
+import time
+from datetime import timedelta
+from typing import Any, Final
+from urllib.parse import urlencode, urlsplit
+
+import psycopg
+import psycopg_pool
+from flask import Flask, Response, g, redirect, render_template_string, request, session
+from flask.typing import ResponseReturnValue
+
+from dashboard.access import (
+    LOGIN_PATH,
+    LOGOUT_PATH,
+    Access,
+    Viewer,
+    home_path,
+    is_page_path,
+    login_href,
+    may_view,
+    page_of,
+    safe_next,
+)
+from dashboard.i18n import LANGUAGES, Lang, coerce_lang, language_from_search, t
+from hub.auth import LoginRateLimiter, User, authenticate, get_user, load_or_create_secret
+from smartschool.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COOKIE_NAME: Final = "smartschool_dashboard"
+POOL_TIMEOUT_S: Final = 5.0
+# Callbacks the page frame needs before anyone is logged in (it sends them to /login).
+FRAME_OUTPUTS: Final = frozenset(("page-content.children", "nav.children"))
+_SESSION_KEY_CONTEXT: Final = b"smartschool dashboard session v1"
+_FINGERPRINT_CONTEXT: Final = b"smartschool dashboard password fingerprint v1"
+_G_VIEWER: Final = "smartschool_viewer"
+_MAX_USERNAME_IN_LOG: Final = 64
+
+# Session keys.
+_USER: Final = "u"
+_ROLE: Final = "r"
+_SCHOOL: Final = "s"
+_NAME: Final = "n"
+_SINCE: Final = "t"
+_FINGERPRINT: Final = "h"
+_CSRF: Final = "csrf"
+
+_PAGE: Final = """<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ heading }} · {{ title }}</title>
+<link rel="stylesheet" href="/assets/dashboard.css">
+<link rel="stylesheet" href="/assets/login.css">
+</head>
+<body class="login-body">
+<main class="login-panel">
+  <div class="login-lang lang-switch">
+    {% for code, href in languages %}
+    <a id="login-lang-{{ code }}" href="{{ href }}"
+       class="login-lang-link{% if code == lang %} active{% endif %}">{{ code|upper }}</a>
+    {% endfor %}
+  </div>
+  <h1 class="login-heading">{{ heading }}</h1>
+  <div class="subtitle login-site">{{ title }}</div>
+  {% if notice %}<div id="login-notice" class="login-notice">{{ notice }}</div>{% endif %}
+  {% if error %}<div id="login-error" class="login-error" role="alert">{{ error }}</div>{% endif %}
+  {% if mode == "logout" %}
+  <form id="logout-form" method="post" action="{{ logout_path }}" class="login-form">
+    <p>{{ confirm }}</p>
+    <input type="hidden" name="csrf" value="{{ csrf }}">
+    <input type="hidden" name="lang" value="{{ lang }}">
+    <button id="logout-submit" type="submit" class="login-submit">{{ submit }}</button>
+  </form>
+  {% else %}
+  <p class="login-intro">{{ intro }}</p>
+  <form id="login-form" method="post" action="{{ login_path }}" class="login-form">
+    <label for="login-username">{{ username_label }}</label>
+    <input id="login-username" name="username" type="text" autocomplete="username"
+           autocapitalize="none" spellcheck="false" maxlength="64" required autofocus
+           value="{{ username }}">
+    <label for="login-password">{{ password_label }}</label>
+    <input id="login-password" name="password" type="password"
+           autocomplete="current-password" maxlength="1024" required>
+    <input type="hidden" name="csrf" value="{{ csrf }}">
+    <input type="hidden" name="lang" value="{{ lang }}">
+    {% if next %}<input type="hidden" name="next" value="{{ next }}">{% endif %}
+    <button id="login-submit" type="submit" class="login-submit">{{ submit }}</button>
+  </form>
+  {% endif %}
+  <a id="login-back" class="login-back" href="/?lang={{ lang }}">{{ back }}</a>
+</main>
+</body>
+</html>
+"""
+
+
+def session_secret(token_secret: str) -> str:
+    """The Flask session key: derived from, never equal to, the API's token key."""
+    return hmac.new(token_secret.encode(), _SESSION_KEY_CONTEXT, hashlib.sha256).hexdigest()
+
+
+class DashboardAuth:
+    """The login routes, the page guard, and who is asking (``viewer``) for the callbacks."""
+
+    def __init__(self, settings: Settings, pool: psycopg_pool.ConnectionPool[Any], *,
+                 public_district: bool = True) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.public_district = public_district
+        self.lifetime = timedelta(minutes=settings.token_ttl_minutes)
+        self.limiter = LoginRateLimiter()
+        self._secret = session_secret(load_or_create_secret(settings))
+
+    # --- wiring ------------------------------------------------------------------------
+
+    def install(self, server: Flask) -> None:
+        server.secret_key = self._secret
+        server.config.update(
+            SESSION_COOKIE_NAME=COOKIE_NAME,
+            SESSION_COOKIE_HTTPONLY=True,
+            SESSION_COOKIE_SAMESITE="Lax",
+            PERMANENT_SESSION_LIFETIME=self.lifetime,
+            # The login time in the cookie bounds a session; polling must not extend it.
+            SESSION_REFRESH_EACH_REQUEST=False,
+        )
+        server.add_url_rule(LOGIN_PATH, "dashboard_login", self._login, methods=["GET", "POST"])
+        server.add_url_rule(LOGOUT_PATH, "dashboard_logout", self._logout,
+                            methods=["GET", "POST"])
+        server.before_request(self._guard)
+
+    def _guard(self) -> ResponseReturnValue | None:
+        """Anonymous browsers loading a protected page get the login form instead; in a
+        private-district setup, anonymous Dash callbacks beyond the frame are refused."""
+        if request.method == "GET" and is_page_path(request.path):
+            if self.session_viewer() is not None:
+                return None
+            page, school = page_of(request.path)
+            if may_view(None, page, school, public_district=self.public_district) is Access.LOGIN:
+                target = request.full_path if request.query_string else request.path
+                lang = language_from_search(request.query_string.decode("latin-1"),
+                                            self.settings.language)
+                return redirect(login_href(target, lang))
+            return None
+        if (not self.public_district and request.method == "POST"
+                and request.path.endswith("/_dash-update-component")
+                and self.session_viewer() is None):
+            body = request.get_json(silent=True)
+            output = body.get("output") if isinstance(body, dict) else None
+            if output not in FRAME_OUTPUTS:
+                return Response("login required", status=401, mimetype="text/plain")
+        return None
+
+    # --- who is asking ---------------------------------------------------------------
+
+    def session_viewer(self) -> Viewer | None:
+        """The account the signed cookie names, if its session has not run out. What it
+        was at login: enough to draw the page frame, not to decide what data to show."""
+        username = session.get(_USER)
+        since = session.get(_SINCE)
+        if not isinstance(username, str) or not isinstance(since, (int, float)):
+            return None
+        if not 0 <= time.time() - since <= self.lifetime.total_seconds():
+            self.end_session()
+            return None
+        school = session.get(_SCHOOL)
+        name = session.get(_NAME)
+        return Viewer(username=username, role=str(session.get(_ROLE, "")),
+                      school_id=school if isinstance(school, str) else None,
+                      full_name=name if isinstance(name, str) else None)
+
+    def viewer(self, conn: psycopg.Connection[Any] | None = None) -> Viewer | None:
+        """The logged-in account as the database has it now; None when anonymous, when
+        the session ran out, or when the account was disabled, deleted or its password
+        changed (the session is then ended). Raises psycopg/pool errors."""
+        if _G_VIEWER in g:
+            cached: Viewer | None = g.get(_G_VIEWER)
+            return cached
+        claims = self.session_viewer()
+        found: Viewer | None = None
+        if claims is not None:
+            if conn is None:
+                with self.pool.connection(timeout=POOL_TIMEOUT_S) as own:
+                    user = get_user(own, username=claims.username)
+            else:
+                user = get_user(conn, username=claims.username)
+            if (user is None or user.disabled
+                    or not hmac.compare_digest(str(session.get(_FINGERPRINT, "")),
+                                               self._fingerprint(user))):
+                log.info("dashboard session of %r ended: account changed", claims.username)
+                self.end_session()
+            else:
+                found = _viewer_of(user)
+        g.setdefault(_G_VIEWER, found)
+        return found
+
+    def frame_viewer(self) -> Viewer | None:
+        """For the page switch and the nav: the database's answer, or the cookie's while
+        the database is away (the pages' data callbacks check again and show nothing)."""
+        try:
+            return self.viewer()
+        except (psycopg.Error, psycopg_pool.PoolTimeout):
+            log.warning("dashboard could not look up the session's account", exc_info=True)
+            return self.session_viewer()
+
+    def csrf_token(self) -> str:
+        token = session.get(_CSRF)
+        if not isinstance(token, str) or not token:
+            token = secrets.token_urlsafe(24)
+            session[_CSRF] = token
+        return token
+
+    def end_session(self) -> None:
+        session.clear()
+
+    # --- routes ------------------------------------------------------------------------
+
+    def _login(self) -> ResponseReturnValue:
+        form = request.form if request.method == "POST" else request.args
+        target = safe_next(form.get("next"))
+        lang = self._lang(form.get("lang"), target)
+        if request.method == "GET":
+            notice = t(lang, "login_logged_out") if request.args.get("out") else None
+            return self._page(lang, target=target, notice=notice)
+        username = form.get("username", "").strip()
+        password = form.get("password", "")
+        if not self._csrf_ok(form.get("csrf")):
+            return self._page(lang, target=target, username=username,
+                              error=t(lang, "login_form_expired")), 400
+        client = request.remote_addr or "unknown"
+        key = (username.casefold(), client)
+        wait = self.limiter.retry_after(key)
+        if wait > 0:
+            retry = max(math.ceil(wait), 1)
+            log.warning("dashboard login throttled for %r from %s",
+                        username[:_MAX_USERNAME_IN_LOG], client)
+            error = t(lang, "login_too_many").format(seconds=retry)
+            return (self._page(lang, target=target, username=username, error=error), 429,
+                    {"Retry-After": str(retry)})
+        try:
+            with self.pool.connection(timeout=POOL_TIMEOUT_S) as conn:
+                user = authenticate(conn, username=username, password=password)
+        except (psycopg.Error, psycopg_pool.PoolTimeout):
+            log.warning("dashboard login: database unavailable", exc_info=True)
+            return self._page(lang, target=target, username=username,
+                              error=t(lang, "login_unavailable")), 503
+        if user is None:
+            self.limiter.record_failure(key)
+            log.info("dashboard login failed for %r from %s",
+                     username[:_MAX_USERNAME_IN_LOG], client)
+            return self._page(lang, target=target, username=username,
+                              error=t(lang, "login_failed")), 401
+        self.limiter.reset(key)
+        self._start_session(user)
+        log.info("dashboard login: %s (%s) from %s", user.username, user.role, client)
+        return redirect(target or _with_lang(home_path(_viewer_of(user)), lang))
+
+    def _logout(self) -> ResponseReturnValue:
+        form = request.form if request.method == "POST" else request.args
+        lang = self._lang(form.get("lang"), None)
+        if request.method == "GET":
+            if self.session_viewer() is None:
+                return redirect(f"{LOGIN_PATH}?{urlencode({'lang': lang})}")
+            return self._page(lang, target=None, mode="logout")
+        if self._csrf_ok(form.get("csrf")):
+            who = session.get(_USER)
+            self.end_session()
+            log.info("dashboard logout: %s", who)
+        return redirect(f"{LOGIN_PATH}?{urlencode({'lang': lang, 'out': '1'})}")
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _start_session(self, user: User) -> None:
+        session.clear()  # nothing from before the login carries over
+        session.permanent = True
+        session.update({
+            _USER: user.username, _ROLE: user.role, _SCHOOL: user.school_id,
+            _NAME: user.full_name, _SINCE: int(time.time()),
+            _FINGERPRINT: self._fingerprint(user), _CSRF: secrets.token_urlsafe(24),
+        })
+
+    def _fingerprint(self, user: User) -> str:
+        digest = hmac.new(self._secret.encode(), _FINGERPRINT_CONTEXT + b"\0"
+                          + user.password_hash.encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def _csrf_ok(self, sent: str | None) -> bool:
+        expected = session.get(_CSRF)
+        return (isinstance(expected, str) and bool(expected) and sent is not None
+                and hmac.compare_digest(expected.encode(), sent.encode()))
+
+    def _lang(self, value: str | None, target: str | None) -> Lang:
+        """``lang`` of the form or query, else the destination's ``?lang=``, else default."""
+        fallback = self.settings.language
+        if target is not None:
+            fallback = language_from_search(urlsplit(target).query, fallback)
+        return coerce_lang((value or "").strip().lower(), fallback)
+
+    def _page(self, lang: Lang, *, target: str | None, username: str = "",
+              error: str | None = None, notice: str | None = None,
+              mode: str = "login") -> str:
+        languages = []
+        for code in LANGUAGES:
+            query = {"lang": code} | ({"next": target} if target else {})
+            path = LOGOUT_PATH if mode == "logout" else LOGIN_PATH
+            languages.append((code, f"{path}?{urlencode(query)}"))
+        return render_template_string(
+            _PAGE, lang=lang, mode=mode, title=t(lang, "title"),
+            heading=t(lang, "nav_logout" if mode == "logout" else "login_title"),
+            intro=t(lang, "login_intro"), confirm=t(lang, "logout_confirm"),
+            username_label=t(lang, "login_username"),
+            password_label=t(lang, "login_password"),
+            submit=t(lang, "nav_logout" if mode == "logout" else "login_submit"),
+            back=t(lang, "login_back"), error=error, notice=notice,
+            username=username[:_MAX_USERNAME_IN_LOG], next=target, csrf=self.csrf_token(),
+            languages=languages, login_path=LOGIN_PATH, logout_path=LOGOUT_PATH,
+        )
+
+
+def _viewer_of(user: User) -> Viewer:
+    return Viewer(username=user.username, role=user.role, school_id=user.school_id,
+                  full_name=user.full_name)
+
+
+def _with_lang(path: str, lang: Lang) -> str:
+    return f"{path}?{urlencode({'lang': lang})}"
+
