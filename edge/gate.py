@@ -415,20 +415,32 @@ class GateAgent(DeviceAgent):
     def sync_gallery(self) -> dict[str, Any]:
         """Re-read the card list and the encrypted gallery from disk and swap them in.
 
-        Both are loaded before either is swapped, so a bad file changes nothing.
-        The hub-side transport (pushing the files to the Pi) is not built yet: today an
-        operator or a deployment tool copies them, then sends this command.
+        Both are loaded before either is swapped, so a bad file changes nothing. With a
+        ``sync`` section the files are first fetched from the hub and rewritten (see
+        edge.sync_client); a failed fetch raises SyncError and changes nothing, neither
+        on disk nor in memory. Without it an operator or a deployment tool copies them.
+        Runs on paho's network thread: a fetch holds the link for at most the sync
+        timeout, while taps are still decided and queued in the outbox.
         """
+        detail: dict[str, Any] = {}
+        face = self.gate.face
+        gallery_file = (face.gallery_file if self.pipeline is not None and face is not None
+                        else None)
+        if self.gate.sync is not None:
+            from edge.sync_client import pull
+
+            pulled = pull(self.gate.sync, device=self.device, school=self.config.school,
+                          cards_file=self.gate.cards_file if self.gate.mode != "face" else None,
+                          gallery_file=gallery_file)
+            detail["version"] = pulled.version
         cards: dict[str, CardEntry] | None = None
         gallery = None
         if self.gate.cards_file is not None:
             cards = load_cards(self.gate.cards_file)
-        face = self.gate.face
-        if self.pipeline is not None and face is not None and face.gallery_file is not None:
+        if gallery_file is not None:
             from edge.face.gallery import Gallery
 
-            gallery = Gallery.load(face.gallery_file)
-        detail: dict[str, Any] = {}
+            gallery = Gallery.load(gallery_file)
         if cards is not None:
             self.replace_cards(cards)
             detail["cards"] = len(cards)
@@ -495,7 +507,14 @@ class GateAgent(DeviceAgent):
         return CommandResult(True, {"was_held": self.release()})
 
     def _sync_gallery_command(self, _cmd: CmdPayload) -> CommandResult:
-        return CommandResult(True, self.sync_gallery())
+        from edge.sync_client import SyncError
+
+        try:
+            return CommandResult(True, self.sync_gallery())
+        except SyncError as exc:
+            log.warning("%s: sync from the hub failed: %s", self.device, exc)
+            return CommandResult(False, f"sync failed, the gate keeps its current cards and "
+                                        f"gallery: {exc}")
 
     def _reload_config_command(self, _cmd: CmdPayload) -> CommandResult:
         if self.config_path is None:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import uvicorn
 
+from hub.device_sync import SyncPublisher
 from hub.equipment.evaluator import Evaluator
 from hub.ingest import Ingest
 from hub.notify.settings import NotifySettings
@@ -164,12 +165,23 @@ class Hub:
                 password=password,
                 shared=shared,
             )
+        # Gates told to fetch when their school's cards or gallery change: beside the API
+        # they fetch from (worker processes run --no-api); an advisory lock keeps it to
+        # one publisher should several hub processes serve the API.
+        self.sync_publisher: SyncPublisher | None = None
         if api:
             from hub.api.app import create_app
 
             app = create_app(settings, database_url=database_url,
                              mqtt_display=str(BrokerAddress.parse(mqtt_url)))
             self.api = ApiServer(app, host=settings.api_host, port=settings.api_port)
+            password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+            self.sync_publisher = SyncPublisher(
+                database_url, mqtt_url=mqtt_url,
+                client_id=f"{client_id or settings.hub_client_id}-sync",
+                zone=ZoneInfo(settings.timezone), username=settings.mqtt_username,
+                password=password,
+            )
 
     def start(self) -> None:
         if self.ingest:
@@ -183,8 +195,12 @@ class Hub:
         if self.api:
             self.api.start()
             log.info("API on http://%s:%d (docs at /docs)", self.api.host, self.api.port)
+        if self.sync_publisher:
+            self.sync_publisher.start()
 
     def stop(self) -> None:
+        if self.sync_publisher:
+            self.sync_publisher.stop()
         if self.evaluator:
             self.evaluator.stop()
         if self.notifier:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from hub.device_sync_cli import device_token
 from smartschool.settings import Settings, get_settings
 
 # pgserver asks platformdirs for a runtime dir, which warns on machines without a session bus.
@@ -279,6 +280,9 @@ def devices_list() -> None:
         for row in list_devices(conn, offline_gate_s=settings.offline_after_gate_s,
                                 offline_classroom_s=settings.offline_after_classroom_s):
             typer.echo(row.model_dump_json())
+
+
+devices_app.command("token")(device_token)
 
 
 @protocol_app.command("schema")

@@ -1,10 +1,12 @@
 """The ``gate:`` section: direction, identification mode, anti-passback, card list, relay,
-feedback, opening hours and the face pipeline."""
+feedback, opening hours, the face pipeline and the sync from the hub."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -42,6 +44,58 @@ class FeedbackConfig(StrictModel):
         if len(pins) != len(set(pins)):
             raise ValueError("feedback pins must differ")
         return self
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SyncConfig(StrictModel):
+    hub_url: str = Field(
+        min_length=1,
+        max_length=512,
+        description="Base URL of the hub's API, e.g. https://hub.duongkinh.example.vn; "
+        "sync-gallery GETs /api/v1/device/sync below it. https is required except to a "
+        "loopback address: the answer holds face encodings (sensitive personal data) and "
+        "the request carries the device token",
+    )
+    token_env: str = Field(
+        default="SMARTSCHOOL_DEVICE_TOKEN",
+        pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
+        description="Environment variable holding the device token "
+        "(`smartschool devices token DEVICE` on the hub issues it); read at every sync",
+    )
+    token_credential: str = Field(
+        default="device_token",
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        description="systemd credential holding the token when the variable is unset "
+        "(LoadCredential=device_token:/etc/smartschool/device_token)",
+    )
+    timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Seconds to wait for the hub; the command's reply waits as long, the "
+        "gate's decisions do not",
+    )
+
+    @field_validator("hub_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s)://host[:port][/prefix] URL")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            # A user:password@ would end up in logs; the token travels in a header instead.
+            raise ValueError("hub_url takes no credentials, query or fragment")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("hub_url must be https:// (plain http only to a loopback address)")
+        return value.rstrip("/")
 
 
 class GateConfig(StrictModel):
@@ -110,6 +164,12 @@ class GateConfig(StrictModel):
         description="card-and-face: a face seen at most this many seconds before the tap "
         "verifies it; the tap never waits for a frame to be encoded",
     )
+    sync: SyncConfig | None = Field(
+        default=None,
+        description="Fetch the card list and the gallery from the hub on sync-gallery "
+        "(the hub sends it whenever the school's records change) and write them to "
+        "cards_file and face.gallery_file. Unset: sync-gallery re-reads those files",
+    )
 
     @field_validator("cards_file")
     @classmethod
@@ -132,6 +192,16 @@ class GateConfig(StrictModel):
     def _device_for_hardware_readers(self) -> GateConfig:
         if self.reader in ("evdev", "serial") and not self.reader_device:
             raise ValueError(f"reader {self.reader} needs reader_device (the device path)")
+        return self
+
+    @model_validator(mode="after")
+    def _sync_has_files_to_write(self) -> GateConfig:
+        if self.sync is None:
+            return self
+        if self.mode != "face" and self.cards_file is None:
+            raise ValueError("sync needs cards_file: the card list is written there")
+        if self.face is not None and self.face.gallery_file is None:
+            raise ValueError("sync needs face.gallery_file: the gallery is written there")
         return self
 
     @property

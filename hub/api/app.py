@@ -26,6 +26,7 @@ from hub.api.routes import (
     auth,
     consents,
     dead_letters,
+    device_sync,
     devices,
     enrollments,
     equipment,
@@ -100,6 +101,7 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     app.include_router(attendance_reports.router)
     app.include_router(notifications.router)
     app.include_router(equipment.router)
+    app.include_router(device_sync.router)
     return app
 
 
