@@ -228,7 +228,8 @@ def db_migrate() -> None:
 
 @schools_app.command("add")
 def schools_add(
-    code: Annotated[str, typer.Argument(help="School id, [a-z0-9-], used in MQTT topics.")],
+    code: Annotated[str, typer.Argument(
+        help="School id (lower-case letters, digits, hyphens), used in MQTT topics.")],
     name: Annotated[str, typer.Argument(help="Full name, e.g. 'Trường THCS Hải Thành'.")],
     level: Annotated[str, typer.Option(help="mam_non, tieu_hoc, thcs or th_thcs.")],
     ward: Annotated[str, typer.Option(help="Ward (phường) of the school.")],
@@ -252,7 +253,8 @@ def schools_add(
 @devices_app.command("add")
 def devices_add(
     school: Annotated[str, typer.Argument(help="School id the device belongs to.")],
-    device: Annotated[str, typer.Argument(help="Device id, [a-z0-9-], its MQTT user name.")],
+    device: Annotated[str, typer.Argument(
+        help="Device id (lower-case letters, digits, hyphens), its MQTT user name.")],
     role: Annotated[str, typer.Option(help="gate or classroom.")],
 ) -> None:
     """Register a device so the hub accepts its messages."""
