@@ -25,7 +25,7 @@ from dashboard.formatting import (
     short_school_name,
 )
 from dashboard.i18n import Lang, format_date, level_label, t
-from hub.queries import ArrivalBucket, GateEventPublic, SchoolAttendance
+from hub.queries import ArrivalBucket, GateEventPublic, SchoolAttendance, SchoolDayAttendance
 
 # Colours live in assets/dashboard.css; the figure needs the same values as literals.
 GREEN = "#22c55e"
@@ -48,6 +48,8 @@ class Totals:
     absent: int
     devices_online: int
     devices_total: int
+    excused: int = 0  # rows by the attendance rules only (SchoolDayAttendance)
+    pending: int = 0  # not arrived yet, before the absent cutoff
 
     @property
     def arrived_pct(self) -> int:
@@ -56,6 +58,7 @@ class Totals:
 
 def district_totals(schools: Iterable[SchoolAttendance]) -> Totals:
     rows = list(schools)
+    ruled = [r for r in rows if isinstance(r, SchoolDayAttendance)]
     return Totals(
         enrolled=sum(r.enrolled for r in rows),
         present=sum(r.present for r in rows),
@@ -63,6 +66,8 @@ def district_totals(schools: Iterable[SchoolAttendance]) -> Totals:
         absent=sum(r.absent for r in rows),
         devices_online=sum(r.devices_online for r in rows),
         devices_total=sum(r.devices_total for r in rows),
+        excused=sum(r.excused for r in ruled),
+        pending=sum(r.pending for r in ruled),
     )
 
 
@@ -93,7 +98,10 @@ def build_totals(schools: Sequence[SchoolAttendance], lang: Lang) -> list[Compon
         _kpi("present", t(lang, "present"), _number(tot.present),
              f"{t(lang, 'arrived')} {tot.arrived_pct}%"),
         _kpi("late", t(lang, "late"), _number(tot.late)),
-        _kpi("absent", t(lang, "absent"), _number(tot.absent)),
+        # Five cards fill the wall's row; excused and not-yet-due ride on the absent card.
+        _kpi("absent", t(lang, "absent"), _number(tot.absent),
+             f"{t(lang, 'sc_excused')} {_number(tot.excused)} · "
+             f"{t(lang, 'sc_pending')} {_number(tot.pending)}"),
         _kpi(f"devices kpi-{devices_state}", t(lang, "devices_online"),
              f"{_number(tot.devices_online)} / {_number(tot.devices_total)}"),
     ]
@@ -144,23 +152,29 @@ def build_school_tile(row: SchoolAttendance, lang: Lang) -> html.Div:
                 className="bar",
                 title=f"{t(lang, 'present')} {row.present} · {t(lang, 'late')} {row.late}",
             ),
-            html.Div(
-                [
-                    html.Span(
-                        [html.Span(t(lang, "late"), className="muted"), f" {_number(row.late)}"],
-                        className="tile-late",
-                    ),
-                    html.Span(
-                        [html.Span(t(lang, "absent"), className="muted"),
-                         f" {_number(row.absent)}"],
-                        className="tile-absent",
-                    ),
-                ],
-                className="tile-foot",
-            ),
+            _tile_foot(row, lang),
         ],
         className=f"tile tile-{state}",
         id=f"tile-{row.school}",
+    )
+
+
+def _tile_foot(row: SchoolAttendance, lang: Lang) -> html.Div:
+    if isinstance(row, SchoolDayAttendance) and not row.school_day:
+        return html.Div(html.Span(t(lang, "sc_not_school_day"), className="muted"),
+                        className="tile-foot tile-no-school")
+    return html.Div(
+        [
+            html.Span(
+                [html.Span(t(lang, "late"), className="muted"), f" {_number(row.late)}"],
+                className="tile-late",
+            ),
+            html.Span(
+                [html.Span(t(lang, "absent"), className="muted"), f" {_number(row.absent)}"],
+                className="tile-absent",
+            ),
+        ],
+        className="tile-foot",
     )
 
 

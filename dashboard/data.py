@@ -1,4 +1,9 @@
-"""What the district page shows, read through hub.queries and shared by every screen."""
+"""What the district page shows, read through hub.queries and shared by every screen.
+
+The schools' figures are the attendance rules' (queries.district_day over
+reports.daily_summary): the same numbers as the school page and GET
+/api/v1/attendance/daily, so the two pages never disagree about a holiday, a correction
+or a student not yet due."""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ ARRIVAL_BUCKET_MIN: Final = 5
 @dataclass(frozen=True, slots=True)
 class DistrictSnapshot:
     now: datetime  # aware, in the district's time zone
-    schools: list[queries.SchoolAttendance]
+    schools: list[queries.SchoolDayAttendance]
     events: list[queries.GateEventPublic]
     arrivals: list[queries.ArrivalBucket] = field(default_factory=list)
 
@@ -36,10 +41,11 @@ def load_district(
     day = now.date()
     return DistrictSnapshot(
         now=now,
-        schools=queries.attendance_summary(
+        schools=queries.district_day(
             conn,
             day=day,
-            timezone=settings.timezone,
+            zone=ZoneInfo(settings.timezone),
+            now=now,
             offline_gate_s=settings.offline_after_gate_s,
             offline_classroom_s=settings.offline_after_classroom_s,
         ),

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict
+
+from hub.attendance import reports
+from hub.attendance.rules import LEVEL_RULES
+from hub.attendance.service import load_setups
 
 
 class _Row(BaseModel):
@@ -33,6 +39,19 @@ class SchoolAttendance(_Row):
     absent: int  # not (yet) arrived: enrolled - present - late
     devices_online: int
     devices_total: int
+
+
+class SchoolDayAttendance(SchoolAttendance):
+    """One school's day by the attendance rules, with its devices: what the district page
+    shows. The counts are reports.daily_summary's (GET /api/v1/attendance/daily, the school
+    page), not attendance_summary's: ``enrolled`` is the day's expected students (0 when
+    the school has no school day), ``present``/``late`` split on the school's late cutoff,
+    ``absent`` counts only from its absent cutoff (``pending`` before it), and corrections
+    win (``excused``)."""
+
+    school_day: bool
+    excused: int
+    pending: int
 
 
 class DevicePublic(_Row):
@@ -110,6 +129,14 @@ def attendance_summary(
     offline_gate_s: int,
     offline_classroom_s: int,
 ) -> list[SchoolAttendance]:
+    """Live arrivals per school (GET /api/v1/attendance/summary): first entries in the
+    rollup split on the school's start time; ``absent`` is everyone not arrived yet.
+
+    A head count, not the attendance rules: no late/absent cutoffs per level or school, no
+    school calendar, no corrections, no pending. Kept because its shape and meaning are
+    part of the published API (clients and tests read ``absent`` as "not here yet").
+    Reports and the dashboard use the rule-faithful reports.daily_summary (GET
+    /api/v1/attendance/daily) and district_day below."""
     with conn.cursor(row_factory=class_row(SchoolAttendance)) as cur:
         cur.execute(
             f"""
@@ -151,6 +178,51 @@ def attendance_summary(
             },
         )
         return cur.fetchall()
+
+
+def district_day(
+    conn: psycopg.Connection[Any],
+    *,
+    day: date,
+    zone: ZoneInfo,
+    now: datetime,
+    offline_gate_s: int,
+    offline_classroom_s: int,
+) -> list[SchoolDayAttendance]:
+    """Every school's day by the attendance rules (reports.daily_summary, the numbers of
+    GET /api/v1/attendance/daily and the school page) with its devices' state; a school
+    without active students gets a row of zeros, so each school keeps its tile."""
+    setups = load_setups(conn, first=day, last=day)
+    counts = {
+        row.school: row
+        for row in reports.daily_summary(conn, day=day, zone=zone, now=now, setups=setups)
+    }
+    devices: dict[str, tuple[int, int]] = {
+        sid: (online, total)
+        for sid, online, total in conn.execute(
+            f"""
+            select d.school_id, count(*) filter (where ({_EFFECTIVE_STATE}) = 'online'),
+                   count(*)
+            from devices d group by d.school_id
+            """,  # noqa: S608 - the interpolated part is a constant, values are parameters
+            {"offline_gate_s": offline_gate_s, "offline_classroom_s": offline_classroom_s},
+        ).fetchall()
+    }
+    out = []
+    for sid, setup in setups.items():
+        row = counts.get(sid)
+        online, total = devices.get(sid, (0, 0))
+        out.append(
+            SchoolDayAttendance(
+                school=sid, name=setup.name, level=setup.level,
+                school_day=row.school_day if row else setup.calendar.is_school_day(day),
+                enrolled=row.enrolled if row else 0, present=row.present if row else 0,
+                late=row.late if row else 0, absent=row.absent if row else 0,
+                excused=row.excused if row else 0, pending=row.pending if row else 0,
+                devices_online=online, devices_total=total,
+            )
+        )
+    return out
 
 
 def list_devices(
@@ -228,22 +300,33 @@ def arrivals_by_bucket(
     bucket_minutes: int,
     school: str | None = None,
 ) -> list[ArrivalBucket]:
-    """First entries of the day per time bucket, split on each school's start time
-    (one school's when ``school`` is given)."""
+    """First entries of the day per time bucket, split on each school's late cutoff (its
+    start time plus its own or its level's ``late_after_min``, as rules.rules_for), so
+    the chart's late bars agree with the reports' late count (one school's when
+    ``school`` is given)."""
     with conn.cursor(row_factory=class_row(ArrivalBucket)) as cur:
         cur.execute(
             """
-            select date_bin(make_interval(mins => %(bucket)s),
-                            a.first_in at time zone %(tz)s, %(day)s::timestamp) as bucket,
-                   count(*) filter (where (a.first_in at time zone %(tz)s)::time
-                                    <= s.start_time) as on_time,
-                   count(*) filter (where (a.first_in at time zone %(tz)s)::time
-                                    > s.start_time) as late
-            from attendance_daily a join schools s on s.id = a.school_id
-            where a.day = %(day)s and a.first_in is not null
-              and (%(school)s::text is null or a.school_id = %(school)s)
-            group by 1 order by 1
+            with lv (level, late_after_min) as (
+                select * from unnest(%(levels)s::text[], %(late_mins)s::int[])
+            ), x as (
+                select a.first_in at time zone %(tz)s as local_in,
+                       s.start_time + make_interval(
+                           mins => coalesce(s.late_after_min::int, lv.late_after_min, 0))
+                           as late_cut
+                from attendance_daily a join schools s on s.id = a.school_id
+                left join lv on lv.level = s.level
+                where a.day = %(day)s and a.first_in is not null
+                  and (%(school)s::text is null or a.school_id = %(school)s)
+            )
+            select date_bin(make_interval(mins => %(bucket)s), x.local_in,
+                            %(day)s::timestamp) as bucket,
+                   count(*) filter (where x.local_in::time <= x.late_cut) as on_time,
+                   count(*) filter (where x.local_in::time > x.late_cut) as late
+            from x group by 1 order by 1
             """,
-            {"bucket": bucket_minutes, "tz": timezone, "day": day, "school": school},
+            {"bucket": bucket_minutes, "tz": timezone, "day": day, "school": school,
+             "levels": list(LEVEL_RULES),
+             "late_mins": [r.late_after_min for r in LEVEL_RULES.values()]},
         )
         return cur.fetchall()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from pydantic import BaseModel, ConfigDict
 
-from hub.attendance.service import derive_students, effective_now, load_setups
+from hub.attendance.service import SchoolSetup, derive_students, effective_now, load_setups
 
 
 class _Row(BaseModel):
@@ -184,9 +184,16 @@ def daily_summary(
     now: datetime,
     school: str | None = None,
     by_class: bool = False,
+    setups: dict[str, SchoolSetup] | None = None,
 ) -> list[DailyRow]:
-    """One row per school (or per class of ``school`` when ``by_class``)."""
-    setups = load_setups(conn, first=day, last=day, school=school)
+    """One row per school with active students (or per class of ``school`` when
+    ``by_class``): the district and school daily summaries, by the engine's rule.
+
+    ``setups`` are the schools' rules and calendars for ``day`` when the caller already
+    loaded them (load_setups over at least ``school``); by default they are loaded here.
+    """
+    if setups is None:
+        setups = load_setups(conn, first=day, last=day, school=school)
     params: dict[str, Any] = {
         **_rules_arrays(setups, [day], zone),
         "now": effective_now(day, zone, now),

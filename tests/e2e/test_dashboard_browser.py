@@ -52,14 +52,18 @@ DEVICES = [
 
 
 def seed(url: str) -> dict[str, int]:
-    """A small district for today (district time); returns student ids by code."""
+    """A small district for today (district time); returns student ids by code.
+
+    The schools teach every day of the week: the district page counts by the attendance
+    rules, and on a weekend with the default Monday-Friday nobody would be expected."""
     today = datetime.now(TZ).date()
     morning = datetime(today.year, today.month, today.day, 6, 30, tzinfo=TZ)
     ids: dict[str, int] = {}
     with psycopg.connect(url, autocommit=True) as conn:
         for sid, name, level, ward, start in SCHOOLS:
             conn.execute(
-                "insert into schools (id, name, level, ward, start_time) values (%s,%s,%s,%s,%s)",
+                "insert into schools (id, name, level, ward, start_time, school_weekdays)"
+                " values (%s,%s,%s,%s,%s,'{1,2,3,4,5,6,7}')",
                 (sid, name, level, ward, start),
             )
         classes: dict[tuple[str, str], int] = {}

@@ -19,7 +19,7 @@ from dashboard.builders import (
 from dashboard.data import DistrictSnapshot, SnapshotCache
 from dashboard.formatting import mask_name, school_state, short_school_name
 from dashboard.i18n import STRINGS, format_date, language_from_search, level_label, t
-from hub.queries import ArrivalBucket, GateEventPublic, SchoolAttendance
+from hub.queries import ArrivalBucket, GateEventPublic, SchoolAttendance, SchoolDayAttendance
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -144,6 +144,44 @@ def test_totals_in_vietnamese_and_english() -> None:
     en = text_of(build_totals(SCHOOLS, "en"))
     for label in ("Enrolled", "Present", "Late", "Absent", "Devices online"):
         assert label in en
+
+
+def ruled(sid: str, *, school_day: bool = True, enrolled: int = 100, present: int = 60,
+          late: int = 5, absent: int = 0, excused: int = 3, pending: int = 32,
+          ) -> SchoolDayAttendance:
+    return SchoolDayAttendance(
+        school=sid, name=f"Trường {sid}", level="thcs", school_day=school_day,
+        enrolled=enrolled, present=present, late=late, absent=absent, excused=excused,
+        pending=pending, devices_online=1, devices_total=1,
+    )
+
+
+def test_totals_by_the_rules_carry_excused_and_pending_on_the_absent_card() -> None:
+    rows = [ruled("A"), ruled("B", absent=7, excused=1, pending=0, present=87),
+            ruled("C", school_day=False, enrolled=0, present=0, late=0, excused=0, pending=0)]
+    tot = district_totals(rows)
+    assert (tot.enrolled, tot.present, tot.late, tot.absent, tot.excused, tot.pending) == (
+        200, 147, 10, 7, 4, 32)
+    kpis = build_totals(rows, "vi")
+    assert len(kpis) == 5  # the wall's one row of cards
+    assert [k.id for k in kpis[:4]] == ["kpi-enrolled", "kpi-present", "kpi-late", "kpi-absent"]
+    absent = text_of(kpis[3])
+    assert "Vắng" in absent and "7" in absent
+    assert "Có phép 4" in absent and "Chưa đến 32" in absent
+    assert "Excused 4 · Not yet arrived 32" in text_of(build_totals(rows, "en"))
+    # Rows without the rules' fields (the head count's) simply have none.
+    assert district_totals(SCHOOLS).excused == district_totals(SCHOOLS).pending == 0
+
+
+def test_a_school_without_school_today_says_so_on_its_tile() -> None:
+    off, on = build_school_tiles([ruled("A", school_day=False, enrolled=0, present=0, late=0,
+                                        excused=0, pending=0), ruled("B")], "vi")
+    assert "Hôm nay không phải ngày học" in text_of(off)
+    assert find_all(off, "tile-no-school") and not find_all(off, "tile-absent")
+    assert "0%" in text_of(off)  # nobody expected: no division by zero
+    assert "Hôm nay không phải ngày học" not in text_of(on)
+    assert find_all(on, "tile-late") and find_all(on, "tile-absent")
+    assert (off.id, on.id) == ("tile-A", "tile-B")
 
 
 def test_feed_masks_names_and_flags_denied_and_unresolved() -> None:

@@ -1,4 +1,12 @@
-"""Today's (or a given day's) arrivals per school."""
+"""Today's (or a given day's) arrivals per school: a live head count.
+
+``/summary`` splits first entries on each school's start time and counts everyone not yet
+arrived as ``absent``. It is not the attendance rules (no per-level or per-school late and
+absent cutoffs, no school calendar, no corrections, no ``pending``); its shape and meaning
+are published and kept. The district daily summary by the rules, the one reports, the
+dashboard and the benchmark target use, is ``GET /api/v1/attendance/daily``
+(hub/api/routes/attendance_reports.py).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +32,8 @@ def read_summary(
         Query(description="School day, YYYY-MM-DD; default today in the district's time zone"),
     ] = None,
 ) -> AttendanceSummaryPublic:
+    """Live arrivals per school by the start time only; the rule-faithful district
+    summary (cutoffs, calendar, corrections, pending) is ``/api/v1/attendance/daily``."""
     day = date or dt.datetime.now(ctx.zone).date()
     rows = []
     if not schools.matches_nothing:

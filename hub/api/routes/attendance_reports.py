@@ -118,8 +118,12 @@ def read_daily(
     by_class: Annotated[bool, Query(description="One row per class (needs `school`)")] = False,
     format: FormatQuery = "json",
 ) -> Any:
-    """Daily summary with every status, corrections applied: per school for the district
-    (or the caller's school), per class of one school with ``by_class``."""
+    """The district (or school) daily summary by the attendance rules: each school's
+    late and absent cutoffs, its calendar (a holiday or weekend is ``school_day: false``
+    with nobody absent), corrections applied (``excused``), and ``pending`` for a student
+    not arrived before the absent cutoff. Per school for the district (or the caller's
+    school), per class of one school with ``by_class``. The dashboard's district and school
+    pages show these numbers; ``/summary`` is a start-time head count."""
     now = _now()
     day = date or now.astimezone(ctx.zone).date()
     if by_class and schools.school is None:
