@@ -14,8 +14,10 @@ import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -39,6 +41,22 @@ class DemoOptions:
     duration: float | None = None
     fresh: bool = False
     broker: Literal["auto", "mosquitto", "amqtt"] = "auto"
+
+
+def ensure_school_day(conn: psycopg.Connection[object], day: date) -> bool:
+    """Make ``day`` a school day for the whole district when it falls on a weekend.
+
+    The simulated district goes to school every day the demo runs; without this, on
+    a Saturday or Sunday the attendance rules (rightly) expect nobody and the pages
+    would call every arrival a pass on a day off. Returns whether an entry was added.
+    """
+    if day.isoweekday() <= 5:
+        return False
+    added = conn.execute(
+        "insert into school_calendar (day, school_id, kind, note)"
+        " values (%s, null, 'makeup', 'smartschool demo: a simulated school day')"
+        " on conflict do nothing", (day,))
+    return added.rowcount == 1
 
 
 def _admin_password(settings: Settings, conn: psycopg.Connection[object], demo_dir: Path) -> str:
@@ -105,6 +123,7 @@ class Demo:
         with psycopg.connect(self.database_url) as conn:
             counts = seed_district(conn, district)
             seed_assets(conn, district)
+            ensure_school_day(conn, datetime.now(ZoneInfo(s.timezone)).date())
             self.admin_password = _admin_password(s, conn, self.dir)
         log.info("records: %s", counts)
 

@@ -1,8 +1,10 @@
-"""`smartschool demo` with no settings: a generated admin password, kept private, reused."""
+"""`smartschool demo`: a generated admin password, kept private, reused; a weekend
+run is a school day."""
 
 from __future__ import annotations
 
 import stat
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -11,7 +13,7 @@ from pydantic import SecretStr
 
 from hub.auth import verify_password
 from hub.db import migrate
-from smartschool.demo import _admin_password
+from smartschool.demo import _admin_password, ensure_school_day
 from smartschool.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -42,3 +44,19 @@ def test_generated_then_remembered_then_overridden(empty_pg_url: str, tmp_path: 
         assert _admin_password(chosen, conn, tmp_path) == "a chosen demo password"
     assert verify_password(admin_hash(empty_pg_url), "a chosen demo password")
     assert not verify_password(admin_hash(empty_pg_url), first)
+
+
+def test_a_weekend_demo_day_is_a_school_day(empty_pg_url: str) -> None:
+    from hub.attendance.calendar import CalendarEntry, build_calendar
+
+    migrate(empty_pg_url)
+    sunday, monday = date(2026, 11, 29), date(2026, 11, 30)
+    with psycopg.connect(empty_pg_url, autocommit=True) as conn:
+        assert ensure_school_day(conn, sunday) is True
+        assert ensure_school_day(conn, sunday) is False  # once
+        assert ensure_school_day(conn, monday) is False  # a weekday needs nothing
+        rows = conn.execute("select day, school_id, kind from school_calendar").fetchall()
+    assert rows == [(sunday, None, "makeup")]
+    calendar = build_calendar([CalendarEntry(sunday, None, "makeup")], school_id="thcs-a")
+    assert calendar.is_school_day(sunday)
+    assert not calendar.is_school_day(date(2026, 12, 6))  # the next Sunday is off again
