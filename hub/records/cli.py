@@ -7,7 +7,7 @@ import getpass
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 import typer
 
@@ -62,7 +62,9 @@ def _operator() -> str:
 def import_(
     file: Annotated[Path, typer.Argument(help="The export, .xlsx or .csv.", exists=True,
                                          dir_okay=False, readable=True)],
-    school: Annotated[str, typer.Option(help="Code of the school the list belongs to.")],
+    school: Annotated[str | None, typer.Option(
+        help="Code of the school the list belongs to; may be left out when the database "
+        "holds one school.")] = None,
     kind: Annotated[str, typer.Option(help=KIND_HELP, callback=_kind)] = "students",
     mapping: Annotated[Path | None, typer.Option(
         help="YAML table 'header in the file: column' (or null to ignore a column).",
@@ -83,6 +85,8 @@ def import_(
     except ValueError as exc:
         raise _fail(f"{mapping}: {exc}") from None
     with connect(_database_url(), autocommit=True) as conn, _Progress() as bar:
+        if school is None:
+            school = _only_school(conn)
         try:
             report = import_records(
                 conn, file.read_bytes(), file=str(file), school=school,
@@ -104,6 +108,19 @@ def import_(
     )
     if report.errors:
         raise typer.Exit(1)
+
+
+def _only_school(conn: Any) -> str:
+    """The school a list belongs to when --school is left out: the only one there is.
+    With several, guessing from class names could put pupils in the wrong school."""
+    codes = [str(r[0]) for r in conn.execute("select id from schools order by id")]
+    if len(codes) == 1:
+        typer.echo(f"school: {codes[0]} (the only one in the database)", err=True)
+        return codes[0]
+    if not codes:
+        raise _fail("no school in the database yet: add it first (smartschool schools add)")
+    raise _fail(f"the database holds {len(codes)} schools: say which with --school "
+                f"(one of {', '.join(codes[:10])}{', ...' if len(codes) > 10 else ''})")
 
 
 class _Progress:

@@ -297,3 +297,17 @@ def test_an_identifier_of_another_school_is_refused(db: str, tmp_path: Path) -> 
         f"{STUDENTS_CSV}:2:Mã định danh Bộ GD&ĐT: belongs to a person of school {SCHOOL}; "
         "transfer them first")
     assert count(db, "select count(*) from classes where school_id = 'th-other'") == 0
+
+
+def test_the_school_may_be_left_out_when_there_is_only_one(db: str) -> None:
+    """`smartschool records import FILE` as issue 5 writes it: the one school is used."""
+    result = run("import", STUDENTS_CSV)
+    assert result.exit_code == 0, result.output
+    assert f"school: {SCHOOL} (the only one in the database)" in result.stderr
+    assert count(db, "select count(*) from students") == PUPILS
+    with psycopg.connect(db, autocommit=True) as conn:
+        upsert_school(conn, code="thcs-khac", name="Trường THCS Khác", level="thcs",
+                      ward="Hải Thành")
+    two = run("import", STUDENTS_CSV)
+    assert two.exit_code == 2
+    assert "the database holds 2 schools: say which with --school" in two.stderr
