@@ -50,7 +50,9 @@ LOCK_ID: Final = 0x5C5C_0006
 
 _READ = """
 select device_id, seq, metric, ts, received_at, asset, value_num, value_bool, value_text
-from telemetry where received_at > %s order by received_at limit %s
+from telemetry where received_at > %s
+-- a message's projector.error.<part> levels before its projector.error summary
+order by received_at, metric = 'projector.error' limit %s
 """
 
 _LATEST = """

@@ -23,6 +23,7 @@ Value = float | bool | str | None
 
 LAMP_LIFE: Final = "lamp_life"
 PROJECTOR_ERROR: Final = "projector_error"
+ERROR_PART_PREFIX: Final = "projector.error."
 ROOM_TEMP_HIGH: Final = "room_temp_high"
 NO_DATA: Final = "no_data"
 DEVICE_OFFLINE: Final = "device_offline"
@@ -68,6 +69,8 @@ class RuleSet:
     no_data_after_s: float = NO_DATA_AFTER_S
     lamp_severity: Severity = "minor"
     error_severity: Severity = "major"
+    # ERST level 1: the projector still works (a filter to clean, a cover ajar)
+    warning_severity: Severity = "minor"
     offline_severity: Severity = "major"
     no_data_severity: Severity = "minor"
 
@@ -118,6 +121,8 @@ class Engine:
     rated_lamp_hours: dict[str, int] = field(default_factory=dict)  # asset tag -> hours
     _conditions: dict[tuple[str, str], _Condition] = field(default_factory=dict)
     _last_heard: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    # subject -> component -> ERST level (1 warning, 2 error) from projector.error.<part>
+    _error_levels: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def set_rated(self, rated: Mapping[str, int]) -> None:
         self.rated_lamp_hours = dict(rated)
@@ -148,6 +153,10 @@ class Engine:
             out += self._lamp(reading)
         elif reading.metric == "projector.error":
             out += self._error(reading)
+        elif reading.metric.startswith(ERROR_PART_PREFIX) and not isinstance(reading.value, str):
+            level = int(reading.value) if reading.value is not None else 0
+            self._error_levels.setdefault(reading.subject, {})[
+                reading.metric.removeprefix(ERROR_PART_PREFIX)] = level
         return out
 
     def _set(
@@ -211,11 +220,17 @@ class Engine:
         )
 
     def _error(self, reading: Reading) -> list[Transition]:
+        """``projector.error`` names the worst component; its ERST level, reported as
+        ``projector.error.<part>`` in the same message (the evaluator feeds those
+        first), tells a warning (minor) from an error (major). Unknown level: major."""
         text = _text(reading.value)
         failing = text is not None and text.strip().lower() not in ("ok", "")
+        level = self._error_levels.get(reading.subject, {}).get((text or "").strip().lower())
+        warning = level == 1
         return self._set(reading, PROJECTOR_ERROR, failing,
-                         severity=self.rules.error_severity,
-                         message=f"projector error: {text}")
+                         severity=self.rules.warning_severity if warning
+                         else self.rules.error_severity,
+                         message=f"projector {'warning' if warning else 'error'}: {text}")
 
     # -- the clock --------------------------------------------------------------------
 

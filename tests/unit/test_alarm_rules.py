@@ -114,6 +114,23 @@ def test_error_message_names_component() -> None:
     assert t.value == "filter" and "filter" in t.message and t.severity == "major"
 
 
+SEVERITY_CASES = [
+    pytest.param(1, "minor", "projector warning: filter", id="erst-warning"),
+    pytest.param(2, "major", "projector error: filter", id="erst-error"),
+    pytest.param(None, "major", "projector error: filter", id="level-unknown"),
+]
+
+
+@pytest.mark.parametrize(("level", "severity", "message"), SEVERITY_CASES)
+def test_a_warning_is_minor_an_error_major(level: int | None, severity: str,
+                                           message: str) -> None:
+    engine = Engine()
+    if level is not None:
+        assert engine.feed(reading("projector.error.filter", level, 0)) == []
+    [t] = engine.feed(reading("projector.error", "filter", 0))
+    assert (t.severity, t.message) == (severity, message)
+
+
 OFFLINE_CASES = [
     pytest.param("online", 10, [], id="recent"),
     pytest.param("online", 601, ["raise"], id="silent-past-timeout"),
