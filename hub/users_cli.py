@@ -15,6 +15,9 @@ from typing import Annotated, Any, Final
 
 import typer
 
+from hub.cli_support import database_url as _database_url
+from hub.cli_support import fail as _fail
+
 app = typer.Typer(
     help="API accounts (roles: district_admin, control_room for the district; school_admin, "
     "teacher, facility_manager for one school) and teachers' classes. Exit codes: 0 done, "
@@ -26,21 +29,6 @@ ROLE_HELP: Final = ("district_admin, control_room (no --school); school_admin, t
                     "facility_manager (need --school).")
 STDIN_HELP: Final = "Read the password from the first line of standard input."
 TABLE_HEADERS: Final = ("USERNAME", "ROLE", "SCHOOL", "FULL NAME", "STATE", "CLASSES")
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _database_url() -> str:
-    from smartschool.settings import get_settings
-
-    url = get_settings().database_url
-    if not url:
-        raise _fail("SMARTSCHOOL_DATABASE_URL is not set (e.g. "
-                    "postgresql://smartschool@127.0.0.1/smartschool)")
-    return url
 
 
 @contextmanager

@@ -300,19 +300,24 @@ def open_work_order(
     return get_work_order(conn, int(row[0]))
 
 
+def _lock_open_order(cur: psycopg.Cursor[Any], order_id: int, school: str | None) -> None:
+    """Lock an open work order of ``school`` (any school: None) for the transaction."""
+    cur.execute("select state, school_id from work_orders where id = %s for update",
+                (order_id,))
+    row = cur.fetchone()
+    if row is None or (school is not None and row[1] != school):
+        raise AlarmError(f"work order {order_id} not found", not_found=True)
+    if row[0] == "closed":
+        raise AlarmError(f"work order {order_id} is already closed")
+
+
 def close_work_order(
     conn: psycopg.Connection[Any], order_id: int, *, actor: str, note: str | None = None,
     school: str | None = None,
 ) -> WorkOrderPublic:
     text = _comment(note)
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("select state, school_id from work_orders where id = %s for update",
-                    (order_id,))
-        row = cur.fetchone()
-        if row is None or (school is not None and row[1] != school):
-            raise AlarmError(f"work order {order_id} not found", not_found=True)
-        if row[0] == "closed":
-            raise AlarmError(f"work order {order_id} is already closed")
+        _lock_open_order(cur, order_id, school)
         cur.execute(
             "update work_orders set state = 'closed', closed_by = %s, closed_at = now(),"
             " close_note = %s where id = %s",
@@ -328,13 +333,7 @@ def assign_work_order(
     """Hand an open work order to someone else (``None``: back to unassigned)."""
     who = _comment(assignee)
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("select state, school_id from work_orders where id = %s for update",
-                    (order_id,))
-        row = cur.fetchone()
-        if row is None or (school is not None and row[1] != school):
-            raise AlarmError(f"work order {order_id} not found", not_found=True)
-        if row[0] == "closed":
-            raise AlarmError(f"work order {order_id} is closed")
+        _lock_open_order(cur, order_id, school)
         cur.execute("update work_orders set assignee = %s where id = %s", (who, order_id))
     return get_work_order(conn, order_id)
 

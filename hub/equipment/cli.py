@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from hub.cli_support import database_url
+
 app = typer.Typer(help="The equipment asset register.", no_args_is_help=True)
 
 
@@ -29,12 +31,8 @@ def import_assets(
     written unless the whole file is valid (or --skip-invalid)."""
     from hub.db import connect
     from hub.equipment.importer import import_file
-    from smartschool.settings import get_settings
 
-    url = get_settings().database_url
-    if not url:
-        typer.echo("SMARTSCHOOL_DATABASE_URL is not set", err=True)
-        raise typer.Exit(2)
+    url = database_url()
     with connect(url, autocommit=True) as conn:
         result = import_file(conn, file, school=school, skip_invalid=skip_invalid)
     for line in result.errors:
@@ -60,16 +58,12 @@ def retention(
 
     from hub.db import connect
     from hub.equipment import timeseries
-    from smartschool.settings import get_settings
 
     if table is not None and table not in RETENTION_TABLES:
         raise typer.BadParameter(f"one of {', '.join(RETENTION_TABLES)}", param_hint="TABLE")
     if days is not None and table is None:
         raise typer.BadParameter("--days needs a TABLE", param_hint="--days")
-    url = get_settings().database_url
-    if not url:
-        typer.echo("SMARTSCHOOL_DATABASE_URL is not set", err=True)
-        raise typer.Exit(2)
+    url = database_url()
     with connect(url, autocommit=True) as conn:
         if days is not None:
             conn.execute("update timeseries_retention set keep = %s where table_name = %s",

@@ -11,6 +11,9 @@ from typing import Annotated, Any, Final
 
 import typer
 
+from hub.cli_support import database_url as _database_url
+from hub.cli_support import fail as _fail
+
 app = typer.Typer(help="Records: import/export of pupils, staff, cards and guardians' contacts;"
                        " consent; retention.",
                   no_args_is_help=True)
@@ -20,18 +23,6 @@ PROGRESS_MIN_ROWS: Final = 500
 KIND_HELP: Final = "students, staff, cards or guardians (parents' phone and Zalo contacts)."
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _database_url() -> str:
-    from smartschool.settings import get_settings
-
-    url = get_settings().database_url
-    if not url:
-        raise _fail("SMARTSCHOOL_DATABASE_URL is not set")
-    return url
 
 
 def _kind(value: str) -> str:
