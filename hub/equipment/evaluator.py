@@ -51,8 +51,9 @@ LOCK_ID: Final = 0x5C5C_0006
 _READ = """
 select device_id, seq, metric, ts, received_at, asset, value_num, value_bool, value_text
 from telemetry where received_at > %s
--- a message's projector.error.<part> levels before its projector.error summary
-order by received_at, metric = 'projector.error' limit %s
+-- each device's messages in seq order, and within a message the projector.error.<part>
+-- levels before the projector.error summary that names the worst part
+order by received_at, device_id, seq, metric = 'projector.error' limit %s
 """
 
 _LATEST = """

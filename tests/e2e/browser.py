@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -58,3 +59,24 @@ def click(driver, css: str, what: str = "element") -> None:
     wait_for(lambda: driver.execute_script(
         "const e = document.querySelector(arguments[0]); if (!e) return false;"
         " e.click(); return true;", css), what=what)
+
+
+def click_until(driver, xpath: str, done, what: str, attempts: int = 4,
+                settle: float = 5.0) -> None:
+    """Click the element at ``xpath`` until ``done()`` holds.
+
+    A click that lands while its block re-renders can be lost (the button it hit is
+    gone before its callback fires); the effect, not the click, is what counts. Each
+    try waits ``settle`` seconds for the effect before clicking again.
+    """
+    for _ in range(attempts):
+        # stale or not rendered yet: the next try finds it
+        with contextlib.suppress(Exception):
+            driver.find_element("xpath", xpath).click()
+        try:
+            wait_for(done, timeout=settle, what=what)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"{what}: not done after {attempts} clicks; the page shows "
+                         f"{str(driver.execute_script('return document.body.innerText'))[:1500]!r}")

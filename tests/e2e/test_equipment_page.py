@@ -19,7 +19,7 @@ from hub.auth import create_user
 from hub.equipment.evaluator import Evaluator
 from hub.equipment.rules import RuleSet
 from smartschool.settings import Settings
-from tests.e2e.browser import click, page_text, screenshot, text_of, wait_for
+from tests.e2e.browser import click, click_until, page_text, screenshot, text_of, wait_for
 from tests.e2e.test_dashboard_login import fill_login, login_through_form
 
 pytestmark = pytest.mark.e2e
@@ -106,21 +106,20 @@ def test_equipment_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         # acknowledge the projector error with a comment, then clear the lamp alarm
         box = browser.find_element("id", "eq-comment")
         box.send_keys("đã báo kỹ thuật")
-        error_alarm = browser.find_element(
-            "xpath", "//div[contains(@class,'eq-alarm')][.//span[text()='Máy chiếu báo lỗi']]")
-        error_alarm.find_element("xpath", ".//button[text()='Xác nhận']").click()
-        wait_for(lambda: alarm_state(pg_url, "projector_error") == "active_ack",
-                 what="the acknowledgement stored")
+        wait_for(lambda: browser.find_element("id", "eq-comment").get_attribute("value")
+                 == "đã báo kỹ thuật", what="the comment typed")
+        click_until(browser, "//div[contains(@class,'eq-alarm')][.//span[text()="
+                    "'Máy chiếu báo lỗi']]//button[text()='Xác nhận']",
+                    lambda: alarm_state(pg_url, "projector_error") == "active_ack",
+                    what="the acknowledgement stored")
         wait_for(lambda: "Đã xác nhận cảnh báo" in page_text(browser), what="confirmation")
         with psycopg.connect(pg_url) as conn:
             assert conn.execute("select acked_by, ack_comment from alarms"
                                 " where type = 'projector_error'").fetchone() == (
                 MANAGER, "đã báo kỹ thuật")  # the person, not "dashboard"
-        lamp_alarm = wait_for(lambda: browser.find_element(
-            "xpath", "//div[contains(@class,'eq-alarm')]"
-                     "[.//span[text()='Bóng đèn sắp hết tuổi thọ']]"), what="lamp alarm")
-        lamp_alarm.find_element("xpath", ".//button[text()='Xoá']").click()
-        wait_for(lambda: alarm_state(pg_url, "lamp_life") == "cleared", what="clear stored")
+        click_until(browser, "//div[contains(@class,'eq-alarm')][.//span[text()="
+                    "'Bóng đèn sắp hết tuổi thọ']]//button[text()='Xoá']",
+                    lambda: alarm_state(pg_url, "lamp_life") == "cleared", what="clear stored")
         with psycopg.connect(pg_url) as conn:
             assert conn.execute("select cleared_by from alarms where type = 'lamp_life'"
                                 ).fetchone() == (MANAGER,)

@@ -72,6 +72,23 @@ def open_alarms(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str]]:
     return [(a.subject, a.type, a.state) for a in alarms.list_alarms(conn, state="open")]
 
 
+def test_rows_received_together_are_read_in_message_order(pg_url: str,
+                                                          db: psycopg.Connection[Any]) -> None:
+    """A batch written in one go shares its receive time: each device's messages go
+    in seq order, and a message's ERST level before its projector.error summary."""
+    ev = evaluator(pg_url)
+    at = datetime.now(UTC)
+    rows = [(1, "projector.error", None, "ok"), (2, "projector.error", None, "ok"),
+            (3, "projector.error", None, "filter"), (3, "projector.error.filter", 1.0, None)]
+    for seq, metric, num, text in reversed(rows):  # stored out of order on purpose
+        db.execute("insert into telemetry (device_id, seq, metric, ts, received_at, asset,"
+                   " value_num, value_text) values ('a-r101', %s, %s, %s, %s, 'PJ-A-101',"
+                   " %s, %s)", (seq, metric, at, at, num, text))
+    ev.run_once(db)
+    [err] = [a for a in alarms.list_alarms(db, state="open") if a.type == "projector_error"]
+    assert (err.state, err.severity) == ("active_unack", "minor")  # a warning, still open
+
+
 def test_evaluator_raises_clears_and_rolls_up(pg_url: str, db: psycopg.Connection[Any]) -> None:
     ev = evaluator(pg_url)
     put(db, "a-r101", 1, "PJ-A-101", {"projector.power": "on", "projector.lamp_hours": 3700,
