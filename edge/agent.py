@@ -73,6 +73,18 @@ def _reader(gate: GateConfig) -> CardReader:
     return SimulatedCardReader()
 
 
+def _first_boot(path: Path, synced: bool, device: str) -> bool:
+    """A gate that syncs from the hub may start before its first card list or gallery
+    exists: it starts empty and the hub's retained sync-gallery fills it on connect.
+    Without a sync section a missing file stays an error (a typo must not open a gate
+    with nobody in it)."""
+    if not synced or path.exists():
+        return False
+    log.info("%s: %s does not exist yet; starting empty until the hub's sync-gallery",
+             device, path)
+    return True
+
+
 def _feedback(gate: GateConfig, device: str) -> Feedback:
     if gate.feedback.kind == "gpio":
         return GpioFeedback(buzzer_pin=gate.feedback.buzzer_pin,
@@ -86,6 +98,7 @@ def face_parts(
     *,
     camera: Camera | None = None,
     gallery: Gallery | None = None,
+    synced: bool = False,
 ) -> tuple[Camera, FacePipeline, SnapshotStore]:
     """Camera, pipeline (models loaded now, not on the first pupil) and snapshot store."""
     from edge.face.camera import open_camera
@@ -94,7 +107,9 @@ def face_parts(
     from edge.face.snapshots import SnapshotStore
 
     if gallery is None:
-        gallery = Gallery.load(face.gallery_file) if face.gallery_file else Gallery()
+        gallery = (Gallery.load(face.gallery_file)
+                   if face.gallery_file and not _first_boot(face.gallery_file, synced, device)
+                   else Gallery())
     if len(gallery) == 0:
         log.warning("%s: empty face gallery: every face is unknown until sync-gallery", device)
     pipeline = FacePipeline.from_config(face, gallery)
@@ -147,13 +162,16 @@ def build_agent(
     )
     try:
         if config.gate is not None:
+            synced = config.gate.sync is not None
+            cards_file = config.gate.cards_file
             if cards is None:
-                cards = load_cards(config.gate.cards_file) if config.gate.cards_file else {}
+                cards = (load_cards(cards_file) if cards_file
+                         and not _first_boot(cards_file, synced, config.device) else {})
             parts = None
             if config.gate.uses_face:
                 assert config.gate.face is not None
                 parts = face_parts(config.gate.face, config.device, camera=camera,
-                                   gallery=gallery)
+                                   gallery=gallery, synced=synced)
             return GateAgent(
                 config, clock=clock, outbox=outbox,
                 relay=relay or _relay(config.gate, config.device),

@@ -139,6 +139,13 @@ class GateConfig(StrictModel):
         description="A second passage of one person in one direction within this window is "
         "denied (anti-passback); 0 turns the rule off",
     )
+    # Before cards_file: its validator needs to know whether the hub will write it.
+    sync: SyncConfig | None = Field(
+        default=None,
+        description="Fetch the card list and the gallery from the hub on sync-gallery "
+        "(the hub sends it whenever the school's records change) and write them to "
+        "cards_file and face.gallery_file. Unset: sync-gallery re-reads those files",
+    )
     cards_file: Path | None = Field(
         default=None,
         description="Local card list (YAML or CSV: uid, person, status active/blocked/lost), "
@@ -164,18 +171,15 @@ class GateConfig(StrictModel):
         description="card-and-face: a face seen at most this many seconds before the tap "
         "verifies it; the tap never waits for a frame to be encoded",
     )
-    sync: SyncConfig | None = Field(
-        default=None,
-        description="Fetch the card list and the gallery from the hub on sync-gallery "
-        "(the hub sends it whenever the school's records change) and write them to "
-        "cards_file and face.gallery_file. Unset: sync-gallery re-reads those files",
-    )
 
     @field_validator("cards_file")
     @classmethod
     def _resolve_and_check(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         resolved = resolve_path(value, info)
-        if resolved is not None and not resolved.is_file():
+        # A gate that syncs from the hub writes its card list on the first sync-gallery;
+        # any other gate must have one now (a typo must not start a gate knowing nobody).
+        synced = info.data.get("sync") is not None
+        if resolved is not None and not synced and not resolved.is_file():
             raise ValueError(f"card list {resolved} does not exist")
         return resolved
 

@@ -624,3 +624,38 @@ def test_a_refused_sync_replies_not_ok_and_keeps_the_cards(stand_in, files, tmp_
     finally:
         agent.outbox.close()
 
+
+
+def test_a_syncing_gate_boots_before_its_first_card_list(stand_in, files, tmp_path,
+                                                         monkeypatch):
+    """First boot on a fresh Pi: the card list does not exist yet. A gate with a sync
+    section starts knowing nobody and the hub's (retained) sync-gallery fills it."""
+    import edge.gate
+    from edge.agent import build_agent
+    from edge.relay import NoopRelay
+
+    monkeypatch.setattr(edge.gate, "DEBOUNCE_S", 0.0)  # the same card tapped twice here
+
+    fresh = tmp_path / "first" / "cards.yaml"
+    fresh.parent.mkdir()
+    values = {
+        "device": GATE.id, "school": GATE.school, "role": "gate",
+        "mqtt": {"url": "mqtt://127.0.0.1:1"}, "heartbeat_s": 3600,
+        "outbox": {"path": str(tmp_path / "first.sqlite3"), "synchronous": "normal"},
+        "gate": {"cards_file": str(fresh), "reader": "simulated",
+                 "sync": sync_config(stand_in.url).model_dump()},
+    }
+    agent = build_agent(AgentConfig.model_validate(values), relay=NoopRelay(), password="",
+                        data_dir=tmp_path)
+    try:
+        assert agent.handle_tap("04A1B2C3").decision.reason.value == "unknown-card"
+        result = agent.commands.handle(command())
+        assert result.ok, result.detail
+        assert load_cards(fresh) == {"04A1B2C3": CardEntry("p1", status="lost")}
+        assert agent.handle_tap("04A1B2C3").decision.reason.value == "card-lost"
+    finally:
+        agent.outbox.close()
+    # without a sync section a missing card list is still a mistake in the config
+    values["gate"] = {"cards_file": str(tmp_path / "nope.yaml")}
+    with pytest.raises(ValueError, match="does not exist"):
+        AgentConfig.model_validate(values)
