@@ -226,11 +226,16 @@ def parse_date(text: str, *, today: date) -> date:
     return value
 
 
-def parse_gender(text: str) -> Gender:
-    found = GENDER_WORDS.get(clean_text(text).casefold())
+def _word(text: str, words: Mapping[str, T], expected: str) -> T:
+    """The value of a cell that must be one of a few words (any case, spacing)."""
+    found = words.get(clean_text(text).casefold())
     if found is None:
-        raise ValueError(f"{clean_text(text)!r} is not Nam or Nữ")
+        raise ValueError(f"{clean_text(text)!r} is not {expected}")
     return found
+
+
+def parse_gender(text: str) -> Gender:
+    return _word(text, GENDER_WORDS, "Nam or Nữ")
 
 
 def parse_year(text: str) -> int:
@@ -322,24 +327,15 @@ def _http_url(text: str) -> bool:
 
 
 def parse_relation(text: str) -> GuardianRelation:
-    found = RELATION_WORDS.get(clean_text(text).casefold())
-    if found is None:
-        raise ValueError(f"{clean_text(text)!r} is not Cha, Mẹ, Người giám hộ or Khác")
-    return found
+    return _word(text, RELATION_WORDS, "Cha, Mẹ, Người giám hộ or Khác")
 
 
 def parse_channel(text: str) -> Channel:
-    found = CHANNEL_WORDS.get(clean_text(text).casefold())
-    if found is None:
-        raise ValueError(f"{clean_text(text)!r} is not Zalo, SMS, Webhook or Không")
-    return found
+    return _word(text, CHANNEL_WORDS, "Zalo, SMS, Webhook or Không")
 
 
 def parse_yes_no(text: str) -> bool:
-    found = YES_NO_WORDS.get(clean_text(text).casefold())
-    if found is None:
-        raise ValueError(f"{clean_text(text)!r} is not Có or Không")
-    return found
+    return _word(text, YES_NO_WORDS, "Có or Không")
 
 
 def contact_problems(channel: Channel, phone: str | None,
@@ -409,10 +405,7 @@ def parse_uid(text: str) -> str:
 
 
 def parse_card_status(text: str) -> CardStatus:
-    found = CARD_STATUS_WORDS.get(clean_text(text).casefold())
-    if found is None:
-        raise ValueError(f"{clean_text(text)!r} is not Hoạt động, Khoá or Mất")
-    return found
+    return _word(text, CARD_STATUS_WORDS, "Hoạt động, Khoá or Mất")
 
 
 def _personal_id_reason(pid: str, problems: list[str]) -> str:
