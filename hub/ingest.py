@@ -102,9 +102,11 @@ class Ingest:
         self._conn: psycopg.Connection[Any] | None = None
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer",
                                         daemon=True)
-        self.client = make_client(self.address, client_id, username=username,
-                                  password=password, persistent=True, manual_ack=True,
-                                  client_class=ConsumerClient)
+        client = make_client(self.address, client_id, username=username,
+                             password=password, persistent=True, manual_ack=True,
+                             client_class=ConsumerClient)
+        assert isinstance(client, ConsumerClient)  # make_client builds the class it is given
+        self.client = client
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -206,7 +208,7 @@ class Ingest:
                 continue
             session = self._session
             # QoS 1 only: the hub subscribes at 1, so the broker never sends it QoS 2.
-            self._ack([m.mid for m in batch if m.qos == 1 and m.session == session])
+            self.client.ack_many(m.mid for m in batch if m.qos == 1 and m.session == session)
             self.stats.add(stored=result.stored, dead_lettered=result.dead_lettered,
                            received=len(batch), batches=1)
             self.stats.last_commit = datetime.now(UTC)
@@ -215,13 +217,6 @@ class Ingest:
             for d in dead:
                 log.info("dead letter %s: %s (%s)", d.message.topic, d.reason, d.detail)
             return
-
-    def _ack(self, mids: list[int]) -> None:
-        if isinstance(self.client, ConsumerClient):
-            self.client.ack_many(mids)
-        else:
-            for mid in mids:
-                self.client.ack(mid, 1)
 
     def _write_loop(self) -> None:
         last_stats = time.monotonic()
