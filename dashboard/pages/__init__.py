@@ -1,5 +1,5 @@
 """One module per page: ``layout(...)`` builds the skeleton, ``register_callbacks(...)`` wires it.
 
-The district page is the only one today; a school drill-down becomes a second module
-here plus a route in dashboard.app.
+district (``/``, the control-room wall), school (``/school/<id>``), equipment
+(``/equipment``); shell is the navigation around them, language the shared VI/EN switch.
 """
