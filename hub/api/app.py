@@ -38,6 +38,7 @@ from hub.api.routes import (
     users,
 )
 from hub.auth import load_or_create_secret
+from hub.equipment.alarms import AlarmError
 from smartschool.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     app = FastAPI(title=TITLE, docs_url="/docs", lifespan=lifespan)
     app.state.ctx = ctx
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
+    app.add_exception_handler(AlarmError, _alarm_refused)
     for module in (health, auth, users, schools, attendance, devices, events, dead_letters):
         app.include_router(module.router)
     app.include_router(records.router)
@@ -118,6 +120,14 @@ def _opened(pool: ConnectionPool[psycopg.Connection[TupleRow]]) -> Iterator[None
         yield
     finally:
         pool.close()
+
+
+async def _alarm_refused(_request: Request, exc: Exception) -> JSONResponse:
+    # An alarm or work order that is not there for this account (404) or not in a state
+    # that allows the action (409): one mapping for every equipment route.
+    assert isinstance(exc, AlarmError)
+    code = status.HTTP_404_NOT_FOUND if exc.not_found else status.HTTP_409_CONFLICT
+    return JSONResponse(status_code=code, content={"detail": str(exc)})
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
 from hub.auth import User
 from hub.equipment import alarms
-from hub.equipment.alarms import AlarmError, AlarmPublic, StateFilter, WorkOrderPublic
+from hub.equipment.alarms import AlarmPublic, StateFilter, WorkOrderPublic
 
 router = APIRouter(prefix="/api/v1", tags=["alarms"])
 
@@ -40,11 +40,6 @@ def acting_scope(user: User) -> str | None:
     return None
 
 
-def as_http(exc: AlarmError) -> HTTPException:
-    code = status.HTTP_404_NOT_FOUND if exc.not_found else status.HTTP_409_CONFLICT
-    return HTTPException(code, str(exc))
-
-
 @router.get("/alarms", response_model=list[AlarmPublic])
 def read_alarms(
     conn: ConnDep,
@@ -61,22 +56,16 @@ def read_alarms(
 def ack_alarm(conn: ConnDep, user: CurrentUser, alarm_id: AlarmId,
               body: CommentIn | None = None) -> AlarmPublic:
     scope = acting_scope(user)
-    try:
-        return alarms.acknowledge(conn, alarm_id, actor=user.username,
-                                  comment=body.comment if body else None, school=scope)
-    except AlarmError as exc:
-        raise as_http(exc) from exc
+    return alarms.acknowledge(conn, alarm_id, actor=user.username,
+                              comment=body.comment if body else None, school=scope)
 
 
 @router.post("/alarms/{alarm_id}/clear", response_model=AlarmPublic)
 def clear_alarm(conn: ConnDep, user: CurrentUser, alarm_id: AlarmId,
                 body: CommentIn | None = None) -> AlarmPublic:
     scope = acting_scope(user)
-    try:
-        return alarms.clear(conn, alarm_id, actor=user.username,
-                            comment=body.comment if body else None, school=scope)
-    except AlarmError as exc:
-        raise as_http(exc) from exc
+    return alarms.clear(conn, alarm_id, actor=user.username,
+                        comment=body.comment if body else None, school=scope)
 
 
 @router.post("/alarms/{alarm_id}/work-order", response_model=WorkOrderPublic,
@@ -84,9 +73,6 @@ def clear_alarm(conn: ConnDep, user: CurrentUser, alarm_id: AlarmId,
 def open_work_order(conn: ConnDep, user: CurrentUser, alarm_id: AlarmId,
                     body: WorkOrderIn | None = None) -> WorkOrderPublic:
     scope = acting_scope(user)
-    try:
-        return alarms.open_work_order(conn, alarm_id, actor=user.username,
-                                      assignee=body.assignee if body else None,
-                                      note=body.note if body else None, school=scope)
-    except AlarmError as exc:
-        raise as_http(exc) from exc
+    return alarms.open_work_order(conn, alarm_id, actor=user.username,
+                                  assignee=body.assignee if body else None,
+                                  note=body.note if body else None, school=scope)

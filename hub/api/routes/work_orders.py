@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
-from hub.api.routes.alarms import acting_scope, as_http
+from hub.api.routes.alarms import acting_scope
 from hub.equipment import alarms
-from hub.equipment.alarms import AlarmError, WorkOrderPublic
+from hub.equipment.alarms import WorkOrderPublic
 
 router = APIRouter(prefix="/api/v1", tags=["work-orders"])
 
@@ -42,10 +42,7 @@ def assign_work_order(conn: ConnDep, user: CurrentUser,
                       order_id: Annotated[int, Path(ge=1, le=2**62)],
                       body: AssignIn) -> WorkOrderPublic:
     scope = acting_scope(user)
-    try:
-        return alarms.assign_work_order(conn, order_id, assignee=body.assignee, school=scope)
-    except AlarmError as exc:
-        raise as_http(exc) from exc
+    return alarms.assign_work_order(conn, order_id, assignee=body.assignee, school=scope)
 
 
 @router.post("/work-orders/{order_id}/close", response_model=WorkOrderPublic)
@@ -53,8 +50,5 @@ def close_work_order(conn: ConnDep, user: CurrentUser,
                      order_id: Annotated[int, Path(ge=1, le=2**62)],
                      body: CloseIn | None = None) -> WorkOrderPublic:
     scope = acting_scope(user)
-    try:
-        return alarms.close_work_order(conn, order_id, actor=user.username,
-                                       note=body.note if body else None, school=scope)
-    except AlarmError as exc:
-        raise as_http(exc) from exc
+    return alarms.close_work_order(conn, order_id, actor=user.username,
+                                   note=body.note if body else None, school=scope)
