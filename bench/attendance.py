@@ -3,8 +3,8 @@
     .venv/bin/python bench/attendance.py [--events 5000000] [--runs 30] [--keep]
 
 Builds a throw-away database on SMARTSCHOOL_TEST_PG's server: the simulated district
-(25 schools, 15k students, smartschool.district + hub.seed), then a school year of gate
-events (one entry and one exit per student per school day, generated in SQL with
+(25 schools, 15k students, smartschool.demo.district + smartschool.demo.seed), then a
+school year of gate events (one entry and one exit per student per school day, generated in SQL with
 generate_series) and the attendance rollup, with teachers' corrections on about 1% of
 student-days and a few schools on their own late/absent cutoffs. Times, through the real
 API (FastAPI TestClient, the full route stack with auth): the district daily summary by
@@ -38,13 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from core.settings import Settings  # noqa: E402
+from hub.accounts.auth import ensure_admin  # noqa: E402
 from hub.api.app import create_app  # noqa: E402
 from hub.attendance.calendar import SchoolCalendar  # noqa: E402
-from hub.auth import ensure_admin  # noqa: E402
 from hub.db import migrate  # noqa: E402
-from hub.seed import seed_district  # noqa: E402
-from smartschool.district import generate_district  # noqa: E402
-from smartschool.settings import Settings  # noqa: E402
+from smartschool.demo.district import generate_district  # noqa: E402
+from smartschool.demo.seed import seed_district  # noqa: E402
 
 ADMIN_PG = os.environ.get("SMARTSCHOOL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TZ = "Asia/Ho_Chi_Minh"

@@ -30,12 +30,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edge.face.decision import Box  # noqa: E402
-from edge.face.enroll import enroll_folder  # noqa: E402
-from edge.face.gallery import ENCODING_DIM, Gallery, GalleryEntry  # noqa: E402
-from edge.face.imaging import letterbox, load_bgr, scale, to_rgb  # noqa: E402
-from edge.face.models import FaceModels, dlib_build  # noqa: E402
 from edge.face.pipeline import FacePipeline  # noqa: E402
+from faces.decision import Box  # noqa: E402
+from faces.enroll import enroll_folder  # noqa: E402
+from faces.gallery import ENCODING_DIM, Gallery, GalleryEntry  # noqa: E402
+from faces.imaging import letterbox, load_bgr, scale, to_rgb  # noqa: E402
+from faces.models import FaceModels, dlib_build  # noqa: E402
 
 FACES = ROOT.parent / "shared" / "faces"
 EXPECTED = {
@@ -211,8 +211,8 @@ def main() -> int:
     results["pipeline"] = pipeline
 
     # -- card tap -> relay, no network ------------------------------------------------------
-    from edge.policy import CardEntry, PassageLog, decide_card
-    from edge.relay import NoopRelay
+    from edge.gate.policy import CardEntry, PassageLog, decide_card
+    from edge.hardware.relay import NoopRelay
 
     cards = {f"04{i:08X}": CardEntry(f"p{i}") for i in range(2_000)}
     relay = NoopRelay()

@@ -8,7 +8,7 @@ deterministic message set (gate events and telemetry of registered devices, QoS 
 to each consumer in turn:
 
 1. ceiling: a bare paho subscriber that only receives and parses the JSON;
-2. hub: one ``hub.ingest.Ingest`` worker, publish -> committed rows;
+2. hub: one ``hub.ingest.worker.Ingest`` worker, publish -> committed rows;
 3. naive: one INSERT per message, autocommit;
 4. the ceiling again with the hub's own MQTT client (hub/consumer_client.py:
    buffered reads), so the report also shows the ratio like for like: how much of
@@ -51,11 +51,11 @@ from paho.mqtt.packettypes import PacketTypes  # noqa: E402
 from paho.mqtt.properties import Properties  # noqa: E402
 
 from bench.common import start_broker  # noqa: E402
-from hub import ingest as hub_ingest  # noqa: E402
-from hub.consumer_client import ConsumerClient  # noqa: E402
 from hub.db import migrate  # noqa: E402
-from hub.registry import add_device, upsert_school  # noqa: E402
-from hub.routing import Incoming  # noqa: E402
+from hub.devices.registry import add_device, upsert_school  # noqa: E402
+from hub.ingest import worker as hub_ingest  # noqa: E402
+from hub.ingest.client import ConsumerClient  # noqa: E402
+from hub.ingest.routing import Incoming  # noqa: E402
 
 ADMIN_PG = os.environ.get("SMARTSCHOOL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 VN = timezone(timedelta(hours=7))

@@ -3,7 +3,7 @@
     .venv/bin/python bench/telemetry.py [--devices 1000] [--interval 10] [--duration 60]
 
 One private Mosquitto (deploy/mosquitto/hub.conf settings), one scratch database on
-SMARTSCHOOL_TEST_PG's server, one ``hub.ingest.Ingest`` worker and one
+SMARTSCHOOL_TEST_PG's server, one ``hub.ingest.worker.Ingest`` worker and one
 ``hub.equipment.evaluator.Evaluator`` in this process, and a paced publisher: every
 device sends one telemetry message of 10 metrics every ``--interval`` seconds (QoS 1).
 
@@ -49,7 +49,7 @@ from hub.db import migrate  # noqa: E402
 from hub.equipment import timeseries  # noqa: E402
 from hub.equipment.evaluator import WATERMARK_KEY, Evaluator  # noqa: E402
 from hub.equipment.rules import RuleSet  # noqa: E402
-from hub.ingest import Ingest  # noqa: E402
+from hub.ingest.worker import Ingest  # noqa: E402
 
 ADMIN_PG = os.environ.get("SMARTSCHOOL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 DEVICES_PER_SCHOOL = 40

@@ -24,8 +24,8 @@ from enum import Enum
 from typing import Final, Literal
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-from dashboard.builders import SCHOOL_PATH
-from hub.auth import ROLES, SCHOOL_SCOPED_ROLES
+from dashboard.builders.district import SCHOOL_PATH
+from hub.accounts.auth import ROLES, SCHOOL_SCOPED_ROLES
 
 Page = Literal["district", "school", "equipment"]
 

@@ -4,7 +4,7 @@ Database access: one ``psycopg_pool.ConnectionPool`` per app (1-4 connections). 
 wall screen polls every 2 s; a fresh connection per poll would cost a TCP/TLS
 handshake, authentication and a backend process each time, while the pool bounds what
 the dashboard can ever take from PostgreSQL however many screens are open. A
-one-second snapshot cache in front of it (dashboard.data) makes N screens cost one
+one-second snapshot cache in front of it (dashboard.data.district) makes N screens cost one
 set of queries per second.
 
 Login (dashboard.login): ``/login`` and ``/logout`` on the same Flask server, checking
@@ -28,11 +28,11 @@ import dash
 from psycopg_pool import ConnectionPool
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from dashboard.data import DistrictSnapshot, SnapshotCache, district_now, load_district
+from core.settings import Settings
+from dashboard.data.district import DistrictSnapshot, SnapshotCache, district_now, load_district
 from dashboard.i18n import t
 from dashboard.login import DashboardAuth
 from dashboard.pages import district, equipment, school, shell
-from smartschool.settings import Settings
 
 log = logging.getLogger(__name__)
 

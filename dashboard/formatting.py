@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from hub.queries import SchoolAttendance
+from hub.read.queries import SchoolAttendance
 
 TileState = Literal["ok", "warn", "alert"]
 

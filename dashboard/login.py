@@ -1,8 +1,8 @@
 """Dashboard login: ``/login`` and ``/logout`` on the Dash app's Flask server.
 
-Accounts are the hub's (``users`` table); passwords are checked with hub.auth
+Accounts are the hub's (``users`` table); passwords are checked with hub.accounts.auth
 ``authenticate`` (argon2, disabled accounts refused, a missing account costs as much as a
-wrong password) behind hub.auth's ``LoginRateLimiter``, exactly as the API's token
+wrong password) behind hub.accounts.auth's ``LoginRateLimiter``, exactly as the API's token
 endpoint does. Passwords are never logged, echoed or kept.
 
 The session is Flask's signed cookie, keyed by a key derived from the hub's token
@@ -33,6 +33,7 @@ import psycopg_pool
 from flask import Flask, Response, g, redirect, render_template_string, request, session
 from flask.typing import ResponseReturnValue
 
+from core.settings import Settings
 from dashboard.access import (
     LOGIN_PATH,
     LOGOUT_PATH,
@@ -46,8 +47,7 @@ from dashboard.access import (
     safe_next,
 )
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, language_from_search, t
-from hub.auth import LoginRateLimiter, User, authenticate, get_user, load_or_create_secret
-from smartschool.settings import Settings
+from hub.accounts.auth import LoginRateLimiter, User, authenticate, get_user, load_or_create_secret
 
 log = logging.getLogger(__name__)
 

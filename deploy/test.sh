@@ -12,6 +12,6 @@ export PATH="$PWD/.venv/bin:$PATH:/usr/sbin"
 echo "== ruff"
 ruff check .
 echo "== mypy"
-mypy protocol edge hub dashboard smartschool
+mypy core protocol faces edge hub dashboard smartschool
 echo "== pytest"
 exec pytest "$@"

@@ -15,28 +15,28 @@ from typing import TYPE_CHECKING
 
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from edge.cardreader import CardReader, KeyboardWedgeReader, SimulatedCardReader
-from edge.cards import load_cards
+from core.settings import get_settings
+from edge.cards.cardlist import load_cards
+from edge.cards.readers import CardReader, KeyboardWedgeReader, SimulatedCardReader
 from edge.classroom import ClassroomAgent
 from edge.clock import Clock, SystemClock
 from edge.config import AgentConfig, GateConfig, load_config
 from edge.device import HostMetrics
-from edge.feedback import Feedback, GpioFeedback, LogFeedback
-from edge.gate import GateAgent, GateOutcome
-from edge.netloop import NetLoop
+from edge.gate.agent import GateAgent, GateOutcome
+from edge.gate.policy import CardEntry
+from edge.hardware.feedback import Feedback, GpioFeedback, LogFeedback
+from edge.hardware.relay import GpioRelay, NoopRelay, Relay
 from edge.outbox import Outbox
-from edge.policy import CardEntry
-from edge.projector import ProjectorSource
-from edge.relay import GpioRelay, NoopRelay, Relay
+from edge.projector.source import ProjectorSource
 from edge.secrets import mqtt_password
-from smartschool.settings import get_settings
+from smartschool.demo.netloop import NetLoop
 
 if TYPE_CHECKING:  # the face extra is imported only by gates that use a camera
+    from edge.config.face import FaceConfig
     from edge.face.camera import Camera
-    from edge.face.config import FaceConfig
-    from edge.face.gallery import Gallery
     from edge.face.pipeline import FacePipeline
     from edge.face.snapshots import SnapshotStore
+    from faces.gallery import Gallery
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def _reader(gate: GateConfig) -> CardReader:
     if gate.reader == "keyboard":
         return KeyboardWedgeReader()
     if gate.reader in ("evdev", "serial"):
-        from edge.card_devices import EvdevCardReader, SerialCardReader
+        from edge.hardware.card_readers import EvdevCardReader, SerialCardReader
 
         assert gate.reader_device is not None  # the config's validator guarantees it
         if gate.reader == "evdev":
@@ -102,9 +102,9 @@ def face_parts(
 ) -> tuple[Camera, FacePipeline, SnapshotStore]:
     """Camera, pipeline (models loaded now, not on the first pupil) and snapshot store."""
     from edge.face.camera import open_camera
-    from edge.face.gallery import Gallery
     from edge.face.pipeline import FacePipeline
     from edge.face.snapshots import SnapshotStore
+    from faces.gallery import Gallery
 
     if gallery is None:
         gallery = (Gallery.load(face.gallery_file)
@@ -149,7 +149,7 @@ def build_agent(
     The simulator passes ``clock`` (a CompressedClock), ``cards`` (one table
     shared by a school's gates) and ``data_dir`` (one directory for all outboxes).
     ``password`` defaults to the environment / systemd credential. Many agents in
-    one process must share a ``netloop`` (see ``edge.netloop``). A face gate gets
+    one process must share a ``netloop`` (see ``smartschool.demo.netloop``). A face gate gets
     its camera and gallery from the config unless ``camera`` / ``gallery`` are
     given (``edge simulate``, tests); ``config_path`` enables reload-config.
     """

@@ -20,9 +20,9 @@ from edge.collectors.build import asset_collectors, guarded, projector_sources
 from edge.collectors.host import read_host
 from edge.config import AgentConfig, ClassroomConfig
 from edge.device import DeviceAgent, HostMetrics
-from edge.netloop import NetLoop
 from edge.outbox import Outbox
-from edge.projector import ProjectorSource
+from edge.projector.source import ProjectorSource
+from smartschool.demo.netloop import NetLoop
 
 
 class ClassroomAgent(DeviceAgent):

@@ -17,10 +17,10 @@ from edge.commands import CommandResult, CommandTable
 from edge.config import AgentConfig
 from edge.link import Link
 from edge.metrics import MetricValue, host_metrics
-from edge.netloop import NetLoop
 from edge.outbox import Outbox
 from protocol.messages import CmdPayload, ReplyPayload, TelemetryPayload, to_json
 from protocol.topics import Channel
+from smartschool.demo.netloop import NetLoop
 
 log = logging.getLogger(__name__)
 

@@ -35,14 +35,14 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from core.mqtt import BrokerAddress, is_v5, make_client
 from edge.clock import Clock
-from edge.netloop import CONNECT_TIMEOUT_S, NetLoop
 from edge.outbox import Outbox
 from protocol.messages import CmdPayload, StatusPayload, to_json
 from protocol.topics import Channel, Topic
 from protocol.validate import Accepted, decode
 from smartschool import __version__
-from smartschool.mqtt import BrokerAddress, is_v5, make_client
+from smartschool.demo.netloop import CONNECT_TIMEOUT_S, NetLoop
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import uvicorn
 
-from hub.device_sync import SyncPublisher
+from core.mqtt import BrokerAddress
+from core.settings import Settings
+from hub.devices.sync import SyncPublisher
 from hub.equipment.evaluator import Evaluator
-from hub.ingest import Ingest
+from hub.ingest.worker import Ingest
 from hub.notify.settings import NotifySettings
 from hub.notify.worker import NotificationWorker
-from smartschool.mqtt import BrokerAddress
-from smartschool.settings import Settings
 
 log = logging.getLogger(__name__)
 

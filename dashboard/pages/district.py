@@ -11,14 +11,14 @@ import psycopg
 import psycopg_pool
 from dash import Dash, Input, Output, dcc, html, no_update
 
-from dashboard.builders import (
+from dashboard.builders.district import (
     build_arrivals_figure,
     build_clock,
     build_event_feed,
     build_school_tiles,
     build_totals,
 )
-from dashboard.data import SnapshotCache
+from dashboard.data.district import SnapshotCache
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
 from dashboard.pages.language import register_language_sync
 

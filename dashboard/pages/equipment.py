@@ -24,8 +24,9 @@ import psycopg_pool
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 
+from core.settings import Settings
 from dashboard.access import EQUIPMENT_PATH, Viewer, alarm_scope, school_filter
-from dashboard.builders_equipment import (
+from dashboard.builders.equipment import (
     CHART_METRICS,
     EquipmentView,
     build_alarm_list,
@@ -36,7 +37,6 @@ from dashboard.builders_equipment import (
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
 from hub.equipment import alarms, assets, timeseries
-from smartschool.settings import Settings
 
 log = logging.getLogger(__name__)
 

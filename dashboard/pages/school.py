@@ -1,7 +1,7 @@
 """School page for school staff (``/school/<id>``): today's arrivals over time, the late
 and absent lists, each class's register with its corrections, and exports.
 
-Reads go through hub.queries and hub.attendance.reports, the same code the API answers
+Reads go through hub.read.queries and hub.attendance.reports, the same code the API answers
 with. Exports are built server-side from hub.attendance.export and handed to a
 ``dcc.Download`` (no API token involved).
 
@@ -23,9 +23,10 @@ import psycopg
 import psycopg_pool
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
+from core.settings import Settings
 from dashboard.access import page_of, sees_school
-from dashboard.builders import build_arrivals_figure
-from dashboard.builders_school import (
+from dashboard.builders.district import build_arrivals_figure
+from dashboard.builders.school import (
     EXPORTS,
     LATE_STATUSES,
     MISSING_STATUSES,
@@ -42,11 +43,10 @@ from dashboard.builders_school import (
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
 from dashboard.login import DashboardAuth
 from dashboard.pages.language import register_language_sync
-from hub import queries
 from hub.attendance import reports
 from hub.attendance.export import register_table
 from hub.attendance.service import load_setups
-from smartschool.settings import Settings
+from hub.read import queries
 
 log = logging.getLogger(__name__)
 

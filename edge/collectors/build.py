@@ -12,7 +12,7 @@ from edge.collectors.projector import ProjectorCollector
 from edge.collectors.reachability import ReachabilityCollector, SimulatedReachability
 from edge.config.classroom import AssetConfig, ClassroomConfig, PjlinkSourceConfig
 from edge.metrics import MetricValue
-from edge.projector import ProjectorSource, SimulatedProjector
+from edge.projector.source import ProjectorSource, SimulatedProjector
 
 
 def secret(env: str | None, credential: str | None) -> str | None:
@@ -36,7 +36,7 @@ def is_projector_source(asset: AssetConfig) -> bool:
 
 
 def projector_sources(classroom: ClassroomConfig) -> list[ProjectorSource]:
-    from edge.pjlink.client import PjlinkProjector
+    from edge.projector.client import PjlinkProjector
 
     sources: list[ProjectorSource] = []
     for asset in classroom.assets:

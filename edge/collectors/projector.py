@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from edge.metrics import MetricValue
-from edge.projector import ProjectorSource
+from edge.projector.source import ProjectorSource
 
 
 class ProjectorCollector:

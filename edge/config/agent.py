@@ -6,12 +6,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from core.configbase import StrictModel
 from edge.config.classroom import ClassroomConfig
 from edge.config.common import Identifier
 from edge.config.gate import GateConfig
 from edge.config.mqtt import MqttConfig
 from edge.config.outbox import OutboxConfig
-from smartschool.configbase import StrictModel
 
 
 class AgentConfig(StrictModel):

@@ -20,8 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from core.configbase import StrictModel
 from edge.config.common import AssetTag
-from smartschool.configbase import StrictModel
 
 Kind = Literal["projector", "pc", "tv", "sensor"]
 Source = Literal["simulated", "pjlink", "reachability", "iio"]

@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from core.configbase import StrictModel
 from edge.config.common import resolve_path
+from edge.config.face import FaceConfig
 from edge.config.hours import HoursConfig
-from edge.face.config import FaceConfig
-from smartschool.configbase import StrictModel
 
 GateMode = Literal["card", "face", "card-or-face", "card-and-face"]
 FACE_MODES: frozenset[str] = frozenset({"face", "card-or-face", "card-and-face"})

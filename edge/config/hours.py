@@ -1,7 +1,7 @@
 """The ``gate.hours:`` section: weekly opening windows and closed dates (holidays).
 
 Outside them a student is denied (``outside-hours``) and staff pass; see
-``edge.policy``. No section: the gate keeps no hours.
+``edge.gate.policy``. No section: the gate keeps no hours.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edge.policy import Schedule, Window
-from smartschool.configbase import StrictModel
+from core.configbase import StrictModel
+from edge.gate.policy import Schedule, Window
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

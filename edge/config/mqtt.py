@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from smartschool.configbase import StrictModel
-from smartschool.mqtt import BrokerAddress
+from core.configbase import StrictModel
+from core.mqtt import BrokerAddress
 
 SECRETS_ADVICE = (
     "secrets never live in the device YAML: set the environment variable "

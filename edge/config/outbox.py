@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from core.configbase import StrictModel
 from edge.config.common import resolve_path
-from smartschool.configbase import StrictModel
 
 
 class OutboxConfig(StrictModel):

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from edge.face.imaging import IMAGE_SUFFIXES, MAX_SIDE, Image, fit, image_files, load_bgr
+from faces.imaging import IMAGE_SUFFIXES, MAX_SIDE, Image, fit, image_files, load_bgr
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The pipeline only computes; what the gate does with the answer (agreement over
 frames, card verification, the relay) is the caller's, through the pure
-functions of :mod:`edge.face.decision`.
+functions of :mod:`faces.decision`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.face.config import FaceConfig
-from edge.face.decision import (
+from edge.config.face import FaceConfig
+from faces.decision import (
     DEFAULT_MARGIN,
     DEFAULT_TOLERANCE,
     Box,
@@ -24,9 +24,9 @@ from edge.face.decision import (
     decide_verification,
     pick_subject,
 )
-from edge.face.gallery import Gallery, Matrix
-from edge.face.imaging import Image, scale, to_rgb
-from edge.face.models import FaceModels
+from faces.gallery import Gallery, Matrix
+from faces.imaging import Image, scale, to_rgb
+from faces.models import FaceModels
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import cv2
 
-from edge.face.decision import Box
-from edge.face.imaging import Image
 from edge.face.pipeline import crop
+from faces.decision import Box
+from faces.imaging import Image
 
 _NAME = re.compile(r"^(\d{8}T\d{6}\d{6}Z)-[a-z0-9-]{1,32}\.jpg$")
 _STAMP = "%Y%m%dT%H%M%S%fZ"

@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from core.settings import Settings
+from hub.accounts.auth import load_or_create_secret
 from hub.api.context import ApiContext
 from hub.api.redact import redact_url
 from hub.api.routes import (
@@ -37,9 +39,7 @@ from hub.api.routes import (
     schools,
     users,
 )
-from hub.auth import load_or_create_secret
 from hub.equipment.alarms import AlarmError
-from smartschool.settings import Settings
 
 log = logging.getLogger(__name__)
 

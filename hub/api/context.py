@@ -10,8 +10,8 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from hub.auth import LoginRateLimiter
-from smartschool.settings import Settings
+from core.settings import Settings
+from hub.accounts.auth import LoginRateLimiter
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from psycopg.rows import TupleRow
 
+from hub.accounts.auth import InvalidTokenError, User, decode_token, get_user
 from hub.api.context import ApiContext
-from hub.auth import InvalidTokenError, User, decode_token, get_user
 from protocol import topics
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret

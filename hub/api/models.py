@@ -1,4 +1,4 @@
-"""Response bodies the API adds on top of the query layer's rows (hub.queries)."""
+"""Response bodies the API adds on top of the query layer's rows (hub.read.queries)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from hub.queries import SchoolAttendance
+from hub.read.queries import SchoolAttendance
 
 
 class _Public(BaseModel):

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.types.json import Jsonb
 
+from hub.accounts.auth import User
 from hub.attendance.reports import NotFoundError
 from hub.attendance.rules import CORRECTABLE, DayRecord, Status
 from hub.attendance.service import derive_students, load_setups
-from hub.auth import User
 
 
 class CorrectionForbiddenError(PermissionError):

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict
 
-from smartschool.district import District
+from smartschool.demo.district import District
 
 DEMO_RATED_LAMP_HOURS: Final = 4000
 DEMO_MODELS: Final = ("Epson EB-X51", "Panasonic PT-LB306", "Sony VPL-EX455", "ViewSonic PA503S")

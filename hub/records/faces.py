@@ -19,10 +19,10 @@ from typing import Any, Final
 import numpy as np
 import psycopg
 
-from edge.face.enroll import CrossMatch, Refusal, RefusedPhoto, enroll
-from edge.face.gallery import ENCODING_DIM, Gallery, GalleryEntry
-from edge.face.imaging import MAX_SIDE, Image, fit
-from edge.face.models import FaceModels
+from faces.enroll import CrossMatch, Refusal, RefusedPhoto, enroll
+from faces.gallery import ENCODING_DIM, Gallery, GalleryEntry
+from faces.imaging import MAX_SIDE, Image, fit
+from faces.models import FaceModels
 from hub.records.consent import (
     Person,
     active_consents,

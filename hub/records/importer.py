@@ -29,7 +29,7 @@ from hub.records.writer import (
     write_staff,
     write_students,
 )
-from smartschool.district import LEVEL_GRADES
+from smartschool.demo.district import LEVEL_GRADES
 
 Conn = psycopg.Connection[Any]
 

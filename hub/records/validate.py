@@ -13,14 +13,14 @@ from datetime import date
 from typing import Final, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from hub.identifiers import (
+from hub.records.columns import COLUMNS, GUARDIAN_COLUMNS, Kind, Layout, nfc
+from hub.records.identifiers import (
     MAX_BIRTH_YEAR,
     MIN_BIRTH_YEAR,
     Gender,
     validate_moet_id,
     validate_personal_id,
 )
-from hub.records.columns import COLUMNS, GUARDIAN_COLUMNS, Kind, Layout, nfc
 
 CardStatus = Literal["active", "blocked", "lost"]
 Relation = Literal["father", "mother"]

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from core.settings import Settings
 from dashboard.app import DashboardServer
-from smartschool.settings import Settings
 from tests.e2e.browser import class_of, page_text, screenshot, text_of, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import pytest
 
+from core.settings import Settings
 from dashboard.app import DashboardServer, close_app, create_app
-from hub.auth import create_user, set_password
-from smartschool.settings import Settings
+from hub.accounts.auth import create_user, set_password
 from tests.e2e.browser import click, page_text, screenshot, text_of, wait_for
 
 pytestmark = pytest.mark.e2e

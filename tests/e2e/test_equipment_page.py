@@ -14,11 +14,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from core.settings import Settings
 from dashboard.app import DashboardServer
-from hub.auth import create_user
+from hub.accounts.auth import create_user
 from hub.equipment.evaluator import Evaluator
 from hub.equipment.rules import RuleSet
-from smartschool.settings import Settings
 from tests.e2e.browser import click, click_until, page_text, screenshot, text_of, wait_for
 from tests.e2e.test_dashboard_login import fill_login, login_through_form
 

@@ -17,16 +17,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from core.settings import Settings
 from edge.agent import build_agent
-from edge.cardreader import SimulatedCardReader
+from edge.cards.readers import SimulatedCardReader
 from edge.clock import DISTRICT_TZ
 from edge.config import AgentConfig, GateConfig, MqttConfig, OutboxConfig
-from edge.gate import GateAgent, GateOutcome
-from edge.policy import CardEntry
-from edge.relay import NoopRelay
-from hub.registry import add_device, upsert_school
+from edge.gate.agent import GateAgent, GateOutcome
+from edge.gate.policy import CardEntry
+from edge.hardware.relay import NoopRelay
+from hub.devices.registry import add_device, upsert_school
 from hub.service import Hub
-from smartschool.settings import Settings
 from tests.conftest import Broker, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]

@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from openpyxl import load_workbook
 
+from core.settings import Settings
 from dashboard.app import DashboardServer
-from hub.auth import create_user
-from smartschool.settings import Settings
+from hub.accounts.auth import create_user
 from tests.e2e.browser import class_of, click, page_text, screenshot, text_of, wait_for
 from tests.e2e.test_dashboard_login import fill_login
 

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
+from hub.accounts.auth import create_user, ensure_admin
 from hub.api.app import create_app
-from hub.auth import create_user, ensure_admin
-from smartschool.settings import Settings
 from tests.integration.test_notify_support import seed
 
 pytestmark = pytest.mark.integration

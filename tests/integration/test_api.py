@@ -9,9 +9,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
+from hub.accounts.auth import create_token, create_user, ensure_admin, get_user, verify_password
 from hub.api.app import create_app
-from hub.auth import create_token, create_user, ensure_admin, get_user, verify_password
-from smartschool.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -7,11 +7,11 @@ import socket
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
 from hub.api import deps
 from hub.api.app import create_app
 from hub.api.redact import redact_url
 from hub.api.routes import health
-from smartschool.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from edge.card_codecs import ETX, STX
-from edge.card_devices import SerialCardReader
+from edge.cards.codecs import ETX, STX
+from edge.hardware.card_readers import SerialCardReader
 
 
 def test_serial_reader_yields_uids_from_em_frames_and_lines() -> None:

@@ -14,9 +14,9 @@ from edge.classroom import ClassroomAgent
 from edge.clock import DISTRICT_TZ, ManualClock
 from edge.collectors.reachability import ReachabilityCollector, probe, tcp_probe
 from edge.config import AgentConfig, ClassroomConfig, MqttConfig, OutboxConfig
-from edge.pjlink.simulator import ProjectorServerThread, ProjectorState
 from protocol import Accepted, TelemetryPayload, Topic, decode
 from protocol.topics import Channel
+from smartschool.demo.pjlink_simulator import ProjectorServerThread, ProjectorState
 from tests.conftest import free_port
 from tests.integration.test_edge_link import Subscriber, wait_until
 

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import get_settings
 from smartschool.cli import app
-from smartschool.settings import get_settings
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hub.consumer_client import READ_CHUNK, BufferedSocket, ConsumerClient
+from hub.ingest.client import READ_CHUNK, BufferedSocket, ConsumerClient
 from tests.conftest import Broker, wait_until
 
 TOPIC = "ss/v1/s1/d1/event"

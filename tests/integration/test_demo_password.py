@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from hub.auth import verify_password
+from core.settings import Settings
+from hub.accounts.auth import verify_password
 from hub.db import migrate
-from smartschool.demo import _admin_password, ensure_school_day
-from smartschool.settings import Settings
+from smartschool.demo.run import _admin_password, ensure_school_day
 
 pytestmark = pytest.mark.integration
 

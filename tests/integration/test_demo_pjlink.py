@@ -11,8 +11,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from smartschool.district import generate_district
-from smartschool.simulator import PJLINK_SCHOOLS, DistrictSimulator
+from smartschool.demo.district import generate_district
+from smartschool.demo.simulator import PJLINK_SCHOOLS, DistrictSimulator
 from tests.conftest import Broker, wait_until
 
 pytestmark = pytest.mark.integration

@@ -21,22 +21,22 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import Settings, get_settings
 from edge.agent import build_agent
-from edge.cardreader import SimulatedCardReader
+from edge.cards.readers import SimulatedCardReader
 from edge.clock import DISTRICT_TZ, ManualClock
 from edge.config import AgentConfig
-from edge.face.gallery import Gallery
-from edge.face.imaging import MAX_SIDE, fit
 from edge.face.keys import KEY_ENV, new_key
-from edge.feedback import LogFeedback
-from edge.gate import DEBOUNCE_S, GateAgent
-from edge.relay import NoopRelay
-from hub.auth import ensure_admin
-from hub.device_sync import SyncPublisher, hash_token
-from hub.registry import add_device, upsert_school
+from edge.gate.agent import DEBOUNCE_S, GateAgent
+from edge.hardware.feedback import LogFeedback
+from edge.hardware.relay import NoopRelay
+from faces.gallery import Gallery
+from faces.imaging import MAX_SIDE, fit
+from hub.accounts.auth import ensure_admin
+from hub.devices.registry import add_device, upsert_school
+from hub.devices.sync import SyncPublisher, hash_token
 from hub.service import Hub
 from protocol import CmdPayload
-from smartschool.settings import Settings, get_settings
 from tests.conftest import Broker, free_port, wait_until
 from tests.integration.test_edge_link import Subscriber
 

@@ -17,12 +17,12 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from dashboard.data import load_district
-from hub import queries
+from core.settings import Settings
+from dashboard.data.district import load_district
+from hub.accounts.auth import ensure_admin
 from hub.api.app import create_app
 from hub.attendance import reports
-from hub.auth import ensure_admin
-from smartschool.settings import Settings
+from hub.read import queries
 
 pytestmark = pytest.mark.integration
 

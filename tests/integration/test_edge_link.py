@@ -25,10 +25,9 @@ from edge.classroom import ClassroomAgent
 from edge.clock import DISTRICT_TZ, ManualClock
 from edge.config import AgentConfig, ClassroomConfig, GateConfig, MqttConfig, OutboxConfig
 from edge.config.classroom import AssetConfig
-from edge.gate import GateAgent
-from edge.netloop import NetLoop
-from edge.policy import CardEntry
-from edge.relay import NoopRelay
+from edge.gate.agent import GateAgent
+from edge.gate.policy import CardEntry
+from edge.hardware.relay import NoopRelay
 from protocol import (
     Accepted,
     CmdPayload,
@@ -41,6 +40,7 @@ from protocol import (
 )
 from protocol.messages import to_json
 from protocol.topics import Channel
+from smartschool.demo.netloop import NetLoop
 from tests.conftest import Broker, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]

@@ -1,5 +1,5 @@
 """Equipment on the real PostgreSQL: evaluator -> alarms and rollups, import, retention,
-and the API with its roles. Telemetry rows are inserted as hub.store writes them."""
+and the API with its roles. Telemetry rows are inserted as hub.ingest.store writes them."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
+from hub.accounts.auth import create_user, ensure_admin
 from hub.api.app import create_app
-from hub.auth import create_user, ensure_admin
 from hub.equipment import alarms, assets, timeseries
 from hub.equipment.evaluator import Evaluator
 from hub.equipment.importer import import_file
 from hub.equipment.rules import RuleSet
-from smartschool.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -347,8 +347,8 @@ def test_api_alarm_actions_and_roles(client: TestClient) -> None:
 
 
 def test_seed_assets_for_the_demo(pg_url: str) -> None:
-    from hub.seed import seed_district
-    from smartschool.district import generate_district
+    from smartschool.demo.district import generate_district
+    from smartschool.demo.seed import seed_district
 
     district = generate_district(students_target=2000)
     projectors = [d for d in district.devices if d.projector_asset]
@@ -368,8 +368,8 @@ def test_cli_import_reports_and_exit_codes(db: psycopg.Connection[Any], pg_url: 
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from hub.equipment.cli import app
-    from smartschool.settings import get_settings
+    from core.settings import get_settings
+    from smartschool.cli.assets import app
 
     monkeypatch.setenv("SMARTSCHOOL_DATABASE_URL", pg_url)
     get_settings.cache_clear()

@@ -16,15 +16,15 @@ import httpx
 import psycopg
 import pytest
 
+from core.settings import Settings
 from edge.agent import build_agent
 from edge.classroom import ClassroomAgent
 from edge.config import AgentConfig, ClassroomConfig, MqttConfig, OutboxConfig
-from edge.pjlink.simulator import ProjectorServerThread, ProjectorState
-from hub.auth import create_user
+from hub.accounts.auth import create_user
+from hub.devices.registry import add_device, upsert_school
 from hub.equipment.importer import AssetRecord, write_assets
-from hub.registry import add_device, upsert_school
 from hub.service import Hub
-from smartschool.settings import Settings
+from smartschool.demo.pjlink_simulator import ProjectorServerThread, ProjectorState
 from tests.conftest import Broker, free_port
 
 pytestmark = pytest.mark.integration

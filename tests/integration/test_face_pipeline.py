@@ -15,15 +15,15 @@ import pytest
 from typer.testing import CliRunner
 
 from edge.face.camera import FolderCamera
-from edge.face.cli import app
-from edge.face.decision import FaceAgreement, Reason, Seen, observation
-from edge.face.enroll import Enrollment, Refusal, enroll, enroll_folder
-from edge.face.gallery import ConsentRequired, Gallery
-from edge.face.imaging import letterbox, load_bgr
 from edge.face.keys import KEY_ENV, new_key
-from edge.face.models import FaceModels
 from edge.face.pipeline import FaceMatch, FacePipeline
 from edge.face.snapshots import SnapshotStore
+from faces.decision import FaceAgreement, Reason, Seen, observation
+from faces.enroll import Enrollment, Refusal, enroll, enroll_folder
+from faces.gallery import ConsentRequired, Gallery
+from faces.imaging import letterbox, load_bgr
+from faces.models import FaceModels
+from smartschool.cli.faces import app
 
 # faces/README.md: the expected identities, left to right in the photo
 EXPECTED = {
@@ -103,7 +103,7 @@ def test_probe_identified(name: str, probes: dict[str, list[FaceMatch]]) -> None
 def test_same_encodings_as_face_recognition(faces: Path, models: FaceModels) -> None:
     """Our direct dlib calls are exactly face_recognition's (same models, same steps)."""
     face_recognition = pytest.importorskip("face_recognition")
-    from edge.face.imaging import to_rgb
+    from faces.imaging import to_rgb
 
     rgb = to_rgb(load_bgr(faces / "test" / "kit_with_rose.jpg"))
     boxes = models.detect(rgb, upsample=1)

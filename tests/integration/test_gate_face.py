@@ -16,17 +16,17 @@ import pytest
 from typer.testing import CliRunner
 
 from edge.agent import build_agent
-from edge.cardreader import SimulatedCardReader
+from edge.cards.readers import SimulatedCardReader
 from edge.clock import DISTRICT_TZ, ManualClock
 from edge.config import load_config
 from edge.face.camera import FolderCamera
-from edge.face.enroll import enroll_folder
-from edge.face.gallery import Gallery
 from edge.face.keys import KEY_ENV, new_key
-from edge.face.models import FaceModels
-from edge.feedback import LogFeedback
-from edge.gate import GateAgent
-from edge.relay import NoopRelay
+from edge.gate.agent import GateAgent
+from edge.hardware.feedback import LogFeedback
+from edge.hardware.relay import NoopRelay
+from faces.enroll import enroll_folder
+from faces.gallery import Gallery
+from faces.models import FaceModels
 from protocol import GatePayload
 from tests.conftest import Broker
 from tests.integration.test_edge_link import Subscriber, wait_until
@@ -151,9 +151,9 @@ def test_simulate_from_a_video_file(
     import cv2
 
     from edge.config import AgentConfig, GateConfig, MqttConfig
-    from edge.face.config import FaceConfig
-    from edge.face.imaging import letterbox, load_bgr
-    from edge.simulate import simulate
+    from edge.config.face import FaceConfig
+    from edge.gate.simulate import simulate
+    from faces.imaging import letterbox, load_bgr
 
     frame = letterbox(load_bgr(SHARED / "faces" / "test" / "obama1.jpg"), 640, 360)
     video = tmp_path / "gate.avi"

@@ -16,15 +16,15 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from core.settings import Settings, get_settings
+from hub.accounts.auth import create_user, ensure_admin
 from hub.api.app import create_app
-from hub.auth import create_user, ensure_admin
+from hub.devices.registry import upsert_school
 from hub.notify.outbox import enqueue_gate_notifications
-from hub.records.sample import build_sample
 from hub.records.tables import read_rows, write_rows
 from hub.records.validate import parse_mobile
-from hub.registry import upsert_school
 from smartschool.cli import app
-from smartschool.settings import Settings, get_settings
+from smartschool.demo.records_sample import build_sample
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.auth import ensure_admin
-from hub.registry import add_device, upsert_school
+from core.settings import Settings
+from hub.accounts.auth import ensure_admin
+from hub.devices.registry import add_device, upsert_school
 from hub.service import Hub
-from smartschool.settings import Settings
 from tests.conftest import Broker, free_port, wait_until
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hub.consumer_client import ConsumerClient
-from hub.ingest import Ingest
-from smartschool.embedded import ManagedBroker
-from smartschool.mqtt import BrokerAddress, negotiate_protocol
+from core.mqtt import BrokerAddress, negotiate_protocol
+from hub.ingest.client import ConsumerClient
+from hub.ingest.worker import Ingest
+from smartschool.demo.embedded import ManagedBroker
 from tests.conftest import wait_until
 from tests.integration.test_ingest import GATE, SCHOOL, gate_event, seed
 

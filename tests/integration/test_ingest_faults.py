@@ -27,8 +27,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hub.db import migrate
-from hub.ingest import Ingest
-from hub.registry import add_device, upsert_school
+from hub.devices.registry import add_device, upsert_school
+from hub.ingest.worker import Ingest
 from tests.conftest import ROOT, Broker, wait_until
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from hub import store
-from hub.routing import Incoming, Store, route
+from hub.ingest import store
+from hub.ingest.routing import Incoming, Store, route
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SCHOOL = "thcs-a"

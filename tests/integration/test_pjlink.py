@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from edge.clock import DISTRICT_TZ, ManualClock
-from edge.pjlink.cli import PASSWORD_ENV, app
-from edge.pjlink.client import PjlinkProjector, query, read_projector
-from edge.pjlink.codec import PjlinkAuthError, PjlinkProtocolError
-from edge.pjlink.simulator import ProjectorServerThread, ProjectorState
+from edge.projector.client import PjlinkProjector, query, read_projector
+from edge.projector.codec import PjlinkAuthError, PjlinkProtocolError
+from smartschool.cli.pjlink import PASSWORD_ENV, app
+from smartschool.demo.pjlink_simulator import ProjectorServerThread, ProjectorState
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
@@ -173,7 +173,7 @@ def test_lamp_hours_over_a_day_of_the_simulated_clock():
 
 
 def test_mounted_under_smartschool_edge(projector):
-    from edge.cli import app as edge_app
+    from smartschool.cli.edge import app as edge_app
 
     result = CliRunner().invoke(edge_app, ["pjlink", "127.0.0.1", "--port", str(projector.port)])
     assert result.exit_code == 0, result.output
@@ -181,7 +181,7 @@ def test_mounted_under_smartschool_edge(projector):
 
 
 def test_simulator_wants_the_digest_first_then_accepts_commands_without_it():
-    from edge.pjlink.codec import auth_digest, build_command
+    from edge.projector.codec import auth_digest, build_command
 
     with ProjectorServerThread(ProjectorState(password="pw")) as sim, \
             socket.create_connection(("127.0.0.1", sim.port), timeout=5) as sock:

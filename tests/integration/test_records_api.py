@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
+from hub.accounts.auth import create_user, ensure_admin
 from hub.api.app import create_app
-from hub.auth import create_user, ensure_admin
-from hub.registry import upsert_school
-from smartschool.settings import Settings
+from hub.devices.registry import upsert_school
 
 pytestmark = pytest.mark.integration
 

@@ -14,11 +14,11 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import get_settings
+from hub.devices.registry import upsert_school
 from hub.records.columns import STUDENT_COLUMNS
 from hub.records.importer import import_records
-from hub.registry import upsert_school
 from smartschool.cli import app
-from smartschool.settings import get_settings
 
 pytestmark = pytest.mark.integration
 

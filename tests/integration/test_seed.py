@@ -7,8 +7,8 @@ import time
 import pytest
 
 from hub.db import connect
-from hub.seed import SeedCounts, seed_district
-from smartschool.district import generate_district
+from smartschool.demo.district import generate_district
+from smartschool.demo.seed import SeedCounts, seed_district
 
 pytestmark = pytest.mark.integration
 

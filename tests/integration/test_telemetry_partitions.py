@@ -13,11 +13,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from hub import store
 from hub.db import available_migrations, connect, migrate
 from hub.equipment import timeseries
 from hub.equipment.evaluator import Evaluator
-from hub.routing import Incoming, Store, route
+from hub.ingest import store
+from hub.ingest.routing import Incoming, Store, route
 
 pytestmark = pytest.mark.integration
 

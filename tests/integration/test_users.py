@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from core.settings import Settings, get_settings
+from hub.accounts.auth import create_token, create_user, ensure_admin
 from hub.api.app import create_app
-from hub.auth import create_token, create_user, ensure_admin
 from smartschool.cli import app as cli_app
-from smartschool.settings import Settings, get_settings
 from tests.integration.test_notify_support import seed
 
 pytestmark = pytest.mark.integration

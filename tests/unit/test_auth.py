@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from hub.auth import (
+from core.settings import Settings
+from hub.accounts.auth import (
     InvalidTokenError,
     LoginRateLimiter,
     create_token,
@@ -19,7 +20,6 @@ from hub.auth import (
     valid_username,
     verify_password,
 )
-from smartschool.settings import Settings
 
 SECRET = "k" * 48
 T0 = datetime(2025, 9, 5, 7, 0, tzinfo=UTC)

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge.card_codecs import (
-    ETX,
-    STX,
-    KeyDecoder,
-    SerialDecoder,
-    convert_uid,
-    em4100_uid,
-)
-from edge.cardreader import InvalidUid
+from edge.cards.codecs import ETX, STX, KeyDecoder, SerialDecoder, convert_uid, em4100_uid
+from edge.cards.readers import InvalidUid
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,8 @@ from edge.collectors.reachability import (
     parse_ping_rtt,
 )
 from edge.config.classroom import ClassroomConfig
-from edge.pjlink.client import PjlinkProjector
-from edge.projector import SimulatedProjector
+from edge.projector.client import PjlinkProjector
+from edge.projector.source import SimulatedProjector
 
 T0 = datetime(2025, 9, 8, 7, 0, tzinfo=DISTRICT_TZ)
 

@@ -30,15 +30,15 @@ from dashboard.access import (
     school_filter,
     sees_school,
 )
-from dashboard.builders import SCHOOL_PATH
-from dashboard.builders_equipment import build_alarm_list
+from dashboard.builders.district import SCHOOL_PATH
+from dashboard.builders.equipment import build_alarm_list
 from dashboard.i18n import STRINGS, role_label
 from dashboard.login import session_secret
 from dashboard.pages.equipment import read_only_note, without_actions
+from hub.accounts.auth import ROLES, User
 from hub.api.deps import get_school_filter
 from hub.api.routes import alarms as alarm_routes
 from hub.api.routes.attendance_reports import _visible
-from hub.auth import ROLES, User
 from hub.equipment.alarms import AlarmPublic
 
 A, B = "THCS-HN", "MN-HT"

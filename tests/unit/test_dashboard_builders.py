@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard.builders import (
+from dashboard.builders.district import (
     build_arrivals_figure,
     build_clock,
     build_event_feed,
@@ -16,10 +16,10 @@ from dashboard.builders import (
     build_totals,
     district_totals,
 )
-from dashboard.data import DistrictSnapshot, SnapshotCache
+from dashboard.data.district import DistrictSnapshot, SnapshotCache
 from dashboard.formatting import mask_name, school_state, short_school_name
 from dashboard.i18n import STRINGS, format_date, language_from_search, level_label, t
-from hub.queries import ArrivalBucket, GateEventPublic, SchoolAttendance, SchoolDayAttendance
+from hub.read.queries import ArrivalBucket, GateEventPublic, SchoolAttendance, SchoolDayAttendance
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -18,13 +18,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from edge.cards import load_cards
+from edge.cards.cardlist import load_cards
 from edge.config import AgentConfig, load_config
 from edge.config.gate import GateConfig, SyncConfig
-from edge.face.gallery import ENCODING_DIM, Gallery, GalleryEntry
 from edge.face.keys import KEY_ENV, new_key
-from edge.policy import CardEntry
-from edge.sync_client import (
+from edge.gate.policy import CardEntry
+from edge.gate.sync import (
     ENCODING_BYTES,
     SyncCard,
     SyncError,
@@ -39,7 +38,8 @@ from edge.sync_client import (
     pull,
     sync_url,
 )
-from hub.device_sync import (
+from faces.gallery import ENCODING_DIM, Gallery, GalleryEntry
+from hub.devices.sync import (
     CardRow,
     ConsentRow,
     Device,
@@ -577,10 +577,10 @@ def test_an_unreachable_hub_is_a_sync_error(files, monkeypatch):
 
 def gate_agent(tmp_path: Path, sync: SyncConfig, cards_file: Path) -> Any:
     from edge.clock import ManualClock
-    from edge.feedback import LogFeedback
-    from edge.gate import GateAgent
+    from edge.gate.agent import GateAgent
+    from edge.hardware.feedback import LogFeedback
+    from edge.hardware.relay import NoopRelay
     from edge.outbox import Outbox
-    from edge.relay import NoopRelay
 
     config = AgentConfig.model_validate({
         "device": GATE.id, "school": GATE.school, "role": "gate",
@@ -630,11 +630,11 @@ def test_a_syncing_gate_boots_before_its_first_card_list(stand_in, files, tmp_pa
                                                          monkeypatch):
     """First boot on a fresh Pi: the card list does not exist yet. A gate with a sync
     section starts knowing nobody and the hub's (retained) sync-gallery fills it."""
-    import edge.gate
     from edge.agent import build_agent
-    from edge.relay import NoopRelay
+    from edge.gate import agent as gate_agent
+    from edge.hardware.relay import NoopRelay
 
-    monkeypatch.setattr(edge.gate, "DEBOUNCE_S", 0.0)  # the same card tapped twice here
+    monkeypatch.setattr(gate_agent, "DEBOUNCE_S", 0.0)  # the same card tapped twice here
 
     fresh = tmp_path / "first" / "cards.yaml"
     fresh.parent.mkdir()

@@ -10,9 +10,9 @@ from dataclasses import astuple
 
 import pytest
 
-from hub.identifiers import HAI_PHONG, validate_moet_id, validate_personal_id
+from hub.records.identifiers import HAI_PHONG, validate_moet_id, validate_personal_id
 from protocol.topics import ID_PATTERN
-from smartschool.district import (
+from smartschool.demo.district import (
     DEFAULT_SCHOOL_YEAR,
     WARDS,
     District,

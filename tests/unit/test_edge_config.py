@@ -31,7 +31,7 @@ def test_classroom_example_loads():
 
 
 def test_example_cards_load():
-    from edge.cards import load_cards
+    from edge.cards.cardlist import load_cards
 
     cards = load_cards(EXAMPLES / "cards.example.yaml")
     assert cards["04A1B2C4"].person == "th-hai-thanh-00002"
@@ -120,7 +120,7 @@ def test_face_gate_example_loads():
 
 
 def test_example_staff_card_has_its_kind():
-    from edge.cards import load_cards
+    from edge.cards.cardlist import load_cards
 
     assert load_cards(EXAMPLES / "cards.example.yaml")["9C8D7E6F"].kind == "staff"
 

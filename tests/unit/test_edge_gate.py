@@ -20,15 +20,15 @@ import pytest
 
 from edge.clock import DISTRICT_TZ, ManualClock
 from edge.config import AgentConfig, GateConfig, MqttConfig, OutboxConfig
+from edge.config.face import FaceConfig
 from edge.config.hours import HoursConfig, WindowConfig
-from edge.face.config import FaceConfig
-from edge.face.decision import Box, Identity, Reason, Verification
 from edge.face.pipeline import FaceMatch
-from edge.feedback import LogFeedback
-from edge.gate import GateAgent, changed_settings
+from edge.gate.agent import GateAgent, changed_settings
+from edge.gate.policy import CardEntry
+from edge.hardware.feedback import LogFeedback
+from edge.hardware.relay import NoopRelay
 from edge.outbox import Outbox
-from edge.policy import CardEntry
-from edge.relay import NoopRelay
+from faces.decision import Box, Identity, Reason, Verification
 from protocol.messages import CmdPayload, GatePayload, ReplyPayload
 from protocol.topics import Channel
 
@@ -265,8 +265,8 @@ def test_changed_settings_lists_dotted_paths(tmp_path):
 
 
 def test_sync_gallery_swaps_in_the_new_gallery_file(tmp_path, agents, monkeypatch):
-    from edge.face.gallery import Gallery, GalleryEntry
     from edge.face.keys import KEY_ENV, new_key
+    from faces.gallery import Gallery, GalleryEntry
 
     monkeypatch.setenv(KEY_ENV, new_key().decode())
     path = tmp_path / "gallery.bin"

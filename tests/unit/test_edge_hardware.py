@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from edge.cardreader import InvalidUid, KeyboardWedgeReader, SimulatedCardReader, normalise_uid
-from edge.cards import CardListError, load_cards
+from edge.cards.cardlist import CardListError, load_cards
+from edge.cards.readers import InvalidUid, KeyboardWedgeReader, SimulatedCardReader, normalise_uid
 from edge.clock import DISTRICT_TZ, CompressedClock, ManualClock, SystemClock
-from edge.policy import CardEntry
-from edge.projector import SimulatedProjector
-from edge.relay import GpioRelay, NoopRelay
+from edge.gate.policy import CardEntry
+from edge.hardware.relay import GpioRelay, NoopRelay
+from edge.projector.source import SimulatedProjector
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def test_noop_relay_holds_and_remembers_the_pulse_length():
 
 
 def test_log_feedback_keeps_a_bounded_record():
-    from edge.feedback import REMEMBERED_SIGNALS, LogFeedback
+    from edge.hardware.feedback import REMEMBERED_SIGNALS, LogFeedback
 
     feedback = LogFeedback()
     feedback.granted()
@@ -172,7 +172,7 @@ def test_log_feedback_keeps_a_bounded_record():
 def test_gpio_feedback_without_gpiozero_says_what_to_do():
     if importlib.util.find_spec("gpiozero") is not None:
         pytest.skip("gpiozero is installed here")
-    from edge.feedback import GpioFeedback
+    from edge.hardware.feedback import GpioFeedback
 
     with pytest.raises(RuntimeError, match="gpiozero"):
         GpioFeedback(buzzer_pin=22, green_pin=23, red_pin=24)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from edge.clock import DISTRICT_TZ
-from edge.policy import CardEntry, Decision, PassageLog, Reason, decide_card
+from edge.gate.policy import CardEntry, Decision, PassageLog, Reason, decide_card
 
 T0 = datetime(2025, 9, 8, 7, 0, tzinfo=DISTRICT_TZ)
 CARDS = {
@@ -95,15 +95,15 @@ def test_decision_is_frozen():
 
 from datetime import date, time  # noqa: E402
 
-from edge.face.decision import Reason as FaceReason  # noqa: E402
-from edge.face.decision import Verification  # noqa: E402
-from edge.policy import (  # noqa: E402
+from edge.gate.policy import (  # noqa: E402
     Schedule,
     Window,
     decide_card_and_face,
     decide_face,
     person_kinds,
 )
+from faces.decision import Reason as FaceReason  # noqa: E402
+from faces.decision import Verification  # noqa: E402
 
 WEEKDAYS = Schedule(
     (Window(frozenset(range(5)), time(6, 0), time(18, 0)),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import AgentConfig, GateConfig
-from edge.simulate import SimulationError, all_taps, read_taps, simulate
+from edge.gate.simulate import SimulationError, all_taps, read_taps, simulate
 
 
 @pytest.mark.parametrize(

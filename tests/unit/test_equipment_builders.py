@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard.builders_equipment import (
+from dashboard.builders.equipment import (
     EquipmentView,
     build_alarm_list,
     build_asset_table,

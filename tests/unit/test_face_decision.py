@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.face.decision import (
+from faces.decision import (
     Box,
     Candidate,
     FaceAgreement,

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from edge.config.face import FaceConfig
 from edge.face.camera import FolderCamera, OpenCvCamera, open_camera
-from edge.face.config import FaceConfig
-from edge.face.decision import Box
-from edge.face.imaging import fit, letterbox
 from edge.face.snapshots import SnapshotStore
+from faces.decision import Box
+from faces.imaging import fit, letterbox
 
 T0 = datetime(2025, 9, 5, 7, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from hub.identifiers import (
+from hub.records.identifiers import (
     HAI_PHONG,
     PROVINCES,
     IdProblem,

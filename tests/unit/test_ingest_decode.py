@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hub.routing import fast_decode
+from hub.ingest.routing import fast_decode
 from protocol import Accepted, decode
 
 GATE: dict[str, Any] = {"v": 1, "type": "gate", "device": "g1", "seq": 7,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.pjlink.codec import (
+from edge.projector.codec import (
     Answer,
     Command,
     Greeting,
@@ -24,7 +24,7 @@ from edge.pjlink.codec import (
     reading_from_answers,
     summarize_errors,
 )
-from edge.projector import ProjectorReading
+from edge.projector.source import ProjectorReading
 
 
 @pytest.mark.parametrize(

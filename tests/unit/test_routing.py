@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.routing import DEAD_LETTER_PAYLOAD_CAP, DeadLetter, Incoming, Store, route
+from hub.ingest.routing import DEAD_LETTER_PAYLOAD_CAP, DeadLetter, Incoming, Store, route
 
 REGISTRY = {"g1": "s1", "c1": "s1", "g2": "s2"}
 NOW = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)

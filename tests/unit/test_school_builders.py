@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from dashboard.builders import build_school_tile, school_href
-from dashboard.builders_school import (
+from dashboard.builders.district import build_school_tile, school_href
+from dashboard.builders.school import (
     SchoolView,
     build_absent_list,
     build_class_options,
@@ -33,7 +33,7 @@ from hub.attendance.reports import (
     RegisterRow,
     StudentDayRow,
 )
-from hub.queries import SchoolAttendance
+from hub.read.queries import SchoolAttendance
 from tests.unit.test_dashboard_builders import find_all, text_of
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.users import (
+from hub.accounts.users import (
     KEEP,
     MIN_PASSWORD_LEN,
     Account,
@@ -22,7 +22,7 @@ from hub.users import (
     self_change_problem,
     teacher_problem,
 )
-from hub.users_cli import table_lines
+from smartschool.cli.users import table_lines
 
 DA = Account("da", "district_admin", None)
 CR = Account("cr", "control_room", None)
@@ -68,7 +68,7 @@ def test_account_shape(account: Account, problem: str | None) -> None:
 
 
 def test_school_problem_follows_the_scoped_roles_of_auth() -> None:
-    from hub.auth import ROLES, SCHOOL_SCOPED_ROLES
+    from hub.accounts.auth import ROLES, SCHOOL_SCOPED_ROLES
 
     for role in ROLES:
         needs_school = school_problem(role, None) is not None

@@ -7,8 +7,8 @@ from typing import Annotated, Final
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
+from hub.accounts.auth import User
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
-from hub.auth import User
 from hub.equipment import alarms
 from hub.equipment.alarms import AlarmPublic, StateFilter, WorkOrderPublic
 

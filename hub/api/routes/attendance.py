@@ -15,9 +15,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hub import queries
 from hub.api.deps import ConnDep, ContextDep, SchoolFilterDep
 from hub.api.models import AttendanceSummaryPublic, AttendanceTotals
+from hub.read import queries
 
 router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
 

@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.accounts.auth import User
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser, SchoolFilterDep
 from hub.attendance import corrections, reports
 from hub.attendance.export import MEDIA_TYPES, ExportFormat, register_table, to_csv, to_xlsx
-from hub.auth import User
 
 router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from hub.accounts.auth import authenticate, create_token
 from hub.api.deps import TOKEN_URL, ConnDep, ContextDep
 from hub.api.models import ErrorPublic, TokenPublic
-from hub.auth import authenticate, create_token
 
 router = APIRouter(tags=["auth"])
 

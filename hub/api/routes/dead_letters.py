@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from hub import queries
 from hub.api.deps import ConnDep, CurrentUser
 from hub.api.models import ErrorPublic
-from hub.queries import DeadLetterPublic
+from hub.read import queries
+from hub.read.queries import DeadLetterPublic
 
 MAX_LIMIT = 1000
 

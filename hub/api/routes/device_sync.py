@@ -12,9 +12,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
 
-from edge.sync_client import SyncDocument
+from edge.gate.sync import SyncDocument
 from hub.api.deps import ConnDep, ContextDep
-from hub.device_sync import access_refusal, bearer_token, build_sync, device_for_token
+from hub.devices.sync import access_refusal, bearer_token, build_sync, device_for_token
 
 router = APIRouter(prefix="/api/v1", tags=["device sync"])
 

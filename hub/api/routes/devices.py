@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hub import queries
 from hub.api.deps import ConnDep, ContextDep, SchoolFilterDep
-from hub.queries import DevicePublic
+from hub.read import queries
+from hub.read.queries import DevicePublic
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 

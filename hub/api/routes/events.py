@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hub import queries
 from hub.api.deps import ID_PATTERN, ConnDep, SchoolFilterDep
-from hub.queries import GateEventPublic
+from hub.read import queries
+from hub.read.queries import GateEventPublic
 
 MAX_LIMIT = 1000
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
+from hub.accounts.auth import User
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
-from hub.auth import User
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 

@@ -17,11 +17,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.accounts.auth import User
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser
-from hub.auth import User
-from hub.identifiers import MAX_BIRTH_YEAR, MIN_BIRTH_YEAR
 from hub.records.access import may_manage
 from hub.records.consent import Person, find_person
+from hub.records.identifiers import MAX_BIRTH_YEAR, MIN_BIRTH_YEAR
 from hub.records.validate import (
     MAX_ADDRESS_LEN,
     MAX_NAME_LEN,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hub import queries
 from hub.api.deps import ConnDep, SchoolFilterDep
-from hub.queries import SchoolPublic
+from hub.read import queries
+from hub.read.queries import SchoolPublic
 
 router = APIRouter(prefix="/api/v1", tags=["schools"])
 

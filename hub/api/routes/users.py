@@ -13,7 +13,8 @@ from typing import Annotated, Literal, NoReturn
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub import users
+from hub.accounts import users
+from hub.accounts.auth import MAX_PASSWORD_LEN, User, generate_password
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
 from hub.api.models import (
     AccountCreatedPublic,
@@ -24,14 +25,13 @@ from hub.api.models import (
     ErrorPublic,
     UserPublic,
 )
-from hub.auth import MAX_PASSWORD_LEN, User, generate_password
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
 RoleName = Literal["district_admin", "school_admin", "teacher", "facility_manager",
                    "control_room"]
 # Generous bounds, only so a request cannot make the hub hash or store megabytes; the
-# rules in hub.users give the precise messages.
+# rules in hub.accounts.users give the precise messages.
 MAX_TEXT = 256
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorPublic} for code in (403, 404, 409, 422)

@@ -1,0 +1,1 @@
+"""Pure builders, one module per page: rows in, Dash components or Plotly figures out."""

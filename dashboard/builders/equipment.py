@@ -1,0 +1,196 @@
+"""Pure builders of the equipment page: rows in, Dash components or Plotly figures out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import plotly.graph_objects as go
+from dash import html
+from dash.development.base_component import Component
+
+from dashboard.builders.district import GRID, TEXT
+from dashboard.formatting import local_time
+from dashboard.i18n import Lang, t
+from hub.equipment.alarms import AlarmPublic
+from hub.equipment.assets import AssetPublic, CoveragePublic
+from hub.equipment.timeseries import SeriesPoint
+
+BLUE: Final = "#38bdf8"
+CHART_METRICS: Final = ("projector.lamp_hours", "projector.on", "cpu.temp_c", "env.temp_c")
+# Lamp bars turn amber at the alarm level (90 %) and red when the rated life is spent.
+LAMP_WARN: Final = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class EquipmentView:
+    """What one render of the page needs, read through the query layer."""
+
+    assets: list[AssetPublic]
+    alarms: list[AlarmPublic]
+    coverage: CoveragePublic
+    schools: list[tuple[str, str]]  # (id, name)
+
+
+def lamp_share(asset: AssetPublic) -> float | None:
+    if asset.lamp_hours is None or not asset.rated_lamp_hours:
+        return None
+    return asset.lamp_hours / asset.rated_lamp_hours
+
+
+def build_equipment_kpis(view: EquipmentView, lang: Lang) -> list[Component]:
+    unacked = sum(a.state in ("active_unack", "cleared_unack") for a in view.alarms)
+    cov = view.coverage.district
+    items = [
+        ("assets", t(lang, "eq_assets"), f"{len(view.assets)}"),
+        ("coverage", t(lang, "eq_coverage"), f"{cov.share:.0%} ({cov.complete}/{cov.assets})"),
+        ("alarms", t(lang, "eq_open_alarms"), f"{len(view.alarms)}"),
+        ("unacked", t(lang, "eq_unacked"), f"{unacked}"),
+    ]
+    return [
+        html.Div([html.Div(label, className="kpi-label"), html.Div(value, className="kpi-value")],
+                 className=f"kpi eq-kpi-{key}", id=f"eq-kpi-{key}")
+        for key, label, value in items
+    ]
+
+
+def _state_cell(asset: AssetPublic, lang: Lang) -> html.Td:
+    device = asset.device_state or "unknown"
+    dot = {"online": "ok", "offline": "alert"}.get(device, "warn")
+    power = t(lang, f"eq_power_{asset.power}") if asset.power else "—"
+    children: list[Component | str] = [
+        html.Span(className=f"dot dot-{dot}", title=t(lang, f"eq_{device}")), f" {power}"]
+    if asset.error and asset.error != "ok":
+        children.append(html.Span(f" ⚠ {asset.error}", className="eq-error"))
+    return html.Td(children, className="eq-state")
+
+
+def _lamp_cell(asset: AssetPublic) -> html.Td:
+    share = lamp_share(asset)
+    if share is None:
+        return html.Td("—", className="eq-lamp")
+    level = "alert" if share >= 1 else "warn" if share >= LAMP_WARN else "ok"
+    hours = f"{asset.lamp_hours:,.0f}".replace(",", "\u202f")
+    return html.Td(
+        [
+            html.Div(html.Div(className=f"eq-lamp-fill eq-lamp-{level}",
+                              style={"width": f"{min(share, 1.0) * 100:.0f}%"}),
+                     className="eq-lamp-bar"),
+            html.Span(f"{hours} / {asset.rated_lamp_hours} h ({share:.0%})",
+                      className="eq-lamp-text"),
+        ],
+        className="eq-lamp",
+        title=f"{share:.0%}",
+    )
+
+
+def build_asset_table(assets: Sequence[AssetPublic], names: dict[str, str],
+                      lang: Lang) -> Component:
+    """Assets grouped by school, then room (the query orders them so)."""
+    if not assets:
+        return html.Div(t(lang, "eq_no_assets"), className="muted eq-empty")
+    head = html.Thead(html.Tr([html.Th(t(lang, k)) for k in (
+        "eq_col_room", "eq_col_tag", "eq_col_model", "eq_col_state", "eq_col_lamp",
+        "eq_col_alarms")]))
+    rows: list[Component] = []
+    school = None
+    for a in assets:
+        if a.school_id != school:
+            school = a.school_id
+            rows.append(html.Tr(html.Td(names.get(school, school), colSpan=6),
+                                className="eq-school-row"))
+        rows.append(html.Tr(
+            [
+                html.Td(a.room or "—"),
+                html.Td(a.tag, className="eq-tag"),
+                html.Td(a.model or "—"),
+                _state_cell(a, lang),
+                _lamp_cell(a),
+                html.Td(str(a.open_alarms) if a.open_alarms else "",
+                        className="eq-alarm-count" if a.open_alarms else ""),
+            ],
+            id=f"asset-{a.tag}",
+        ))
+    return html.Table([head, html.Tbody(rows)], className="feed-table eq-table")
+
+
+def alarm_title(alarm: AlarmPublic, lang: Lang) -> str:
+    key = f"alarm_{alarm.type}"
+    if alarm.type.startswith("threshold:"):
+        return f"{alarm.type.split(':', 1)[1]} ↑"
+    return t(lang, key)
+
+
+def build_alarm_list(alarms: Sequence[AlarmPublic], names: dict[str, str], lang: Lang,
+                     tz: ZoneInfo) -> list[Component]:
+    if not alarms:
+        return [html.Div(t(lang, "eq_no_alarms"), className="muted eq-empty")]
+    out: list[Component] = []
+    for a in alarms:
+        can_ack = a.state in ("active_unack", "cleared_unack")
+        where = " · ".join(x for x in (names.get(a.school_id, a.school_id), a.room, a.subject) if x)
+        out.append(html.Div(
+            [
+                html.Div(
+                    [
+                        html.Span(a.severity, className=f"eq-sev eq-sev-{a.severity}"),
+                        html.Span(alarm_title(a, lang), className="eq-alarm-title"),
+                        html.Span(local_time(a.last_raised_at, tz), className="muted"),
+                    ],
+                    className="eq-alarm-head",
+                ),
+                html.Div(where, className="eq-alarm-where"),
+                html.Div([a.message, html.Span(
+                    f" · {t(lang, 'alarm_state_' + a.state)}", className="muted")],
+                    className="eq-alarm-msg"),
+                html.Div(
+                    [
+                        html.Button(t(lang, "eq_ack"), id={"type": "eq-ack", "id": a.id},
+                                    className="eq-btn", disabled=not can_ack, n_clicks=0),
+                        html.Button(t(lang, "eq_clear"), id={"type": "eq-clear", "id": a.id},
+                                    className="eq-btn eq-btn-clear", n_clicks=0),
+                    ],
+                    className="eq-alarm-actions",
+                ),
+            ],
+            className=f"eq-alarm eq-alarm-{a.state}",
+            id=f"alarm-{a.id}",
+        ))
+    return out
+
+
+def build_metric_figure(points: Sequence[SeriesPoint], metric: str, lang: Lang,
+                        tz: ZoneInfo | None = None) -> go.Figure:
+    fig = go.Figure()
+    # Plotly draws aware times in UTC; the district reads its own wall clock.
+    x = [p.bucket.astimezone(tz).replace(tzinfo=None) if tz else p.bucket for p in points]
+    if points and any(p.min != p.max for p in points):
+        # The band between min and max shows what the average hides.
+        fig.add_trace(go.Scatter(x=x, y=[p.max for p in points], mode="lines",
+                                 line={"width": 0}, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=[p.min for p in points], mode="lines",
+                                 line={"width": 0}, fill="tonexty",
+                                 fillcolor="rgba(56, 189, 248, 0.15)", showlegend=False,
+                                 hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=[p.avg for p in points], mode="lines+markers",
+                             name=t(lang, f"metric_{metric}"), line={"color": BLUE},
+                             marker={"size": 4}))
+    fig.update_layout(
+        margin={"l": 48, "r": 8, "t": 28, "b": 28},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": TEXT, "size": 13},
+        title={"text": t(lang, f"metric_{metric}"), "font": {"size": 14}, "x": 0.01},
+        showlegend=False,
+        uirevision=f"eq-{metric}",
+        xaxis={"gridcolor": GRID},
+        yaxis={"gridcolor": GRID},
+    )
+    if not points:
+        fig.add_annotation(text=t(lang, "eq_no_data"), showarrow=False, xref="paper",
+                           yref="paper", x=0.5, y=0.5, font={"size": 16})
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+    return fig

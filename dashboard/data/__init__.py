@@ -1,0 +1,1 @@
+"""Every read the dashboard pages make, one module per page."""

@@ -1,0 +1,248 @@
+"""Write one batch of routed messages in one transaction.
+
+Rows go through COPY into per-connection staging tables, then ``insert ... on
+conflict do nothing`` dedups on ``(device, seq)``: a replay is stored once, two
+events in the same millisecond are two rows. The same transaction links events
+to students, keeps the attendance rollup and device state current, and stores
+the dead letters, so the broker is acknowledged only for what is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from hub.ingest.routing import DeadLetter, Store
+from protocol import GatePayload, ReplyPayload, StatusPayload, TelemetryPayload
+
+log = logging.getLogger(__name__)
+
+STORAGE_REJECTED = "storage-rejected"
+
+_STAGING = """
+create temp table if not exists stage_gate (
+    device_id text, seq bigint, ts timestamptz, received_at timestamptz, school_id text,
+    direction text, method text, card_uid text, person_ref text, distance real,
+    decision text, reason text, clock_synced boolean
+) on commit delete rows;
+create temp table if not exists stage_telemetry (
+    device_id text, seq bigint, metric text, ts timestamptz, received_at timestamptz,
+    asset text, value_num double precision, value_bool boolean, value_text text
+) on commit delete rows;
+create temp table if not exists stage_status (
+    ord integer, device_id text, seq bigint, ts timestamptz, received_at timestamptz,
+    state text, fw text, role text, ip text, boot timestamptz
+) on commit delete rows;
+"""
+
+# Binary COPY: no text escaping on our side or parsing on the server's, about 20%
+# cheaper per row than text COPY. The types follow the staging tables above.
+_GATE_TYPES = ["text", "int8", "timestamptz", "timestamptz", "text", "text", "text", "text",
+               "text", "float4", "text", "text", "bool"]
+_TELEMETRY_TYPES = ["text", "int8", "text", "timestamptz", "timestamptz", "text", "float8",
+                    "bool", "text"]
+_STATUS_TYPES = ["int4", "text", "int8", "timestamptz", "timestamptz", "text", "text", "text",
+                 "text", "timestamptz"]
+
+_INSERT_GATE = """
+with inserted as (
+    insert into gate_events (device_id, seq, ts, received_at, school_id, direction, method,
+                             card_uid, person_ref, distance, decision, reason, clock_synced,
+                             student_id, staff_id, resolved)
+    select g.device_id, g.seq, g.ts, g.received_at, g.school_id, g.direction, g.method,
+           g.card_uid, g.person_ref, g.distance, g.decision, g.reason, g.clock_synced,
+           coalesce(c.student_id, sp.id), coalesce(c.staff_id, tp.id),
+           coalesce(c.student_id, sp.id, c.staff_id, tp.id) is not null
+    from stage_gate g
+    left join cards c on c.uid = g.card_uid
+    left join students sp on sp.code = g.person_ref
+    left join staff tp on tp.code = g.person_ref
+    on conflict (device_id, seq) do nothing
+    returning student_id, school_id, direction, decision,
+              -- a device without NTP sync: the hub's receive time is the better clock
+              case when clock_synced is false then received_at else ts end as at
+)
+insert into attendance_daily as a (student_id, day, school_id, first_in, last_out)
+select i.student_id, (i.at at time zone %(tz)s)::date, st.school_id,
+       min(i.at) filter (where i.direction = 'in'),
+       max(i.at) filter (where i.direction = 'out')
+from inserted i join students st on st.id = i.student_id
+-- a pass at another school's gate is kept (and flagged by the register), not attendance
+where i.decision = 'granted' and i.school_id = st.school_id
+group by i.student_id, (i.at at time zone %(tz)s)::date, st.school_id
+on conflict (student_id, day) do update
+    set first_in = least(a.first_in, excluded.first_in),
+        last_out = greatest(a.last_out, excluded.last_out)
+"""
+
+# telemetry is partitioned by ts (0006), so its key carries ts; a replay repeats the ts.
+_INSERT_TELEMETRY = """
+insert into telemetry (device_id, seq, metric, ts, received_at, asset,
+                       value_num, value_bool, value_text)
+select device_id, seq, metric, ts, received_at, asset, value_num, value_bool, value_text
+from stage_telemetry
+on conflict (device_id, seq, metric, ts) do nothing
+"""
+
+_INSERT_STATUS = """
+with inserted as (
+    insert into device_status (device_id, seq, ts, received_at, state, fw, role, ip, boot)
+    select device_id, seq, ts, received_at, state, fw, role, ip, boot from stage_status
+    on conflict (device_id, seq) do nothing
+    returning device_id, seq
+), latest as (
+    -- arrival order, not seq: a Last Will carries the seq reserved when it was set
+    select distinct on (s.device_id) s.*
+    from stage_status s join inserted i using (device_id, seq)
+    order by s.device_id, s.ord desc
+)
+update devices d
+set state = l.state, fw = l.fw, ip = l.ip, boot = l.boot, state_changed_at = l.received_at
+from latest l where d.id = l.device_id
+"""
+
+_TOUCH_DEVICES = """
+update devices d set last_seen = greatest(d.last_seen, v.seen)
+from unnest(%s::text[], %s::timestamptz[]) as v(id, seen)
+where d.id = v.id
+"""
+
+_INSERT_REPLY = """
+insert into device_replies (device_id, seq, ts, received_at, cmd_id, ok, detail)
+values (%s, %s, %s, %s, %s, %s, %s)
+on conflict (device_id, seq) do nothing
+"""
+
+_INSERT_DEAD = """
+insert into dead_letters (topic, payload, payload_size, reason, detail, received_at)
+values (%s, %s, %s, %s, %s, %s)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    stored: int
+    dead_lettered: int
+
+
+def _metric_columns(value: Any) -> tuple[float | None, bool | None, str | None]:
+    if isinstance(value, bool):
+        return (1.0 if value else 0.0), value, None
+    if isinstance(value, int | float):
+        return float(value), None, None
+    return None, None, str(value)
+
+
+def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], timezone: str) -> None:
+    gates: list[tuple[Any, ...]] = []
+    metrics: list[tuple[Any, ...]] = []
+    statuses: list[tuple[Any, ...]] = []
+    replies: list[tuple[Any, ...]] = []
+    seen: dict[str, datetime] = {}
+    for order, item in enumerate(stores):
+        p = item.accepted.payload
+        school = item.accepted.topic.school
+        at = item.message.received_at
+        if p.device not in seen or seen[p.device] < at:
+            seen[p.device] = at
+        if isinstance(p, GatePayload):
+            gates.append((p.device, p.seq, p.ts, at, school, p.direction, p.method, p.card_uid,
+                          p.person, p.distance, p.decision, p.reason, p.clock_synced))
+        elif isinstance(p, TelemetryPayload):
+            for name, value in p.metrics.items():
+                metrics.append((p.device, p.seq, name, p.ts, at, p.asset,
+                                *_metric_columns(value)))
+        elif isinstance(p, StatusPayload):
+            statuses.append((order, p.device, p.seq, p.ts, at, p.state, p.fw, p.role, p.ip,
+                             p.boot))
+        elif isinstance(p, ReplyPayload):
+            detail = Jsonb(p.detail) if p.detail is not None else None
+            replies.append((p.device, p.seq, p.ts, at, p.id, p.ok, detail))
+        # cmd payloads never reach here: decode refuses them on device channels.
+    if gates:
+        with cur.copy("copy stage_gate from stdin (format binary)") as copy:
+            copy.set_types(_GATE_TYPES)
+            for row in gates:
+                copy.write_row(row)
+        cur.execute(_INSERT_GATE, {"tz": timezone})
+    if metrics:
+        with cur.copy("copy stage_telemetry from stdin (format binary)") as copy:
+            copy.set_types(_TELEMETRY_TYPES)
+            for row in metrics:
+                copy.write_row(row)
+        cur.execute(_INSERT_TELEMETRY)
+    if statuses:
+        with cur.copy("copy stage_status from stdin (format binary)") as copy:
+            copy.set_types(_STATUS_TYPES)
+            for row in statuses:
+                copy.write_row(row)
+        cur.execute(_INSERT_STATUS)
+    if replies:
+        cur.executemany(_INSERT_REPLY, replies)
+    if seen:
+        cur.execute(_TOUCH_DEVICES, (list(seen), list(seen.values())))
+
+
+def _write_dead(cur: psycopg.Cursor[Any], dead: Sequence[DeadLetter]) -> None:
+    if dead:
+        cur.executemany(
+            _INSERT_DEAD,
+            [(d.message.topic, d.capped_payload, len(d.message.payload), d.reason, d.detail,
+              d.message.received_at) for d in dead],
+        )
+
+
+def prepare(conn: psycopg.Connection[Any]) -> None:
+    """Create this connection's staging tables (temp tables live per session)."""
+    with conn.transaction():
+        conn.execute(_STAGING)
+
+
+def write_batch(
+    conn: psycopg.Connection[Any],
+    stores: Sequence[Store],
+    dead: Sequence[DeadLetter],
+    *,
+    timezone: str,
+) -> BatchResult:
+    """Store a batch atomically. A row the database refuses (say a NUL byte in a
+    string) costs only its own message, which is dead-lettered: the batch is then
+    retried message by message under savepoints. Connection-level failures
+    (``OperationalError``, ``InterfaceError``) propagate so the caller keeps the
+    batch and retries."""
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            _write_stores(cur, stores, timezone)
+            _write_dead(cur, dead)
+        return BatchResult(len(stores), len(dead))
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        raise
+    except psycopg.Error as exc:
+        log.warning("batch of %d refused (%s); retrying one by one", len(stores), exc)
+    refused: list[DeadLetter] = []
+    with conn.transaction(), conn.cursor() as cur:
+        for item in stores:
+            try:
+                with conn.transaction():
+                    # staging keeps earlier messages' rows until commit; start clean
+                    cur.execute("truncate stage_gate, stage_telemetry, stage_status")
+                    _write_stores(cur, [item], timezone)
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                raise
+            except psycopg.Error as exc:
+                refused.append(DeadLetter(item.message, STORAGE_REJECTED, str(exc)[:500]))
+        _write_dead(cur, [*dead, *refused])
+    return BatchResult(len(stores) - len(refused), len(dead) + len(refused))
+
+
+def load_registry(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """Registered device id -> school id."""
+    with conn.cursor() as cur:
+        cur.execute("select id, school_id from devices")
+        return {str(device): str(school) for device, school in cur.fetchall()}
