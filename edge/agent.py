@@ -26,10 +26,10 @@ from edge.gate.agent import GateAgent, GateOutcome
 from edge.gate.policy import CardEntry
 from edge.hardware.feedback import Feedback, GpioFeedback, LogFeedback
 from edge.hardware.relay import GpioRelay, NoopRelay, Relay
+from edge.link import SharedLoop
 from edge.outbox import Outbox
 from edge.projector.source import ProjectorSource
 from edge.secrets import mqtt_password
-from smartschool.demo.netloop import NetLoop
 
 if TYPE_CHECKING:  # the face extra is imported only by gates that use a camera
     from edge.config.face import FaceConfig
@@ -137,7 +137,7 @@ def build_agent(
     password: str | None = None,
     host_metrics: HostMetrics | None = None,
     protocol: MQTTProtocolVersion | None = None,
-    netloop: NetLoop | None = None,
+    netloop: SharedLoop | None = None,
     feedback: Feedback | None = None,
     camera: Camera | None = None,
     gallery: Gallery | None = None,
@@ -149,7 +149,7 @@ def build_agent(
     The simulator passes ``clock`` (a CompressedClock), ``cards`` (one table
     shared by a school's gates) and ``data_dir`` (one directory for all outboxes).
     ``password`` defaults to the environment / systemd credential. Many agents in
-    one process must share a ``netloop`` (see ``smartschool.demo.netloop``). A face gate gets
+    one process must share a ``netloop`` (a ``SharedLoop``, see ``edge.link``). A face gate gets
     its camera and gallery from the config unless ``camera`` / ``gallery`` are
     given (``edge simulate``, tests); ``config_path`` enables reload-config.
     """

@@ -20,9 +20,9 @@ from edge.collectors.build import asset_collectors, guarded, projector_sources
 from edge.collectors.host import read_host
 from edge.config import AgentConfig, ClassroomConfig
 from edge.device import DeviceAgent, HostMetrics
+from edge.link import SharedLoop
 from edge.outbox import Outbox
 from edge.projector.source import ProjectorSource
-from smartschool.demo.netloop import NetLoop
 
 
 class ClassroomAgent(DeviceAgent):
@@ -39,7 +39,7 @@ class ClassroomAgent(DeviceAgent):
         password: str | None = None,
         host: HostMetrics | None = None,
         protocol: MQTTProtocolVersion | None = None,
-        netloop: NetLoop | None = None,
+        netloop: SharedLoop | None = None,
     ) -> None:
         """``projectors`` replaces the projectors of the config (the simulator's, tests');
         ``collectors`` are polled in addition to those the config describes."""

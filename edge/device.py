@@ -15,12 +15,11 @@ from pydantic import BaseModel
 from edge.clock import Clock
 from edge.commands import CommandResult, CommandTable
 from edge.config import AgentConfig
-from edge.link import Link
+from edge.link import Link, SharedLoop
 from edge.metrics import MetricValue, host_metrics
 from edge.outbox import Outbox
 from protocol.messages import CmdPayload, ReplyPayload, TelemetryPayload, to_json
 from protocol.topics import Channel
-from smartschool.demo.netloop import NetLoop
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ class DeviceAgent:
         password: str | None = None,
         host: HostMetrics | None = None,
         protocol: MQTTProtocolVersion | None = None,
-        netloop: NetLoop | None = None,
+        netloop: SharedLoop | None = None,
     ) -> None:
         self.config = config
         self.clock = clock

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
@@ -42,7 +42,6 @@ from protocol.messages import CmdPayload, StatusPayload, to_json
 from protocol.topics import Channel, Topic
 from protocol.validate import Accepted, decode
 from smartschool import __version__
-from smartschool.demo.netloop import CONNECT_TIMEOUT_S, NetLoop
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,21 @@ POLL_S = 0.02
 
 Role = Literal["gate", "classroom"]
 CommandCallback = Callable[[CmdPayload], None]
+
+
+class SharedLoop(Protocol):
+    """One network thread serving many paho clients, for a process that runs many agents
+    (the demo's district: ``smartschool.demo.netloop``). A Pi runs one agent and leaves it
+    out: the link then uses paho's own thread."""
+
+    # Connects run on the shared thread and block it; the owner bounds how long.
+    connect_timeout_s: float
+
+    def add(self, client: mqtt.Client) -> None: ...
+
+    def retire(self, client: mqtt.Client) -> None: ...
+
+    def abort(self, client: mqtt.Client) -> None: ...
 
 
 class Link:
@@ -71,7 +85,7 @@ class Link:
         password: str | None = None,
         keepalive_s: int = 30,
         protocol: MQTTProtocolVersion | None = None,
-        netloop: NetLoop | None = None,
+        netloop: SharedLoop | None = None,
     ) -> None:
         self.school = school
         self.device = device
@@ -122,13 +136,13 @@ class Link:
         return self._client
 
     def start(self) -> None:
-        """Connect in the background (paho's thread, or the shared ``NetLoop``);
+        """Connect in the background (paho's thread, or the ``SharedLoop``);
         retries forever with backoff."""
         if self._started:
             return
         self._started = True
         if self._netloop is not None:
-            self._client.connect_timeout = CONNECT_TIMEOUT_S
+            self._client.connect_timeout = self._netloop.connect_timeout_s
         if is_v5(self._client):
             # A fresh session each time: a command queued while the device was off
             # (open-gate an hour late) is worse than a lost one.

@@ -45,11 +45,11 @@ from edge.gate.policy import (
 )
 from edge.hardware.feedback import Feedback, LogFeedback
 from edge.hardware.relay import Relay
+from edge.link import SharedLoop
 from edge.outbox import Outbox
 from faces.decision import FaceAgreement, Seen, Verification, observation
 from protocol.messages import CmdPayload, GatePayload
 from protocol.topics import Channel
-from smartschool.demo.netloop import NetLoop
 
 if TYPE_CHECKING:  # the face extra (cv2, dlib, numpy) is not on a card-only Pi
     from edge.face.camera import Camera
@@ -139,7 +139,7 @@ class GateAgent(DeviceAgent):
         password: str | None = None,
         host: HostMetrics | None = None,
         protocol: MQTTProtocolVersion | None = None,
-        netloop: NetLoop | None = None,
+        netloop: SharedLoop | None = None,
     ) -> None:
         super().__init__(config, clock=clock, outbox=outbox, password=password, host=host,
                          protocol=protocol, netloop=netloop)

@@ -12,6 +12,7 @@ import typer
 from core.settings import get_settings
 from edge.agent import run as run_agent
 from edge.config import AgentConfig, ConfigError, load_config
+from smartschool.cli.pjlink import pjlink
 
 app = typer.Typer(help="The device agent of a gate or classroom Raspberry Pi.",
                   no_args_is_help=True)
@@ -102,6 +103,4 @@ def simulate(
 
 
 # `smartschool edge pjlink HOST [--port N] [--password P]`: the technician's projector query.
-from smartschool.cli.pjlink import pjlink as _pjlink  # noqa: E402 - kept next to its mount
-
-app.command("pjlink")(_pjlink)
+app.command("pjlink")(pjlink)

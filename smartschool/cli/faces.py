@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import typer
 
 from faces.decision import DEFAULT_MARGIN, DEFAULT_TOLERANCE
+from smartschool.cli.support import fail
 
 app = typer.Typer(help="Face recognition tools for gates (identify, enroll, keygen).",
                   no_args_is_help=True)
@@ -16,11 +17,6 @@ app = typer.Typer(help="Face recognition tools for gates (identify, enroll, keyg
 # Photo tools accept looser settings than a gate (up to face_recognition's 0.6 and
 # beyond) so that an operator can see where a borderline face would fall.
 TOLERANCE_MAX = 1.0
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
 
 
 def _load_gallery(source: Path, models: object, upsample: int) -> object:
@@ -49,7 +45,7 @@ def _load_gallery(source: Path, models: object, upsample: int) -> object:
     try:
         return Gallery.load(source)
     except (GalleryError, GalleryKeyError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @app.command()
@@ -88,15 +84,15 @@ def identify(
     from faces.models import FaceModels
 
     if model not in ("hog", "cnn"):
-        raise _fail(f"--model is hog or cnn, not {model!r}")
+        raise fail(f"--model is hog or cnn, not {model!r}")
     detector: Literal["hog", "cnn"] = "cnn" if model == "cnn" else "hog"
     if not gallery.exists():
-        raise _fail(f"no such gallery: {gallery}")
+        raise fail(f"no such gallery: {gallery}")
     models = FaceModels(detector).load()
     known = _load_gallery(gallery, models, upsample)
     assert isinstance(known, Gallery)
     if len(known) == 0:
-        raise _fail(f"the gallery {gallery} enrolls nobody")
+        raise fail(f"the gallery {gallery} enrolls nobody")
     pipeline = FacePipeline(
         models, known, tolerance=tolerance, margin=margin, detect_scale=1.0, upsample=upsample
     )
@@ -158,7 +154,7 @@ def enroll(
     try:
         require_key()  # before any photo is read: no key, no biometric processing
     except GalleryKeyError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     with consent.open(encoding="utf-8", newline="") as handle:
         consents = {
             row[0].strip(): row[1].strip()

@@ -39,6 +39,10 @@ CONNECT_TIMEOUT_S = 2.0
 
 
 class NetLoop:
+    """``edge.link.SharedLoop`` on one selector thread."""
+
+    connect_timeout_s = CONNECT_TIMEOUT_S
+
     def __init__(self, name: str = "mqtt-netloop") -> None:
         self._name = name
         self._sel = selectors.DefaultSelector()
