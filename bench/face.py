@@ -3,7 +3,7 @@
     .venv/bin/python bench/face.py [--quick]
     PYTHONPATH=/tmp/dlib-blas .venv/bin/python bench/face.py   # another dlib build, side by side
 
-Frames: the shared test photos letterboxed to 640x480, as a camera delivers them.
+Frames: the test photos of tests/fixtures/faces letterboxed to 640x480, as a camera delivers them.
 Prints a table, then a final line of JSON (medians in ms); exits 1 when a target
 is missed.
 
@@ -37,7 +37,7 @@ from faces.gallery import ENCODING_DIM, Gallery, GalleryEntry  # noqa: E402
 from faces.imaging import letterbox, load_bgr, scale, to_rgb  # noqa: E402
 from faces.models import FaceModels, dlib_build  # noqa: E402
 
-FACES = ROOT.parent / "shared" / "faces"
+FACES = ROOT / "tests" / "fixtures" / "faces"  # the test photos, MIT (see its README)
 EXPECTED = {
     "alex_lacamoire1.jpg": ["alex_lacamoire"],
     "johnsnow_test1.jpg": ["kit_harington"],
@@ -234,7 +234,7 @@ def main() -> int:
     for label, value, note in rows:
         print(f"{label:<{width}}  {value:>10}  {note}")
     print(f"\nenrollment of the 9 training photos (1280 px, upsample 1): {enroll_s:.1f} s")
-    print(f"probes identified as in faces/README.md at tolerance 0.5: {probes_ok}")
+    print(f"probes identified as in tests/fixtures/faces/README.md at tolerance 0.5: {probes_ok}")
     for problem in problems:
         print(f"  {problem}")
 

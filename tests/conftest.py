@@ -24,7 +24,8 @@ import pytest
 
 ADMIN_PG = os.environ.get("SMARTSCHOOL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# The face photos the tests enroll and probe (MIT, see its README): part of the repository.
+FACES = ROOT / "tests" / "fixtures" / "faces"
 
 
 def free_port() -> int:
@@ -144,5 +145,5 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    return SHARED
+def faces_dir() -> Path:
+    return FACES

@@ -26,7 +26,7 @@ from edge.agent import build_agent
 from edge.cards.readers import SimulatedCardReader
 from edge.clock import DISTRICT_TZ, ManualClock
 from edge.config import AgentConfig
-from edge.face.keys import KEY_ENV, new_key
+from faces.keys import KEY_ENV, new_key
 from edge.gate.agent import DEBOUNCE_S, GateAgent
 from edge.hardware.feedback import LogFeedback
 from edge.hardware.relay import NoopRelay
@@ -37,12 +37,11 @@ from hub.devices.registry import add_device, upsert_school
 from hub.devices.sync import SyncPublisher, hash_token
 from hub.service import Hub
 from protocol import CmdPayload
-from tests.conftest import Broker, free_port, wait_until
+from tests.conftest import FACES, Broker, free_port, wait_until
 from tests.integration.test_edge_link import Subscriber
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
-FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 MONDAY_7 = datetime(2025, 9, 8, 7, 0, tzinfo=DISTRICT_TZ)
 SCHOOL, OTHER = "th-sync", "th-other"
 GATE, CLASSROOM = "th-sync-gate-1", "th-sync-class-1"

@@ -1,4 +1,4 @@
-"""The face pipeline with the real models on the real photos of ../shared/faces.
+"""The face pipeline with the real models on the real photos of tests/fixtures/faces.
 
 No mocks: dlib's detector and encoder run. Encodings are computed once per module
 (about 0.1 s per face, 0.2-0.5 s per detection on a 1280 px photo).
@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edge.face.camera import FolderCamera
-from edge.face.keys import KEY_ENV, new_key
+from faces.keys import KEY_ENV, new_key
 from edge.face.pipeline import FaceMatch, FacePipeline
 from edge.face.snapshots import SnapshotStore
 from faces.decision import FaceAgreement, Reason, Seen, observation
@@ -25,7 +25,7 @@ from faces.imaging import letterbox, load_bgr
 from faces.models import FaceModels
 from smartschool.cli.faces import app
 
-# faces/README.md: the expected identities, left to right in the photo
+# tests/fixtures/faces/README.md: the expected identities, left to right in the photo
 EXPECTED = {
     "alex_lacamoire1.jpg": ["alex_lacamoire"],
     "johnsnow_test1.jpg": ["kit_harington"],
@@ -38,11 +38,10 @@ TOLERANCE = 0.5  # the gate default, stricter than face_recognition's 0.6
 
 
 @pytest.fixture(scope="module")
-def faces(shared_dir: Path) -> Path:
-    path = shared_dir / "faces"
-    if not (path / "train").is_dir():
-        pytest.fail(f"the reference photos are missing: {path}")
-    return path
+def faces(faces_dir: Path) -> Path:
+    if not (faces_dir / "train").is_dir():
+        pytest.fail(f"the reference photos are missing: {faces_dir}")
+    return faces_dir
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
-"""Face gates on real parts: the firmware example config, dlib, the shared photos, Mosquitto.
+"""Face gates on real parts: the firmware example config, dlib, the fixture photos, Mosquitto.
 
-The gallery is enrolled from shared/faces/train *without* alex_lacamoire, so his
+The gallery is enrolled from tests/fixtures/faces/train *without* alex_lacamoire, so his
 photo is a stranger to the gate: it must come out unknown, never as someone else.
 """
 
@@ -20,7 +20,7 @@ from edge.cards.readers import SimulatedCardReader
 from edge.clock import DISTRICT_TZ, ManualClock
 from edge.config import load_config
 from edge.face.camera import FolderCamera
-from edge.face.keys import KEY_ENV, new_key
+from faces.keys import KEY_ENV, new_key
 from edge.gate.agent import GateAgent
 from edge.hardware.feedback import LogFeedback
 from edge.hardware.relay import NoopRelay
@@ -28,20 +28,19 @@ from faces.enroll import enroll_folder
 from faces.gallery import Gallery
 from faces.models import FaceModels
 from protocol import GatePayload
-from tests.conftest import Broker
+from tests.conftest import FACES, Broker
 from tests.integration.test_edge_link import Subscriber, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
 MONDAY_7 = datetime(2025, 9, 8, 7, 0, tzinfo=DISTRICT_TZ)  # inside the example's hours
 STRANGER = "alex_lacamoire"
 
 
 @pytest.fixture(scope="module")
 def gallery() -> Gallery:
-    enrolled, _ = enroll_folder(FaceModels().load(), SHARED / "faces" / "train",
+    enrolled, _ = enroll_folder(FaceModels().load(), FACES / "train",
                                 consent="test-consent-2025")
     return enrolled.without(STRANGER)
 
@@ -60,8 +59,8 @@ def frames(tmp_path: Path) -> Path:
     """obama, then the stranger, as a folder camera shows them (name order)."""
     folder = tmp_path / "frames"
     folder.mkdir()
-    shutil.copy(SHARED / "faces" / "test" / "obama1.jpg", folder / "1-obama1.jpg")
-    shutil.copy(SHARED / "faces" / "test" / "alex_lacamoire1.jpg", folder / "2-stranger.jpg")
+    shutil.copy(FACES / "test" / "obama1.jpg", folder / "1-obama1.jpg")
+    shutil.copy(FACES / "test" / "alex_lacamoire1.jpg", folder / "2-stranger.jpg")
     return folder
 
 
@@ -155,7 +154,7 @@ def test_simulate_from_a_video_file(
     from edge.gate.simulate import simulate
     from faces.imaging import letterbox, load_bgr
 
-    frame = letterbox(load_bgr(SHARED / "faces" / "test" / "obama1.jpg"), 640, 360)
+    frame = letterbox(load_bgr(FACES / "test" / "obama1.jpg"), 640, 360)
     video = tmp_path / "gate.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 5.0, (640, 360))
     for _ in range(15):

@@ -15,11 +15,10 @@ from core.settings import Settings
 from hub.accounts.auth import create_user, ensure_admin
 from hub.api.app import create_app
 from hub.devices.registry import upsert_school
+from tests.conftest import FACES
 
 pytestmark = pytest.mark.integration
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-FACES = SHARED / "faces"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "records"
 SCHOOL = "th-thcs-da-phuc"
 OTHER = "thcs-khac"
