@@ -36,12 +36,12 @@ from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from core.mqtt import BrokerAddress, is_v5, make_client
+from core.version import __version__
 from edge.clock import Clock
 from edge.outbox import Outbox
 from protocol.messages import CmdPayload, StatusPayload, to_json
 from protocol.topics import Channel, Topic
 from protocol.validate import Accepted, decode
-from smartschool import __version__
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.fernet import InvalidToken
 
-from edge.face.keys import require_key
+from faces.keys import require_key
 from faces.decision import Candidate
 
 ENCODING_DIM = 128

@@ -1,3 +1,6 @@
-"""smartschool: the command line, settings and the demo that tie edge, hub and dashboard."""
+"""smartschool: the entry point. The command line and the demo that tie edge, hub and
+dashboard together; nothing below this package imports it."""
 
-__version__ = "0.1.0"
+from core.version import __version__
+
+__all__ = ["__version__"]

@@ -289,7 +289,7 @@ def pull(config: SyncConfig, *, device: str, school: str, cards_file: Path | Non
     if gallery_file is not None:
         if doc.gallery is None:
             raise SyncError("the hub sent no gallery")
-        from edge.face.keys import GalleryKeyError, require_key
+        from faces.keys import GalleryKeyError, require_key
 
         gallery = build_gallery(doc.gallery)
         try:

@@ -20,7 +20,7 @@ TOLERANCE_MAX = 1.0
 
 
 def _load_gallery(source: Path, models: object, upsample: int) -> object:
-    from edge.face.keys import GalleryKeyError
+    from faces.keys import GalleryKeyError
     from faces.enroll import enroll_folder
     from faces.gallery import Gallery, GalleryError
     from faces.models import FaceModels
@@ -145,7 +145,7 @@ def enroll(
     """Build an encrypted gallery (key from SMARTSCHOOL_GALLERY_KEY) from photos."""
     import csv
 
-    from edge.face.keys import GalleryKeyError, require_key
+    from faces.keys import GalleryKeyError, require_key
     from faces.enroll import enroll as enroll_person
     from faces.gallery import Gallery
     from faces.imaging import image_files
@@ -191,6 +191,6 @@ def enroll(
 @app.command()
 def keygen() -> None:
     """Print a new gallery key (store it as the systemd credential gallery_key)."""
-    from edge.face.keys import new_key
+    from faces.keys import new_key
 
     typer.echo(new_key().decode("ascii"))

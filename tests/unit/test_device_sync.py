@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from edge.cards.cardlist import load_cards
 from edge.config import AgentConfig, load_config
 from edge.config.gate import GateConfig, SyncConfig
-from edge.face.keys import KEY_ENV, new_key
+from faces.keys import KEY_ENV, new_key
 from edge.gate.policy import CardEntry
 from edge.gate.sync import (
     ENCODING_BYTES,

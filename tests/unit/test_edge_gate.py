@@ -265,7 +265,7 @@ def test_changed_settings_lists_dotted_paths(tmp_path):
 
 
 def test_sync_gallery_swaps_in_the_new_gallery_file(tmp_path, agents, monkeypatch):
-    from edge.face.keys import KEY_ENV, new_key
+    from faces.keys import KEY_ENV, new_key
     from faces.gallery import Gallery, GalleryEntry
 
     monkeypatch.setenv(KEY_ENV, new_key().decode())

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.face.keys import KEY_CREDENTIAL, KEY_ENV, GalleryKeyError, gallery_key, new_key
+from faces.keys import KEY_CREDENTIAL, KEY_ENV, GalleryKeyError, gallery_key, new_key
 from faces.gallery import ENCODING_DIM, ConsentRequired, Gallery, GalleryEntry, GalleryError
 
 
