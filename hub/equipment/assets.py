@@ -1,21 +1,13 @@
-"""The asset register: listing with live state, the coverage KPI and the demo seed."""
+"""The asset register: listing with live state, the coverage KPI and rated lamp lives."""
 
 from __future__ import annotations
 
-import zlib
 from datetime import date, datetime
 from typing import Any, Final
 
 import psycopg
 from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict
-
-from smartschool.demo.district import District
-
-DEMO_RATED_LAMP_HOURS: Final = 4000
-DEMO_MODELS: Final = ("Epson EB-X51", "Panasonic PT-LB306", "Sony VPL-EX455", "ViewSonic PA503S")
-# A few demo records lack their serial number, so the coverage KPI is not a flat 100 %.
-DEMO_INCOMPLETE_SHARE: Final = 0.12
 
 # What a "complete digital record" needs; projectors also need their rated lamp life.
 COMPLETE_SQL: Final = """
@@ -138,35 +130,3 @@ def rated_lamp_hours(conn: psycopg.Connection[Any]) -> dict[str, int]:
         "select tag, rated_lamp_hours from assets where rated_lamp_hours is not null"
     ).fetchall()
     return {str(t): int(h) for t, h in rows}
-
-
-def seed_assets(conn: psycopg.Connection[Any], district: District) -> int:
-    """The simulated district's projectors (one per classroom device), idempotent.
-
-    Deterministic per tag, so a rerun of the demo writes the same register."""
-    rows = []
-    for device in district.devices:
-        tag = device.projector_asset
-        if not tag:
-            continue
-        h = zlib.crc32(tag.encode())
-        bought = date(2019 + h % 6, 1 + h % 12, 1 + h % 28)
-        incomplete = (h % 1000) / 1000 < DEMO_INCOMPLETE_SHARE
-        rows.append((
-            tag, DEMO_MODELS[h % len(DEMO_MODELS)], None if incomplete else f"SN{h:08X}",
-            device.school_id, device.room_name, bought,
-            bought.replace(year=bought.year + 3), DEMO_RATED_LAMP_HOURS, device.id,
-        ))
-    with conn.transaction(), conn.cursor() as cur:
-        cur.executemany(
-            """
-            insert into assets (tag, type, model, serial, school_id, room_id, purchase_date,
-                                warranty_end, rated_lamp_hours, device_id)
-            select %s, 'projector', %s, %s, %s,
-                   (select id from rooms where school_id = %s and name = %s),
-                   %s, %s, %s, (select id from devices where id = %s)
-            on conflict (tag) do nothing
-            """,
-            [(t, m, s, sc, sc, room, b, w, r, d) for t, m, s, sc, room, b, w, r, d in rows],
-        )
-    return len(rows)

@@ -24,11 +24,10 @@ import psycopg
 from core.settings import Settings
 from hub.accounts.auth import ensure_admin, generate_password
 from hub.db import migrate
-from hub.equipment.assets import seed_assets
 from hub.service import Hub
 from smartschool.demo.district import generate_district
 from smartschool.demo.embedded import EmbeddedPostgres, ManagedBroker
-from smartschool.demo.seed import seed_district
+from smartschool.demo.seed import seed_assets, seed_district
 
 log = logging.getLogger(__name__)
 

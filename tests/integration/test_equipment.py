@@ -348,14 +348,14 @@ def test_api_alarm_actions_and_roles(client: TestClient) -> None:
 
 def test_seed_assets_for_the_demo(pg_url: str) -> None:
     from smartschool.demo.district import generate_district
-    from smartschool.demo.seed import seed_district
+    from smartschool.demo.seed import seed_assets, seed_district
 
     district = generate_district(students_target=2000)
     projectors = [d for d in district.devices if d.projector_asset]
     with psycopg.connect(pg_url, autocommit=True) as conn:
         seed_district(conn, district)
-        assert assets.seed_assets(conn, district) == len(projectors)
-        assets.seed_assets(conn, district)  # idempotent
+        assert seed_assets(conn, district) == len(projectors)
+        seed_assets(conn, district)  # idempotent
         row = conn.execute("select count(*), count(room_id), count(device_id),"
                            " min(rated_lamp_hours) from assets").fetchone()
         assert row == (len(projectors), len(projectors), len(projectors), 4000)
