@@ -7,15 +7,19 @@ optional fields, and an older hub must keep accepting a newer device.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from protocol.ids import CardUid, Identifier
+
 PROTOCOL_VERSION = 1
 
-DeviceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-CardUid = Annotated[str, StringConstraints(pattern=r"^[0-9A-F]{2,32}$")]
+# A gate event's field values, named: the gate's policy decides in these terms.
+Direction = Literal["in", "out"]
+Method = Literal["card", "face", "card+face", "manual"]
+Verdict = Literal["granted", "denied", "unknown"]
+
 MetricName = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", max_length=64)
 ]
@@ -28,7 +32,7 @@ class Envelope(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
     v: Literal[1] = Field(description="Protocol version")
-    device: DeviceId = Field(description="Must equal the {device} segment of the topic")
+    device: Identifier = Field(description="Must equal the {device} segment of the topic")
     seq: Seq = Field(description="Per-device sequence number, kept across reboots")
     ts: AwareDatetime = Field(description="RFC 3339 with offset, the device clock")
     clock_synced: bool | None = Field(
@@ -38,12 +42,12 @@ class Envelope(BaseModel):
 
 class GatePayload(Envelope):
     type: Literal["gate"]
-    direction: Literal["in", "out"]
-    method: Literal["card", "face", "card+face", "manual"]
+    direction: Direction
+    method: Method
     card_uid: CardUid | None = None
     person: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     distance: Annotated[float, Field(ge=0)] | None = None
-    decision: Literal["granted", "denied", "unknown"]
+    decision: Verdict
     reason: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
@@ -87,7 +91,3 @@ TYPE_NAMES: tuple[str, ...] = ("gate", "telemetry", "status", "reply", "cmd")
 def to_json(payload: BaseModel) -> bytes:
     """Serialise a payload for the wire (no nulls dropped: the fields are the contract)."""
     return payload.model_dump_json().encode()
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from protocol.ids import ID_PATTERN, is_valid_id
+
+# ID_PATTERN and is_valid_id stay importable from here: a topic is where the id rule bites.
+__all__ = ["DEVICE_CHANNELS", "ID_PATTERN", "PREFIX", "VERSION_SEGMENT", "Channel", "Topic",
+           "TopicError", "is_valid_id", "subscription"]
+
 PREFIX = "ss"
 VERSION_SEGMENT = "v1"
-ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 class TopicError(ValueError):
@@ -30,10 +34,6 @@ DEVICE_CHANNELS: tuple[Channel, ...] = (
     Channel.STATUS,
     Channel.REPLY,
 )
-
-
-def is_valid_id(value: str) -> bool:
-    return ID_PATTERN.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)

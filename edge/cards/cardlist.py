@@ -20,8 +20,8 @@ import yaml
 from pydantic import Field, ValidationError
 
 from core.configbase import StrictModel
-from edge.cards.readers import InvalidUid, normalise_uid
 from edge.gate.policy import CardEntry, CardStatus, PersonKind
+from protocol.ids import InvalidUid, normalise_uid
 
 
 class CardListError(ValueError):

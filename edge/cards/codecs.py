@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from edge.cards.readers import InvalidUid, normalise_uid
+from protocol.ids import InvalidUid, normalise_uid
 
 UidFormat = Literal["hex", "decimal"]
 ByteOrder = Literal["msb-first", "lsb-first"]

@@ -4,39 +4,13 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import sys
 import threading
 from typing import Protocol, TextIO
 
+from protocol.ids import InvalidUid, normalise_uid
+
 log = logging.getLogger(__name__)
-
-_SEPARATORS = re.compile(r"[\s:.\-]")
-_HEX = re.compile(r"[0-9A-F]+")
-MAX_UID_HEX = 32  # protocol CardUid: 2..32 hex digits (a 16-byte UID is the longest in use)
-
-
-class InvalidUid(ValueError):
-    """A reader produced something that is not a card UID."""
-
-
-def normalise_uid(raw: str) -> str:
-    """``"04:a1:b2:c3"`` -> ``"04A1B2C3"``: upper-case hex, no separators.
-
-    An odd digit count gets a leading zero: readers that print the UID as an
-    integer drop it, and a UID is whole bytes.
-    """
-    text = _SEPARATORS.sub("", raw.strip()).upper()
-    text = text.removeprefix("0X")
-    if not text:
-        raise InvalidUid(f"empty card UID {raw!r}")
-    if not _HEX.fullmatch(text):
-        raise InvalidUid(f"card UID {raw!r} is not hexadecimal")
-    if len(text) % 2:
-        text = "0" + text
-    if len(text) > MAX_UID_HEX:
-        raise InvalidUid(f"card UID {raw!r} is longer than {MAX_UID_HEX // 2} bytes")
-    return text
 
 
 class CardReader(Protocol):

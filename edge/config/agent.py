@@ -8,10 +8,10 @@ from pydantic import Field, model_validator
 
 from core.configbase import StrictModel
 from edge.config.classroom import ClassroomConfig
-from edge.config.common import Identifier
 from edge.config.gate import GateConfig
 from edge.config.mqtt import MqttConfig
 from edge.config.outbox import OutboxConfig
+from protocol.ids import Identifier
 
 
 class AgentConfig(StrictModel):

@@ -7,8 +7,6 @@ from typing import Annotated
 
 from pydantic import StringConstraints, ValidationInfo
 
-# The same rule as protocol topics: ids are MQTT topic segments.
-Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 AssetTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 BASE_DIR_CONTEXT = "base_dir"

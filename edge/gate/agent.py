@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from edge.cards.cardlist import load_cards
-from edge.cards.readers import CardReader, InvalidUid, normalise_uid
+from edge.cards.readers import CardReader
 from edge.clock import Clock
 from edge.commands import CommandResult
 from edge.config import AgentConfig, GateConfig
@@ -48,6 +48,7 @@ from edge.hardware.relay import Relay
 from edge.link import SharedLoop
 from edge.outbox import Outbox
 from faces.decision import FaceAgreement, Seen, Verification, observation
+from protocol.ids import InvalidUid, normalise_uid
 from protocol.messages import CmdPayload, GatePayload
 from protocol.topics import Channel
 

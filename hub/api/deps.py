@@ -13,7 +13,7 @@ from psycopg.rows import TupleRow
 
 from hub.accounts.auth import InvalidTokenError, User, decode_token, get_user
 from hub.api.context import ApiContext
-from protocol import topics
+from protocol import ids
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 # Waiting longer than this for a pooled connection means the database is in trouble: the
@@ -67,7 +67,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 # School and device ids are topic segments (PROTOCOL.md); checking the rule up front also
 # keeps NUL bytes, which PostgreSQL refuses with an error (a 500), out of SQL parameters.
-ID_PATTERN = f"^{topics.ID_PATTERN.pattern}$"
+ID_PATTERN = f"^{ids.ID_PATTERN.pattern}$"
 
 
 @dataclass(frozen=True, slots=True)

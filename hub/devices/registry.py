@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from protocol.topics import is_valid_id
+from protocol.ids import ID_PATTERN, is_valid_id
 
 LEVELS = ("mam_non", "tieu_hoc", "thcs", "th_thcs")
 ROLES = ("gate", "classroom")
@@ -22,7 +22,7 @@ class RegistryError(ValueError):
 def upsert_school(conn: psycopg.Connection[Any], *, code: str, name: str, level: str, ward: str,
                   start_time: str = "07:00") -> None:
     if not is_valid_id(code):
-        raise RegistryError(f"school id {code!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
+        raise RegistryError(f"school id {code!r} must match {ID_PATTERN.pattern}")
     if level not in LEVELS:
         raise RegistryError(f"level {level!r} is not one of {', '.join(LEVELS)}")
     match = _HHMM.match(start_time)
@@ -39,7 +39,7 @@ def upsert_school(conn: psycopg.Connection[Any], *, code: str, name: str, level:
 
 def add_device(conn: psycopg.Connection[Any], *, school: str, device: str, role: str) -> None:
     if not is_valid_id(device):
-        raise RegistryError(f"device id {device!r} must match [a-z0-9][a-z0-9-]{{0,63}}")
+        raise RegistryError(f"device id {device!r} must match {ID_PATTERN.pattern}")
     if role not in ROLES:
         raise RegistryError(f"role {role!r} is not gate or classroom")
     with conn.transaction():

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from edge.cards.cardlist import CardListError, load_cards
-from edge.cards.readers import InvalidUid, KeyboardWedgeReader, SimulatedCardReader, normalise_uid
+from edge.cards.readers import KeyboardWedgeReader, SimulatedCardReader
 from edge.clock import DISTRICT_TZ, CompressedClock, ManualClock, SystemClock
 from edge.gate.policy import CardEntry
 from edge.hardware.relay import GpioRelay, NoopRelay
 from edge.projector.source import SimulatedProjector
+from protocol.ids import InvalidUid, normalise_uid
 
 
 @pytest.mark.parametrize(
