@@ -123,10 +123,12 @@ def _opened(pool: ConnectionPool[psycopg.Connection[TupleRow]]) -> Iterator[None
 
 
 async def _alarm_refused(_request: Request, exc: Exception) -> JSONResponse:
-    # An alarm or work order that is not there for this account (404) or not in a state
-    # that allows the action (409): one mapping for every equipment route.
+    # An account that may not act (403), an alarm or work order that is not there for it
+    # (404) or not in a state that allows the action (409): one mapping for every
+    # equipment route.
     assert isinstance(exc, AlarmError)
-    code = status.HTTP_404_NOT_FOUND if exc.not_found else status.HTTP_409_CONFLICT
+    code = (status.HTTP_403_FORBIDDEN if exc.forbidden
+            else status.HTTP_404_NOT_FOUND if exc.not_found else status.HTTP_409_CONFLICT)
     return JSONResponse(status_code=code, content={"detail": str(exc)})
 
 

@@ -32,11 +32,15 @@ StateFilter = Literal["open", "active", "unacknowledged", "cleared", "all"]
 
 
 class AlarmError(Exception):
-    """A lifecycle step that does not apply (the API answers 404 or 409 with the text)."""
+    """A step refused: the account may not act (``forbidden``, the API's 403), the alarm or
+    work order is not there for it (``not_found``, 404), or its state does not allow the
+    step (409). The API answers with the text."""
 
-    def __init__(self, message: str, *, not_found: bool = False) -> None:
+    def __init__(self, message: str, *, not_found: bool = False,
+                 forbidden: bool = False) -> None:
         super().__init__(message)
         self.not_found = not_found
+        self.forbidden = forbidden
 
 
 class AlarmPublic(BaseModel):

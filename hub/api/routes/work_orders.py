@@ -8,8 +8,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
-from hub.api.routes.alarms import acting_scope
-from hub.equipment import alarms
+from hub.equipment import actions, alarms
 from hub.equipment.alarms import WorkOrderPublic
 
 router = APIRouter(prefix="/api/v1", tags=["work-orders"])
@@ -41,14 +40,11 @@ class AssignIn(BaseModel):
 def assign_work_order(conn: ConnDep, user: CurrentUser,
                       order_id: Annotated[int, Path(ge=1, le=2**62)],
                       body: AssignIn) -> WorkOrderPublic:
-    scope = acting_scope(user)
-    return alarms.assign_work_order(conn, order_id, assignee=body.assignee, school=scope)
+    return actions.assign_work_order(conn, user, order_id, assignee=body.assignee)
 
 
 @router.post("/work-orders/{order_id}/close", response_model=WorkOrderPublic)
 def close_work_order(conn: ConnDep, user: CurrentUser,
                      order_id: Annotated[int, Path(ge=1, le=2**62)],
                      body: CloseIn | None = None) -> WorkOrderPublic:
-    scope = acting_scope(user)
-    return alarms.close_work_order(conn, order_id, actor=user.username,
-                                   note=body.note if body else None, school=scope)
+    return actions.close_work_order(conn, user, order_id, note=body.note if body else None)
