@@ -152,8 +152,9 @@ def export(
 ) -> None:
     """Write a list in the import's format: importing it back changes nothing."""
     from hub.db import connect
+    from hub.records.export import export_rows
     from hub.records.tables import TableError, suffix_of, write_rows
-    from hub.records.writer import export_rows, load_school
+    from hub.records.writer import load_school
 
     try:
         suffix_of(file.name)

@@ -11,9 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
-from hub.records.columns import CARD_COLUMNS, GUARDIAN_COLUMNS, STAFF_COLUMNS, STUDENT_COLUMNS
-from hub.records.identifiers import HAI_PHONG, Gender, make_personal_id
-from hub.records.validate import (
+from hub.records.cells import (
     CARD_STATUS_LABEL,
     CHANNEL_LABEL,
     GENDER_LABEL,
@@ -22,6 +20,8 @@ from hub.records.validate import (
     Channel,
     GuardianRelation,
 )
+from hub.records.columns import CARD_COLUMNS, GUARDIAN_COLUMNS, STAFF_COLUMNS, STUDENT_COLUMNS
+from hub.records.identifiers import HAI_PHONG, Gender, make_personal_id
 from smartschool.demo.district import (
     ADULT_MIDDLE,
     FAMILY_NAMES,

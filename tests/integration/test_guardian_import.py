@@ -21,8 +21,8 @@ from hub.accounts.auth import create_user, ensure_admin
 from hub.api.app import create_app
 from hub.devices.registry import upsert_school
 from hub.notify.outbox import enqueue_gate_notifications
+from hub.records.cells import parse_mobile
 from hub.records.tables import read_rows, write_rows
-from hub.records.validate import parse_mobile
 from smartschool.cli import app
 from smartschool.demo.records_sample import build_sample
 

@@ -7,21 +7,17 @@ from datetime import date
 
 import pytest
 
-from hub.records.columns import GUARDIAN_COLUMNS, Layout, resolve_layout
-from hub.records.validate import (
-    GuardianContactRecord,
-    RowError,
-    contact_problems,
-    parent_year_problem,
+from hub.records.cells import (
     parse_address,
     parse_channel,
-    parse_contact,
     parse_mobile,
     parse_relation,
-    parse_rows,
     parse_yes_no,
     same_name,
 )
+from hub.records.columns import GUARDIAN_COLUMNS, Layout, resolve_layout
+from hub.records.guardians import contact_problems, parent_year_problem, parse_contact
+from hub.records.validate import GuardianContactRecord, RowError, parse_rows
 
 TODAY = date(2026, 11, 29)
 HEADERS = [c.header for c in GUARDIAN_COLUMNS]

@@ -7,6 +7,16 @@ from datetime import date
 
 import pytest
 
+from hub.records.cells import (
+    class_grade,
+    parse_card_status,
+    parse_date,
+    parse_gender,
+    parse_name,
+    parse_phone,
+    parse_uid,
+)
+from hub.records.codes import staff_code, student_code
 from hub.records.columns import (
     STUDENT_COLUMNS,
     HeaderProblem,
@@ -14,19 +24,7 @@ from hub.records.columns import (
     find_header_row,
     resolve_layout,
 )
-from hub.records.validate import (
-    RowError,
-    StudentRecord,
-    class_grade,
-    parse_card_status,
-    parse_date,
-    parse_gender,
-    parse_name,
-    parse_phone,
-    parse_rows,
-    parse_uid,
-)
-from hub.records.writer import staff_code, student_code
+from hub.records.validate import RowError, StudentRecord, parse_rows
 
 TODAY = date(2026, 11, 29)
 HEADERS = [c.header for c in STUDENT_COLUMNS]

@@ -20,17 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.accounts.auth import User
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser
 from hub.records.access import may_manage
+from hub.records.cells import MAX_ADDRESS_LEN, MAX_NAME_LEN, Channel, GuardianRelation, parse_name
 from hub.records.consent import Person, find_person
+from hub.records.guardians import parent_year_problem, parse_contact
 from hub.records.identifiers import MAX_BIRTH_YEAR, MIN_BIRTH_YEAR
-from hub.records.validate import (
-    MAX_ADDRESS_LEN,
-    MAX_NAME_LEN,
-    Channel,
-    GuardianRelation,
-    parent_year_problem,
-    parse_contact,
-    parse_name,
-)
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
 
@@ -187,8 +180,9 @@ def export_records_file(
     fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "xlsx",
 ) -> Response:
     """A list in the import's own format."""
+    from hub.records.export import export_rows
     from hub.records.tables import write_rows
-    from hub.records.writer import export_rows, load_school
+    from hub.records.writer import load_school
 
     require_manage(user, school)
     if load_school(conn, school) is None:
