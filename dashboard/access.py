@@ -3,15 +3,15 @@
 The rules mirror the API's, so an account sees the same on the dashboard as through
 ``/api/v1`` (tests/unit/test_dashboard_access.py checks them against the API's code):
 
-- hub/auth.py: school_admin, teacher and facility_manager act for one school
+- hub/access.py: school_admin, teacher and facility_manager act for one school
   (``SCHOOL_SCOPED_ROLES``); district_admin and control_room see the whole district.
 - hub/api/deps.py ``get_school_filter``: a list narrows to the caller's school; asking
   for another school matches nothing; a scoped account without a school sees nothing.
 - hub/api/routes/attendance_reports.py ``_visible``: a school's registers (children's
   full names) are visible to district-wide accounts and to that school's staff.
-- hub/api/routes/alarms.py ``ACTING_ROLES`` / ``acting_scope``: district and school
-  admins and facility managers acknowledge and clear alarms, scoped ones only in their
-  own school; control_room and teachers only look.
+- hub/access.py ``ALARM_ACTING_ROLES``, the set the API's alarm routes check too:
+  district and school admins and facility managers acknowledge and clear alarms, scoped
+  ones only in their own school; control_room and teachers only look.
 
 The district page (``/``) shows aggregates and initials only, so by default it is a
 public wall screen; with ``public_district=False`` it needs a district-wide account.
@@ -25,17 +25,13 @@ from typing import Final, Literal
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from dashboard.builders.district import SCHOOL_PATH
-from hub.accounts.auth import ROLES, SCHOOL_SCOPED_ROLES
+from hub.access import ALARM_ACTING_ROLES, ROLES, SCHOOL_SCOPED_ROLES
 
 Page = Literal["district", "school", "equipment"]
 
 EQUIPMENT_PATH: Final = "/equipment"
 LOGIN_PATH: Final = "/login"
 LOGOUT_PATH: Final = "/logout"
-# hub/api/routes/alarms.py ACTING_ROLES (not imported: the dashboard does not load FastAPI).
-ALARM_ACTING_ROLES: Final[frozenset[str]] = frozenset(
-    ("district_admin", "school_admin", "facility_manager")
-)
 MAX_NEXT_LEN: Final = 2000
 
 

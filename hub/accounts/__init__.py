@@ -1,2 +1,2 @@
-"""Accounts: password hashes and tokens (``auth``), who may hold which role and the
-writes that follow (``users``)."""
+"""Accounts: password hashes and tokens (``auth``), who may hold which role and who may
+change whose account (``rules``, pure), and the database writes that follow (``users``)."""

@@ -6,7 +6,6 @@ No FastAPI here: the HTTP layer (hub/api) calls these, and so can the CLI and th
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import threading
 import time
@@ -14,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import jwt
 import psycopg
@@ -24,26 +23,14 @@ from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict
 
 from core.settings import Settings
-
-Role = Literal["district_admin", "school_admin", "teacher", "facility_manager", "control_room"]
-ROLES: Final[frozenset[str]] = frozenset(
-    ("district_admin", "school_admin", "teacher", "facility_manager", "control_room")
-)
-# These roles act for one school; without a school_id they would silently see the district.
-SCHOOL_SCOPED_ROLES: Final[frozenset[str]] = frozenset(
-    ("school_admin", "teacher", "facility_manager")
-)
+from hub.access import ROLES, SCHOOL_SCOPED_ROLES, Role
+from hub.accounts.rules import MAX_PASSWORD_LEN, valid_username
 
 ADMIN_USERNAME: Final = "admin"
 TOKEN_ALGORITHM: Final = "HS256"  # noqa: S105 - an algorithm name
 SECRET_FILE_NAME: Final = "secret_key"  # noqa: S105 - a file name
 GENERATED_PASSWORD_BYTES: Final = 12
 SECRET_KEY_BYTES: Final = 48
-# Usernames go into SQL parameters and log lines: a bounded, printable alphabet keeps NUL
-# bytes (which PostgreSQL rejects with an error) and control characters out.
-USERNAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-# argon2 cost grows with input length; nobody types a password longer than this.
-MAX_PASSWORD_LEN: Final = 1024
 
 # Failed logins allowed per (username, client) within the window before 429.
 LOGIN_MAX_FAILURES: Final = 5
@@ -166,10 +153,6 @@ def decode_token(token: str, *, secret: str, now: datetime | None = None) -> Tok
 
 
 # --- accounts --------------------------------------------------------------------------
-
-
-def valid_username(username: str) -> bool:
-    return USERNAME_RE.fullmatch(username) is not None
 
 
 def get_user(conn: psycopg.Connection[object], *, username: str) -> User | None:

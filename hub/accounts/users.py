@@ -1,18 +1,8 @@
-"""Accounts and the class-teacher link: who may hold which role, and the writes that follow.
+"""Accounts and the class-teacher link in the database: reads, and the writes the rules
+in hub/accounts/rules.py allow.
 
-Pure rules first (table-tested in tests/unit/test_users_rules.py), then the database
-functions the CLI (hub/users_cli.py) and the API (hub/api/routes/users.py) share. The
-access model they mirror lives elsewhere and is not changed here:
-
-- hub/auth.py: school_admin, teacher and facility_manager act for one school
-  (SCHOOL_SCOPED_ROLES); district_admin and control_room see the whole district.
-- hub/records/access.py: a district admin manages every school, a school admin theirs.
-- hub/attendance/corrections.py: a teacher corrects the classes whose
-  ``classes.teacher_username`` is theirs.
-
-An ``actor`` of None is the operator at the command line: whoever can reach the database
-already holds every right, so only the rules that protect the data itself apply to them
-(the shape of an account, and never disabling the last district admin).
+The CLI (smartschool/cli/users.py) and the API (hub/api/routes/users.py) share these. An
+``actor`` of None is the operator at the command line (see hub/accounts/rules.py).
 """
 
 from __future__ import annotations
@@ -20,73 +10,36 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import Enum
 from typing import Any, Final
 
 import psycopg
 
-from hub.accounts.auth import (
-    MAX_PASSWORD_LEN,
-    ROLES,
-    SCHOOL_SCOPED_ROLES,
-    User,
-    hash_password,
+from hub.access import SCHOOL_SCOPED_ROLES, may_manage
+from hub.accounts.auth import User, hash_password
+from hub.accounts.rules import (
+    Account,
+    Changes,
+    UserConflictError,
+    UserForbiddenError,
+    UserInputError,
+    UserNotFoundError,
+    account_problem,
+    apply_changes,
+    may_see,
+    normalise_full_name,
+    password_problem,
+    releases_classes,
+    require,
+    require_allowed,
+    self_change_problem,
+    teacher_problem,
     valid_username,
 )
-from hub.records.access import may_manage
 from protocol.topics import is_valid_id
 
-# District-wide roles: they must not carry a school, or a control room account created
-# "for" a school would look scoped while actually seeing the district.
-DISTRICT_ROLES: Final = ROLES - SCHOOL_SCOPED_ROLES
-# Roles that administer accounts. The read-only control room does not.
-USER_ADMIN_ROLES: Final = frozenset({"district_admin", "school_admin"})
-# What a school admin may hand out in their own school: staff, but not admin rights (a
-# school admin minting peers would take appointments out of the district's hands).
-SCHOOL_ADMIN_GRANTS: Final = frozenset({"teacher", "facility_manager"})
-# hub/auth.py accepts any non-empty password (the configured admin password predates this
-# module); accounts made here must be harder to guess. Generated ones have 16 characters.
-MIN_PASSWORD_LEN: Final = 10
-MAX_FULL_NAME_LEN: Final = 200
 # Unique among the hub's advisory lock ids (0x5C5C_00xx); taken by every change that could
 # leave the district without an active admin.
 ADMINS_LOCK_ID: Final = 0x5C5C_0020
-
-
-class UsersError(Exception):
-    """Base of the refusals below; the message is meant for the person who asked."""
-
-
-class UserInputError(UsersError):
-    """The request itself is wrong (HTTP 422, CLI exit 2)."""
-
-
-class UserNotFoundError(UsersError):
-    """No such account or class, or not one the caller may see (HTTP 404, CLI exit 1)."""
-
-
-class UserConflictError(UsersError):
-    """The database's state refuses it: a taken username, the last admin (409, exit 1)."""
-
-
-class UserForbiddenError(UsersError):
-    """The caller may not do this to this account (HTTP 403)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    """An account as the rules see it: never the password hash."""
-
-    username: str
-    role: str
-    school: str | None
-    full_name: str | None = None
-    disabled: bool = False
-
-    @classmethod
-    def of(cls, user: User) -> Account:
-        return cls(username=user.username, role=user.role, school=user.school_id,
-                   full_name=user.full_name, disabled=user.disabled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,156 +72,10 @@ class Assignment:
     previous: str | None  # the teacher before
 
 
-class Keep(Enum):
-    """Marks a field a change leaves as it is (None is a value: "no school")."""
-
-    KEEP = "keep"
-
-
-KEEP: Final = Keep.KEEP
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    role: str | Keep = KEEP
-    school: str | Keep | None = KEEP
-    full_name: str | Keep | None = KEEP
-    disabled: bool | Keep = KEEP
-    password: str | None = None  # None: keep the password
-
-
-# --- pure rules: the shape of an account -----------------------------------------------
-
-
-def username_problem(username: str) -> str | None:
-    if not valid_username(username):
-        return (f"username {username!r}: start with a letter or digit, then letters, digits "
-                "and ._@- only, at most 64 characters")
-    return None
-
-
-def role_problem(role: str) -> str | None:
-    if role not in ROLES:
-        return f"role {role!r}: one of {', '.join(sorted(ROLES))}"
-    return None
-
-
-def school_problem(role: str, school: str | None) -> str | None:
-    """Whether this role may (must) have this school; existence is the database's part."""
-    if role in SCHOOL_SCOPED_ROLES:
-        if school is None:
-            return f"a {role} acts for one school: give the school"
-        if not is_valid_id(school):
-            return f"school {school!r} is not a school code ([a-z0-9-], at most 64)"
-        return None
-    if school is not None:
-        return f"a {role} acts for the whole district: give no school"
-    return None
-
-
-def password_problem(password: str, *, username: str) -> str | None:
-    if len(password) < MIN_PASSWORD_LEN:
-        return f"password: at least {MIN_PASSWORD_LEN} characters"
-    if len(password) > MAX_PASSWORD_LEN:
-        return f"password: at most {MAX_PASSWORD_LEN} characters"
-    if password.casefold() == username.casefold():
-        return "password: must not be the username"
-    return None
-
-
-def normalise_full_name(name: str | None) -> str | None:
-    """NFC (as the records import does, so names compare equal), trimmed; blank is none."""
-    if name is None:
-        return None
-    name = unicodedata.normalize("NFC", name).strip()
-    if not name:
-        return None
-    if len(name) > MAX_FULL_NAME_LEN:
-        raise UserInputError(f"full name: at most {MAX_FULL_NAME_LEN} characters")
-    # Control characters (NUL above all, which PostgreSQL refuses) are never part of a name.
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
-        raise UserInputError("full name: no control characters")
-    return name
-
-
-def account_problem(account: Account) -> str | None:
-    return (username_problem(account.username) or role_problem(account.role)
-            or school_problem(account.role, account.school))
-
-
-# --- pure rules: who may do what -------------------------------------------------------
-
-
-def may_see(actor: Account, target: Account) -> bool:
-    """Whether ``target`` exists as far as ``actor`` is told: the district sees every
-    account, a school admin their school's; to anyone else another school's account is
-    not there at all (404, as for one that does not exist)."""
-    if actor.role == "district_admin":
-        return True
-    return actor.role == "school_admin" and actor.school is not None \
-        and target.school == actor.school
-
-
-def may_administer(actor: Account, target: Account) -> bool:
-    """Whether ``actor`` may create, or change, an account shaped like ``target``."""
-    if actor.role == "district_admin":
-        return True
-    return (actor.role == "school_admin" and actor.school is not None
-            and target.school == actor.school and target.role in SCHOOL_ADMIN_GRANTS)
-
-
-def self_change_problem(actor: Account, before: Account, after: Account) -> str | None:
-    """An admin locking themselves out (or promoting themselves) needs a second admin."""
-    if actor.username != before.username:
-        return None
-    if after.role != before.role or after.school != before.school:
-        return "you cannot change your own role or school: ask another admin"
-    if after.disabled and not before.disabled:
-        return "you cannot disable your own account"
-    return None
-
-
-def teacher_problem(teacher: Account, class_school: str) -> str | None:
-    """Whether ``teacher`` may be made the teacher of a class of ``class_school``."""
-    if teacher.role != "teacher":
-        return f"{teacher.username} is a {teacher.role}, not a teacher"
-    if teacher.school != class_school:
-        return f"{teacher.username} teaches at {teacher.school}, not {class_school}"
-    if teacher.disabled:
-        return f"{teacher.username} is disabled"
-    return None
-
-
-def apply_changes(before: Account, changes: Changes) -> Account:
-    after = before
-    if not isinstance(changes.role, Keep):
-        after = replace(after, role=changes.role)
-    if not isinstance(changes.school, Keep):
-        after = replace(after, school=changes.school)
-    if not isinstance(changes.full_name, Keep):
-        after = replace(after, full_name=normalise_full_name(changes.full_name))
-    if not isinstance(changes.disabled, Keep):
-        after = replace(after, disabled=changes.disabled)
-    return after
-
-
-def releases_classes(before: Account, after: Account) -> bool:
-    """A teacher who stops being a teacher of that school stops holding its classes: the
-    link would otherwise dangle, granting nothing but misleading every register."""
-    return before.role == "teacher" and (after.role != "teacher" or after.school != before.school)
-
-
-def _check(problem: str | None) -> None:
-    if problem is not None:
-        raise UserInputError(problem)
-
-
-def _check_allowed(actor: Account | None, target: Account) -> None:
-    if actor is not None and not may_administer(actor, target):
-        raise UserForbiddenError(
-            "a school admin manages only their school's teachers and facility managers"
-            if actor.role == "school_admin" else "only a district or school admin manages accounts"
-        )
+def account_of(user: User) -> Account:
+    """A signed-in API user as the rules see them."""
+    return Account(username=user.username, role=user.role, school=user.school_id,
+                   full_name=user.full_name, disabled=user.disabled)
 
 
 # --- database --------------------------------------------------------------------------
@@ -345,9 +152,9 @@ def add_account(
 ) -> Account:
     account = Account(username=username, role=role, school=school,
                       full_name=normalise_full_name(full_name))
-    _check(account_problem(account))
-    _check(password_problem(password, username=username))
-    _check_allowed(actor, account)
+    require(account_problem(account))
+    require(password_problem(password, username=username))
+    require_allowed(actor, account)
     password_hash = hash_password(password)  # slow on purpose: outside the transaction
     with conn.transaction():
         if school is not None and not school_exists(conn, school):
@@ -378,16 +185,16 @@ def update_account(
 ) -> tuple[Account, list[ClassRef]]:
     """Apply ``changes``; return the account after and the classes it stopped holding."""
     if changes.password is not None:
-        _check(password_problem(changes.password, username=username))
+        require(password_problem(changes.password, username=username))
     password_hash = None if changes.password is None else hash_password(changes.password)
     with conn.transaction():
         before = get_account(conn, username, lock=True)
         if before is None or (actor is not None and not may_see(actor, before)):
             raise UserNotFoundError(f"no account {username!r}")
-        _check_allowed(actor, before)
+        require_allowed(actor, before)
         after = apply_changes(before, changes)
-        _check(account_problem(after))
-        _check_allowed(actor, after)
+        require(account_problem(after))
+        require_allowed(actor, after)
         if actor is not None and (problem := self_change_problem(actor, before, after)):
             raise UserForbiddenError(problem)
         if after.school is not None and after.school != before.school \
@@ -496,7 +303,7 @@ def set_class_teacher(
         if username is not None:
             if row is None:
                 raise UserInputError(f"no account {username!r}")
-            _check(teacher_problem(_account(row), cls.school))
+            require(teacher_problem(_account(row), cls.school))
         conn.execute("update classes set teacher_username = %s where id = %s",
                      (username, class_id))
     return Assignment(cls=replace(cls, teacher=username), previous=cls.teacher)

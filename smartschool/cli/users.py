@@ -1,8 +1,9 @@
 """``smartschool users ...``: API accounts and which teacher holds which class.
 
-The rules live in hub/users.py; this module reads passwords, talks to the operator and
-maps refusals to exit codes: 0 done, 1 refused by what is in the database (unknown
-account, name taken, the last district admin), 2 bad input or no database configured.
+The rules live in hub/accounts/rules.py, the database work in hub/accounts/users.py;
+this module reads passwords, talks to the operator and maps refusals to exit codes: 0 done,
+1 refused by what is in the database (unknown account, name taken, the last district
+admin), 2 bad input or no database configured.
 """
 
 from __future__ import annotations
@@ -33,20 +34,20 @@ TABLE_HEADERS: Final = ("USERNAME", "ROLE", "SCHOOL", "FULL NAME", "STATE", "CLA
 
 @contextmanager
 def _session() -> Iterator[Any]:
-    """A connection, with every refusal of hub.accounts.users turned into a message and
+    """A connection, with every refusal of hub.accounts.rules turned into a message and
     exit code."""
     import psycopg
 
-    from hub.accounts import users
+    from hub.accounts import rules
     from hub.db import connect
 
     url = _database_url()
     try:
         with connect(url, autocommit=True) as conn:
             yield conn
-    except users.UserInputError as exc:
+    except rules.UserInputError as exc:
         raise _fail(str(exc), 2) from None
-    except (users.UserNotFoundError, users.UserConflictError, users.UserForbiddenError) as exc:
+    except (rules.UserNotFoundError, rules.UserConflictError, rules.UserForbiddenError) as exc:
         raise _fail(str(exc), 1) from None
     except psycopg.OperationalError as exc:
         raise _fail(f"cannot use the database: {exc}".strip(), 1) from None
@@ -56,7 +57,7 @@ def read_password(*, from_stdin: bool, username: str) -> tuple[str, bool]:
     """(password, generated). From stdin's first line, typed twice on a terminal, or else
     generated: a script without a terminal still gets a strong password to hand over."""
     from hub.accounts.auth import generate_password
-    from hub.accounts.users import password_problem
+    from hub.accounts.rules import password_problem
 
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -105,10 +106,10 @@ def add(
 
     Without --password-stdin the password is typed twice on a terminal; without a
     terminal a strong one is generated and printed once."""
-    from hub.accounts import users
+    from hub.accounts import rules, users
 
     # Checked before asking for a password, so a typo does not cost two prompts.
-    problem = users.account_problem(users.Account(username=username, role=role, school=school))
+    problem = rules.account_problem(rules.Account(username=username, role=role, school=school))
     if problem:
         raise _fail(problem)
     password, generated = read_password(from_stdin=password_stdin, username=username)
@@ -129,10 +130,10 @@ def list_(
         "--json", help="One JSON object per line instead of a table.")] = False,
 ) -> None:
     """List accounts with their role, school, state and classes. Never shows hashes."""
-    from hub.accounts import users
+    from hub.accounts import rules, users
     from protocol.topics import is_valid_id
 
-    if role is not None and (problem := users.role_problem(role)):
+    if role is not None and (problem := rules.role_problem(role)):
         raise _fail(problem)
     if school is not None and not is_valid_id(school):
         raise _fail(f"school {school!r} is not a school code ([a-z0-9-], at most 64)")
@@ -168,14 +169,14 @@ def set_password(
 
     Typed twice on a terminal, read with --password-stdin, else generated and printed
     once. Tokens already issued stay valid until they expire; `disable` stops them."""
-    from hub.accounts import users
+    from hub.accounts import rules, users
 
     with _session() as conn:
         if users.get_account(conn, username) is None:
             raise _fail(f"no account {username!r}", 1)
     password, generated = read_password(from_stdin=password_stdin, username=username)
     with _session() as conn:
-        users.update_account(conn, username, users.Changes(password=password))
+        users.update_account(conn, username, rules.Changes(password=password))
     typer.echo(f"password of {username} changed")
     if generated:
         _show_generated(username, password)
@@ -186,20 +187,20 @@ def disable(username: Annotated[str, typer.Argument(help="The account.")]) -> No
     """Refuse the account's logins and its tokens at once.
 
     The last active district admin cannot be disabled."""
-    from hub.accounts import users
+    from hub.accounts import rules, users
 
     with _session() as conn:
-        users.update_account(conn, username, users.Changes(disabled=True))
+        users.update_account(conn, username, rules.Changes(disabled=True))
     typer.echo(f"disabled {username}: logins and tokens refused from now on")
 
 
 @app.command("enable")
 def enable(username: Annotated[str, typer.Argument(help="The account.")]) -> None:
     """Allow a disabled account to log in again (with its old password)."""
-    from hub.accounts import users
+    from hub.accounts import rules, users
 
     with _session() as conn:
-        users.update_account(conn, username, users.Changes(disabled=False))
+        users.update_account(conn, username, rules.Changes(disabled=False))
     typer.echo(f"enabled {username}")
 
 

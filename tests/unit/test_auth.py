@@ -17,9 +17,9 @@ from hub.accounts.auth import (
     hash_password,
     load_or_create_secret,
     needs_rehash,
-    valid_username,
     verify_password,
 )
+from hub.accounts.rules import valid_username
 
 SECRET = "k" * 48
 T0 = datetime(2025, 9, 5, 7, 0, tzinfo=UTC)

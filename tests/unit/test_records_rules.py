@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hub.records.access import may_manage
+from hub.access import may_manage
 from hub.records.consent import age_on, check_consent_input, consent_refusal, required_roles
 from hub.records.retention import retention_cutoff
 

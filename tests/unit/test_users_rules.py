@@ -1,11 +1,11 @@
-"""The account rules of hub/users.py, as tables: shape, passwords, who may administer
+"""The account rules of hub/accounts/rules.py, as tables: shape, passwords, who may administer
 whom, self-lockout, class teachers, and what a change does."""
 
 from __future__ import annotations
 
 import pytest
 
-from hub.accounts.users import (
+from hub.accounts.rules import (
     KEEP,
     MIN_PASSWORD_LEN,
     Account,
@@ -67,8 +67,8 @@ def test_account_shape(account: Account, problem: str | None) -> None:
         assert got is not None and problem in got, got
 
 
-def test_school_problem_follows_the_scoped_roles_of_auth() -> None:
-    from hub.accounts.auth import ROLES, SCHOOL_SCOPED_ROLES
+def test_school_problem_follows_the_scoped_roles_of_access() -> None:
+    from hub.access import ROLES, SCHOOL_SCOPED_ROLES
 
     for role in ROLES:
         needs_school = school_problem(role, None) is not None

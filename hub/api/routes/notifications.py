@@ -11,12 +11,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
+from hub.access import ADMIN_ROLES
 from hub.accounts.auth import User
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
-
-ADMIN_ROLES = frozenset({"district_admin", "school_admin"})
 
 
 class NotificationPublic(BaseModel):

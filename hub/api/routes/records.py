@@ -17,9 +17,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.access import may_manage
 from hub.accounts.auth import User
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser
-from hub.records.access import may_manage
 from hub.records.cells import MAX_ADDRESS_LEN, MAX_NAME_LEN, Channel, GuardianRelation, parse_name
 from hub.records.consent import Person, find_person
 from hub.records.guardians import parent_year_problem, parse_contact

@@ -1,20 +1,22 @@
 """The signed-in account; account administration; which teacher holds which class.
 
 District admins manage every account; a school admin manages the teachers and facility
-managers of their own school (hub/users.py has the rules). Everyone else, the read-only
+managers of their own school (hub/accounts/rules.py has the rules). Everyone else, the read-only
 control room included, gets 403 on these. Another school's account or class is a 404 to a
 school-scoped caller, the same answer as for one that does not exist.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.accounts import users
-from hub.accounts.auth import MAX_PASSWORD_LEN, User, generate_password
+from hub.access import ADMIN_ROLES, Role
+from hub.accounts import rules, users
+from hub.accounts.auth import User, generate_password
+from hub.accounts.rules import MAX_PASSWORD_LEN
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
 from hub.api.models import (
     AccountCreatedPublic,
@@ -28,19 +30,17 @@ from hub.api.models import (
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
-RoleName = Literal["district_admin", "school_admin", "teacher", "facility_manager",
-                   "control_room"]
 # Generous bounds, only so a request cannot make the hub hash or store megabytes; the
-# rules in hub.accounts.users give the precise messages.
+# rules in hub.accounts.rules give the precise messages.
 MAX_TEXT = 256
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorPublic} for code in (403, 404, 409, 422)
 }
 _STATUS = {
-    users.UserInputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
-    users.UserNotFoundError: status.HTTP_404_NOT_FOUND,
-    users.UserConflictError: status.HTTP_409_CONFLICT,
-    users.UserForbiddenError: status.HTTP_403_FORBIDDEN,
+    rules.UserInputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    rules.UserNotFoundError: status.HTTP_404_NOT_FOUND,
+    rules.UserConflictError: status.HTTP_409_CONFLICT,
+    rules.UserForbiddenError: status.HTTP_403_FORBIDDEN,
 }
 
 
@@ -76,15 +76,15 @@ class ClassTeacherUpdate(BaseModel):
 UsernamePath = Annotated[str, Path(max_length=MAX_TEXT)]
 
 
-def _refused(exc: users.UsersError) -> NoReturn:
+def _refused(exc: rules.UsersError) -> NoReturn:
     raise HTTPException(_STATUS.get(type(exc), 422), str(exc)) from exc
 
 
-def require_user_admin(user: User) -> users.Account:
-    if user.role not in users.USER_ADMIN_ROLES:
+def require_user_admin(user: User) -> rules.Account:
+    if user.role not in ADMIN_ROLES:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "only a district or school admin manages accounts")
-    return users.Account.of(user)
+    return users.account_of(user)
 
 
 def _refs(classes: tuple[users.ClassRef, ...] | list[users.ClassRef]) -> list[ClassRefPublic]:
@@ -104,18 +104,18 @@ def _listing(conn: ConnDep, username: str) -> users.AccountListing:
     return item
 
 
-def _changes(body: UserUpdate) -> users.Changes:
+def _changes(body: UserUpdate) -> rules.Changes:
     sent = body.model_fields_set
     for name in ("role", "disabled"):
         if name in sent and getattr(body, name) is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} cannot be null")
     if not sent - {"password"} and body.password is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "nothing to change")
-    return users.Changes(
-        role=body.role if body.role is not None else users.KEEP,
-        school=body.school if "school" in sent else users.KEEP,
-        full_name=body.full_name if "full_name" in sent else users.KEEP,
-        disabled=body.disabled if body.disabled is not None else users.KEEP,
+    return rules.Changes(
+        role=body.role if body.role is not None else rules.KEEP,
+        school=body.school if "school" in sent else rules.KEEP,
+        full_name=body.full_name if "full_name" in sent else rules.KEEP,
+        disabled=body.disabled if body.disabled is not None else rules.KEEP,
         password=body.password,
     )
 
@@ -137,7 +137,7 @@ def read_users(
     conn: ConnDep,
     user: CurrentUser,
     schools: SchoolFilterDep,
-    role: Annotated[RoleName | None, Query(description="Only this role")] = None,
+    role: Annotated[Role | None, Query(description="Only this role")] = None,
 ) -> list[AccountPublic]:
     """Accounts (a school admin: their school's), with the classes each teacher holds."""
     require_user_admin(user)
@@ -156,7 +156,7 @@ def create_user(conn: ConnDep, user: CurrentUser, body: UserCreate) -> AccountCr
         account = users.add_account(conn, username=body.username, role=body.role,
                                     school=body.school, full_name=body.full_name,
                                     password=password, actor=actor)
-    except users.UsersError as exc:
+    except rules.UsersError as exc:
         _refused(exc)
     created = _public(_listing(conn, account.username))
     return AccountCreatedPublic(**created.model_dump(),
@@ -172,7 +172,7 @@ def update_user(
     actor = require_user_admin(user)
     try:
         _, released = users.update_account(conn, username, _changes(body), actor=actor)
-    except users.UsersError as exc:
+    except rules.UsersError as exc:
         _refused(exc)
     updated = _public(_listing(conn, username))
     return AccountUpdatedPublic(**updated.model_dump(), released_classes=_refs(released))
@@ -197,7 +197,7 @@ def update_class_teacher(
     admin anywhere, a school admin in their school; the teacher must teach there."""
     try:
         done = users.set_class_teacher(conn, class_id, body.username,
-                                       actor=users.Account.of(user))
-    except users.UsersError as exc:
+                                       actor=users.account_of(user))
+    except rules.UsersError as exc:
         _refused(exc)
     return _class_public(done.cls)

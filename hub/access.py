@@ -1,0 +1,38 @@
+"""Who may do what: the account roles and the role sets every check is built from. Pure.
+
+The API, the dashboard and the command line all import these sets, so a role's rights
+are written down once. Each check that needs more than a role (a school to match, a
+class to hold) lives with the work it guards, built on these.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Role = Literal["district_admin", "school_admin", "teacher", "facility_manager", "control_room"]
+ROLES: Final[frozenset[str]] = frozenset(
+    ("district_admin", "school_admin", "teacher", "facility_manager", "control_room")
+)
+# These roles act for one school; without a school_id they would silently see the district.
+SCHOOL_SCOPED_ROLES: Final[frozenset[str]] = frozenset(
+    ("school_admin", "teacher", "facility_manager")
+)
+# Roles that administer a school's records, its accounts and its notifications. The
+# read-only control room does not.
+ADMIN_ROLES: Final[frozenset[str]] = frozenset(("district_admin", "school_admin"))
+# What a school admin may hand out in their own school: staff, but not admin rights (a
+# school admin minting peers would take appointments out of the district's hands).
+SCHOOL_ADMIN_GRANTS: Final[frozenset[str]] = frozenset(("teacher", "facility_manager"))
+# Who may acknowledge and clear alarms and run work orders; the control room watches,
+# teachers only look.
+ALARM_ACTING_ROLES: Final[frozenset[str]] = frozenset(
+    ("district_admin", "school_admin", "facility_manager")
+)
+
+
+def may_manage(role: str, user_school: str | None, school: str) -> bool:
+    """May change a school's records, import them, record consent and enroll faces:
+    district admins everywhere, a school admin only in their own school."""
+    if role == "district_admin":
+        return True
+    return role == "school_admin" and user_school is not None and user_school == school
