@@ -15,7 +15,7 @@ import uvicorn
 
 from core.mqtt import BrokerAddress
 from core.settings import Settings
-from hub.devices.sync import SyncPublisher
+from hub.devices.publisher import SyncPublisher
 from hub.equipment.evaluator import Evaluator
 from hub.ingest.worker import Ingest
 from hub.notify.settings import NotifySettings
@@ -179,7 +179,7 @@ class Hub:
             self.sync_publisher = SyncPublisher(
                 database_url, mqtt_url=mqtt_url,
                 client_id=f"{client_id or settings.hub_client_id}-sync",
-                zone=ZoneInfo(settings.timezone), username=settings.mqtt_username,
+                tz=ZoneInfo(settings.timezone), username=settings.mqtt_username,
                 password=password,
             )
 

@@ -7,13 +7,13 @@ optional fields, and an older hub must keep accepting a newer device.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from protocol.ids import CardUid, Identifier
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION: Final = 1
 
 # A gate event's field values, named: the gate's policy decides in these terms.
 Direction = Literal["in", "out"]

@@ -20,8 +20,9 @@ import yaml
 from pydantic import Field, ValidationError
 
 from core.configbase import StrictModel
-from edge.gate.policy import CardEntry, CardStatus, PersonKind
+from edge.gate.policy import CardEntry
 from protocol.ids import InvalidUid, normalise_uid
+from protocol.sync import CardStatus, PersonKind
 
 
 class CardListError(ValueError):

@@ -34,9 +34,7 @@ from edge.device import DeviceAgent, HostMetrics
 from edge.gate.policy import (
     CardEntry,
     Decision,
-    Direction,
     PassageLog,
-    PersonKind,
     Schedule,
     decide_card,
     decide_card_and_face,
@@ -49,7 +47,8 @@ from edge.link import SharedLoop
 from edge.outbox import Outbox
 from faces.decision import FaceAgreement, Seen, Verification, observation
 from protocol.ids import InvalidUid, normalise_uid
-from protocol.messages import CmdPayload, GatePayload
+from protocol.messages import CmdPayload, Direction, GatePayload
+from protocol.sync import PersonKind, SyncError
 from protocol.topics import Channel
 
 if TYPE_CHECKING:  # the face extra (cv2, dlib, numpy) is not on a card-only Pi
@@ -508,8 +507,6 @@ class GateAgent(DeviceAgent):
         return CommandResult(True, {"was_held": self.release()})
 
     def _sync_gallery_command(self, _cmd: CmdPayload) -> CommandResult:
-        from edge.gate.sync import SyncError
-
         try:
             return CommandResult(True, self.sync_gallery())
         except SyncError as exc:

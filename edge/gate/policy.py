@@ -34,16 +34,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Literal
 
 from faces.decision import Reason as FaceReason
 from faces.decision import Verification
-
-Direction = Literal["in", "out"]
-CardStatus = Literal["active", "blocked", "lost"]
-PersonKind = Literal["student", "staff"]
-Verdict = Literal["granted", "denied", "unknown"]
-Method = Literal["card", "face", "card+face", "manual"]
+from protocol.messages import Direction, Method, Verdict
+from protocol.sync import CardStatus, PersonKind
 
 
 class Reason(StrEnum):

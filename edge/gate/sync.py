@@ -1,8 +1,7 @@
 """A gate's sync from the hub: GET /api/v1/device/sync, then the card list and the gallery
 written to the gate's own files, atomically.
 
-The wire document is defined here, where the gate must parse it; the hub's API builds
-the same models (hub/device_sync.py), so the two cannot drift apart.
+The wire document is protocol.sync's, which the hub's API builds too (hub/devices/sync.py).
 
 Nothing on disk changes unless everything arrived and checked out: the answer is parsed,
 the gallery built and encrypted, and both files staged next to their targets before
@@ -14,8 +13,6 @@ Stdlib ``urllib``: the edge extra has no HTTP client, and one GET does not need 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import json
@@ -27,90 +24,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlencode
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
-from edge.gate.policy import CardEntry, CardStatus, PersonKind
+from edge.gate.policy import CardEntry
+from protocol.sync import (
+    ENCODING_DIM,
+    SYNC_PATH,
+    SyncCard,
+    SyncDocument,
+    SyncError,
+    SyncFace,
+    decode_encoding,
+)
 
 if TYPE_CHECKING:  # the face extra (numpy, cryptography) is not on a card-only Pi
     from edge.config.gate import SyncConfig
     from faces.gallery import Gallery
 
-SYNC_PATH: Final = "/api/v1/device/sync"
-ENCODING_DIM: Final = 128
-ENCODING_BYTES: Final = ENCODING_DIM * 4  # float32, little-endian
 # A school of 2,000 enrolled persons with 5 encodings each is about 7 MB of JSON;
 # anything far beyond is not a sync document, and must not exhaust a Pi's memory.
 MAX_RESPONSE_BYTES: Final = 64 * 2**20
 MAX_ERROR_BYTES: Final = 4096
-MAX_ENCODINGS_PER_PERSON: Final = 64
 USER_AGENT: Final = "smartschool-gate"
 
 
-class SyncError(Exception):
-    """The sync did not happen; the message says why. The gate keeps what it has."""
-
-
-# --- the wire document ---------------------------------------------------------------
-
-
-class _Wire(BaseModel):
-    # Unknown fields are ignored, as in protocol/: a newer hub may add some.
-    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
-
-
-class SyncCard(_Wire):
-    uid: Annotated[str, StringConstraints(pattern=r"^[0-9A-F]{2,32}$")] = Field(
-        description="Card UID, upper-case hex, most significant byte first")
-    person: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        description="Person code of the holder")
-    status: CardStatus = Field(description="active opens; blocked and lost are denied")
-    kind: PersonKind = Field(description="student or staff (staff pass outside hours)")
-
-
-class SyncFace(_Wire):
-    person: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
-        description="Person code")
-    consent: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
-        description="The recorded consents the encodings rest on (ids, roles, dates)")
-    encodings: list[str] = Field(
-        min_length=1, max_length=MAX_ENCODINGS_PER_PERSON,
-        description="Each base64 of 128 float32, little-endian")
-
-
-class SyncDocument(_Wire):
-    school: str = Field(description="The device's school")
-    device: str = Field(description="The device the token belongs to")
-    version: int = Field(ge=0, description="The school's sync version this state had or "
-                         "followed; a later one means the hub has newer records")
-    generated_at: AwareDatetime = Field(description="When the hub read the records")
-    cards: list[SyncCard] = Field(description="Every card of the school's persons")
-    gallery: list[SyncFace] | None = Field(
-        default=None, description="Enrolled persons with active consent; null when the "
-        "gate did not ask for faces (a card-only gate never receives biometric data)")
-
-
 # --- pure helpers ----------------------------------------------------------------------
-
-
-def encode_encoding(data: bytes) -> str:
-    if len(data) != ENCODING_BYTES:
-        raise ValueError(f"an encoding is {ENCODING_BYTES} bytes, got {len(data)}")
-    return base64.b64encode(data).decode("ascii")
-
-
-def decode_encoding(text: str) -> bytes:
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise SyncError("an encoding is not base64") from None
-    if len(data) != ENCODING_BYTES:
-        raise SyncError(f"an encoding is {len(data)} bytes, not {ENCODING_BYTES}")
-    return data
 
 
 def sync_url(hub_url: str, *, gallery: bool) -> str:

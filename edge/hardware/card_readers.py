@@ -12,7 +12,8 @@ import threading
 from typing import Any
 
 from edge.cards.codecs import ByteOrder, KeyDecoder, SerialDecoder, UidFormat, convert_uid
-from edge.cards.readers import InvalidUid, _QueuedReader
+from edge.cards.readers import _QueuedReader
+from protocol.ids import InvalidUid
 
 log = logging.getLogger(__name__)
 

@@ -56,7 +56,7 @@ def device_token(
     device_token (see the gate YAML's sync section).
     """
     from hub.db import connect
-    from hub.devices.sync import issue_token
+    from hub.devices.tokens import issue_token
 
     with connect(database_url()) as conn:
         issued = issue_token(conn, device)

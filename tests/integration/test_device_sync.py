@@ -26,15 +26,16 @@ from edge.agent import build_agent
 from edge.cards.readers import SimulatedCardReader
 from edge.clock import DISTRICT_TZ, ManualClock
 from edge.config import AgentConfig
-from faces.keys import KEY_ENV, new_key
 from edge.gate.agent import DEBOUNCE_S, GateAgent
 from edge.hardware.feedback import LogFeedback
 from edge.hardware.relay import NoopRelay
 from faces.gallery import Gallery
 from faces.imaging import MAX_SIDE, fit
+from faces.keys import KEY_ENV, new_key
 from hub.accounts.auth import ensure_admin
+from hub.devices.publisher import SyncPublisher
 from hub.devices.registry import add_device, upsert_school
-from hub.devices.sync import SyncPublisher, hash_token
+from hub.devices.tokens import hash_token
 from hub.service import Hub
 from protocol import CmdPayload
 from tests.conftest import FACES, Broker, free_port, wait_until
@@ -338,11 +339,11 @@ def test_a_restarted_hub_resends_nothing_but_pushes_what_changed_meanwhile(
     pg_url: str, broker: Broker,
 ) -> None:
     seed(pg_url)
-    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
 
     def publisher() -> SyncPublisher:
         return SyncPublisher(pg_url, mqtt_url=broker.url, client_id=f"sync-{uuid.uuid4().hex[:6]}",
-                             zone=zone)
+                             tz=tz)
 
     first = publisher()
     try:
@@ -384,10 +385,10 @@ def test_a_restarted_hub_resends_nothing_but_pushes_what_changed_meanwhile(
 
 def test_one_publisher_leads_and_the_other_stands_by(pg_url: str, broker: Broker) -> None:
     seed(pg_url)
-    zone = ZoneInfo("Asia/Ho_Chi_Minh")
-    leader = SyncPublisher(pg_url, mqtt_url=broker.url, client_id="sync-a", zone=zone,
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    leader = SyncPublisher(pg_url, mqtt_url=broker.url, client_id="sync-a", tz=tz,
                            poll_s=0.2)
-    standby = SyncPublisher(pg_url, mqtt_url=broker.url, client_id="sync-b", zone=zone,
+    standby = SyncPublisher(pg_url, mqtt_url=broker.url, client_id="sync-b", tz=tz,
                             poll_s=0.2)
     leader.start()
     try:

@@ -21,47 +21,42 @@ from pydantic import ValidationError
 from edge.cards.cardlist import load_cards
 from edge.config import AgentConfig, load_config
 from edge.config.gate import GateConfig, SyncConfig
-from faces.keys import KEY_ENV, new_key
 from edge.gate.policy import CardEntry
 from edge.gate.sync import (
-    ENCODING_BYTES,
-    SyncCard,
-    SyncError,
     build_gallery,
     card_table,
     cards_text,
     check_identity,
-    decode_encoding,
     device_token,
-    encode_encoding,
     parse_document,
     pull,
     sync_url,
 )
 from faces.gallery import ENCODING_DIM, Gallery, GalleryEntry
+from faces.keys import KEY_ENV, new_key
+from hub.devices.publisher import GateTarget, Push, due_pushes, sync_command
 from hub.devices.sync import (
     CardRow,
     ConsentRow,
-    Device,
-    GateTarget,
-    Push,
     SchoolState,
     SyncVersion,
-    access_refusal,
     advance,
-    bearer_token,
     consent_reference,
-    due_pushes,
-    hash_token,
-    new_token,
     sync_card,
-    sync_command,
     sync_document,
     sync_faces,
+)
+from hub.devices.tokens import (
+    Device,
+    access_refusal,
+    bearer_token,
+    hash_token,
+    new_token,
     token_matches,
 )
 from protocol import Accepted, CmdPayload, decode
 from protocol.messages import to_json
+from protocol.sync import ENCODING_BYTES, SyncCard, SyncError, decode_encoding, encode_encoding
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 9, 8, 7, 0, tzinfo=UTC)

@@ -12,9 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
 
-from edge.gate.sync import SyncDocument
 from hub.api.deps import ConnDep, ContextDep
-from hub.devices.sync import access_refusal, bearer_token, build_sync, device_for_token
+from hub.devices.sync import build_sync
+from hub.devices.tokens import access_refusal, bearer_token, device_for_token
+from protocol.sync import SyncDocument
 
 router = APIRouter(prefix="/api/v1", tags=["device sync"])
 
