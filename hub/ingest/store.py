@@ -5,6 +5,11 @@ conflict do nothing`` dedups on ``(device, seq)``: a replay is stored once, two
 events in the same millisecond are two rows. The same transaction links events
 to students, keeps the attendance rollup and device state current, and stores
 the dead letters, so the broker is acknowledged only for what is durable.
+
+Each insert reports what it actually added, so a batch also says how many of its
+messages were already stored: the duplicates the key absorbed (a redelivery after
+a crash between commit and acknowledgement, or a device's replay). Tests and the
+benchmark count them, since a row count under a unique key cannot show them.
 """
 
 from __future__ import annotations
@@ -67,27 +72,34 @@ with inserted as (
     returning student_id, school_id, direction, decision,
               -- a device without NTP sync: the hub's receive time is the better clock
               case when clock_synced is false then received_at else ts end as at
+), rollup as (
+    insert into attendance_daily as a (student_id, day, school_id, first_in, last_out)
+    select i.student_id, (i.at at time zone %(tz)s)::date, st.school_id,
+           min(i.at) filter (where i.direction = 'in'),
+           max(i.at) filter (where i.direction = 'out')
+    from inserted i join students st on st.id = i.student_id
+    -- a pass at another school's gate is kept (and flagged by the register), not attendance
+    where i.decision = 'granted' and i.school_id = st.school_id
+    group by i.student_id, (i.at at time zone %(tz)s)::date, st.school_id
+    on conflict (student_id, day) do update
+        set first_in = least(a.first_in, excluded.first_in),
+            last_out = greatest(a.last_out, excluded.last_out)
 )
-insert into attendance_daily as a (student_id, day, school_id, first_in, last_out)
-select i.student_id, (i.at at time zone %(tz)s)::date, st.school_id,
-       min(i.at) filter (where i.direction = 'in'),
-       max(i.at) filter (where i.direction = 'out')
-from inserted i join students st on st.id = i.student_id
--- a pass at another school's gate is kept (and flagged by the register), not attendance
-where i.decision = 'granted' and i.school_id = st.school_id
-group by i.student_id, (i.at at time zone %(tz)s)::date, st.school_id
-on conflict (student_id, day) do update
-    set first_in = least(a.first_in, excluded.first_in),
-        last_out = greatest(a.last_out, excluded.last_out)
+-- a data-modifying WITH runs whether or not it is read; this reads what was new
+select count(*) from inserted
 """
 
 # telemetry is partitioned by ts (0006), so its key carries ts; a replay repeats the ts.
 _INSERT_TELEMETRY = """
-insert into telemetry (device_id, seq, metric, ts, received_at, asset,
-                       value_num, value_bool, value_text)
-select device_id, seq, metric, ts, received_at, asset, value_num, value_bool, value_text
-from stage_telemetry
-on conflict (device_id, seq, metric, ts) do nothing
+with inserted as (
+    insert into telemetry (device_id, seq, metric, ts, received_at, asset,
+                           value_num, value_bool, value_text)
+    select device_id, seq, metric, ts, received_at, asset, value_num, value_bool, value_text
+    from stage_telemetry
+    on conflict (device_id, seq, metric, ts) do nothing
+    returning device_id, seq
+)
+select count(distinct (device_id, seq)) from inserted
 """
 
 _INSERT_STATUS = """
@@ -101,10 +113,12 @@ with inserted as (
     select distinct on (s.device_id) s.*
     from stage_status s join inserted i using (device_id, seq)
     order by s.device_id, s.ord desc
+), touched as (
+    update devices d
+    set state = l.state, fw = l.fw, ip = l.ip, boot = l.boot, state_changed_at = l.received_at
+    from latest l where d.id = l.device_id
 )
-update devices d
-set state = l.state, fw = l.fw, ip = l.ip, boot = l.boot, state_changed_at = l.received_at
-from latest l where d.id = l.device_id
+select count(*) from inserted
 """
 
 _TOUCH_DEVICES = """
@@ -127,8 +141,9 @@ values (%s, %s, %s, %s, %s, %s)
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    stored: int
+    stored: int  # accepted messages, new or not
     dead_lettered: int
+    duplicates: int = 0  # of ``stored``, messages whose rows were already there
 
 
 def _metric_columns(value: Any) -> tuple[float | None, bool | None, str | None]:
@@ -139,12 +154,19 @@ def _metric_columns(value: Any) -> tuple[float | None, bool | None, str | None]:
     return None, None, str(value)
 
 
-def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], timezone: str) -> None:
+def _count(cur: psycopg.Cursor[Any]) -> int:
+    row = cur.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], timezone: str) -> int:
+    """Stage and insert; returns how many messages were already stored."""
     gates: list[tuple[Any, ...]] = []
     metrics: list[tuple[Any, ...]] = []
     statuses: list[tuple[Any, ...]] = []
     replies: list[tuple[Any, ...]] = []
     seen: dict[str, datetime] = {}
+    telemetry_messages = 0  # those with metrics: a message without any stores no row
     for order, item in enumerate(stores):
         p = item.accepted.payload
         school = item.accepted.topic.school
@@ -155,6 +177,7 @@ def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], timezone: s
             gates.append((p.device, p.seq, p.ts, at, school, p.direction, p.method, p.card_uid,
                           p.person, p.distance, p.decision, p.reason, p.clock_synced))
         elif isinstance(p, TelemetryPayload):
+            telemetry_messages += bool(p.metrics)
             for name, value in p.metrics.items():
                 metrics.append((p.device, p.seq, name, p.ts, at, p.asset,
                                 *_metric_columns(value)))
@@ -165,28 +188,41 @@ def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], timezone: s
             detail = Jsonb(p.detail) if p.detail is not None else None
             replies.append((p.device, p.seq, p.ts, at, p.id, p.ok, detail))
         # cmd payloads never reach here: decode refuses them on device channels.
+    duplicates = 0
     if gates:
         with cur.copy("copy stage_gate from stdin (format binary)") as copy:
             copy.set_types(_GATE_TYPES)
             for row in gates:
                 copy.write_row(row)
-        cur.execute(_INSERT_GATE, {"tz": timezone})
+        duplicates += len(gates) - insert_staged_gates(cur, timezone=timezone)
     if metrics:
         with cur.copy("copy stage_telemetry from stdin (format binary)") as copy:
             copy.set_types(_TELEMETRY_TYPES)
             for row in metrics:
                 copy.write_row(row)
         cur.execute(_INSERT_TELEMETRY)
+        duplicates += telemetry_messages - _count(cur)
     if statuses:
         with cur.copy("copy stage_status from stdin (format binary)") as copy:
             copy.set_types(_STATUS_TYPES)
             for row in statuses:
                 copy.write_row(row)
         cur.execute(_INSERT_STATUS)
-    if replies:
-        cur.executemany(_INSERT_REPLY, replies)
+        duplicates += len(statuses) - _count(cur)
+    for reply in replies:  # rare: one statement each, so each reports its own row
+        cur.execute(_INSERT_REPLY, reply)
+        duplicates += cur.rowcount == 0
     if seen:
         cur.execute(_TOUCH_DEVICES, (list(seen), list(seen.values())))
+    return duplicates
+
+
+def insert_staged_gates(cur: psycopg.Cursor[Any], *, timezone: str) -> int:
+    """Move ``stage_gate`` into ``gate_events`` and the attendance rollup, as ingest does;
+    returns how many events were new. The attendance benchmark fills the staging table
+    in SQL and calls this, so its rollup is the product's own."""
+    cur.execute(_INSERT_GATE, {"tz": timezone})
+    return _count(cur)
 
 
 def _write_dead(cur: psycopg.Cursor[Any], dead: Sequence[DeadLetter]) -> None:
@@ -218,27 +254,28 @@ def write_batch(
     batch and retries."""
     try:
         with conn.transaction(), conn.cursor() as cur:
-            _write_stores(cur, stores, timezone)
+            duplicates = _write_stores(cur, stores, timezone)
             _write_dead(cur, dead)
-        return BatchResult(len(stores), len(dead))
+        return BatchResult(len(stores), len(dead), duplicates)
     except (psycopg.OperationalError, psycopg.InterfaceError):
         raise
     except psycopg.Error as exc:
         log.warning("batch of %d refused (%s); retrying one by one", len(stores), exc)
     refused: list[DeadLetter] = []
+    duplicates = 0
     with conn.transaction(), conn.cursor() as cur:
         for item in stores:
             try:
                 with conn.transaction():
                     # staging keeps earlier messages' rows until commit; start clean
                     cur.execute("truncate stage_gate, stage_telemetry, stage_status")
-                    _write_stores(cur, [item], timezone)
+                    duplicates += _write_stores(cur, [item], timezone)
             except (psycopg.OperationalError, psycopg.InterfaceError):
                 raise
             except psycopg.Error as exc:
                 refused.append(DeadLetter(item.message, STORAGE_REJECTED, str(exc)[:500]))
         _write_dead(cur, [*dead, *refused])
-    return BatchResult(len(stores) - len(refused), len(dead) + len(refused))
+    return BatchResult(len(stores) - len(refused), len(dead) + len(refused), duplicates)
 
 
 def load_registry(conn: psycopg.Connection[Any]) -> dict[str, str]:

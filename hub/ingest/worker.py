@@ -61,6 +61,11 @@ class IngestStats:
     dead_lettered: int = 0
     batches: int = 0
     db_errors: int = 0
+    # What at-least-once costs, measured rather than assumed: deliveries the broker
+    # marked as resent (DUP), and stored messages whose rows were already there.
+    redelivered: int = 0
+    duplicates_dropped: int = 0
+    connections: int = 0  # CONNACKs accepted: more than one means the hub reconnected
     connected: bool = False
     subscribed: bool = False  # the broker confirmed our subscriptions on this connection
     last_commit: datetime | None = None
@@ -124,6 +129,7 @@ class Ingest:
             log.error("broker %s refused the hub: %s", self.address, rc)
             return
         self._session += 1
+        self.stats.add(connections=1)
         self.stats.connected = True
         log.info("connected to %s (session present: %s)", self.address,
                  getattr(flags, "session_present", None))
@@ -140,6 +146,8 @@ class Ingest:
             log.warning("lost the broker (%s); paho reconnects with backoff", rc)
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.dup:
+            self.stats.add(redelivered=1)
         raw = msg.payload
         self._queue.put(Incoming(msg.topic, raw if isinstance(raw, bytes) else bytes(raw),
                                  datetime.now(UTC), msg.mid, msg.qos, self._session))
@@ -210,7 +218,8 @@ class Ingest:
             # QoS 1 only: the hub subscribes at 1, so the broker never sends it QoS 2.
             self.client.ack_many(m.mid for m in batch if m.qos == 1 and m.session == session)
             self.stats.add(stored=result.stored, dead_lettered=result.dead_lettered,
-                           received=len(batch), batches=1)
+                           duplicates_dropped=result.duplicates, received=len(batch),
+                           batches=1)
             self.stats.last_commit = datetime.now(UTC)
             if self.on_commit is not None:
                 self.on_commit(batch)
@@ -229,6 +238,11 @@ class Ingest:
                 log.info("ingest: received %d, stored %d, dead-lettered %d in %d batches",
                          self.stats.received, self.stats.stored, self.stats.dead_lettered,
                          self.stats.batches)
+
+    @property
+    def backlog(self) -> int:
+        """Messages received and not yet handed to the writer (approximate)."""
+        return self._queue.qsize()
 
     # -- lifecycle ----------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ PostgreSQL -> API, and bad input into the dead letters without stopping ingest."
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -25,6 +24,8 @@ from tests.conftest import Broker, free_port, wait_until
 pytestmark = pytest.mark.integration
 
 VN = timezone(timedelta(hours=7))
+# A fixed school day: no test depends on the day or hour it runs.
+DAY = datetime(2025, 9, 8, tzinfo=VN).date()
 SCHOOL = "th-test"
 GATE = "th-test-gate-1"
 CARD = "04A1B2C3"
@@ -53,7 +54,7 @@ def seed(url: str) -> None:
 
 def gate_event(seq: int, *, device: str = GATE, card: str = CARD, at: datetime | None = None,
                **extra: Any) -> bytes:
-    moment = at or datetime.now(VN).replace(hour=6, minute=50)
+    moment = at or datetime(DAY.year, DAY.month, DAY.day, 6, 50, tzinfo=VN)
     body = {"v": 1, "type": "gate", "device": device, "seq": seq,
             "ts": moment.isoformat(timespec="milliseconds"), "direction": "in",
             "method": "card", "card_uid": card, "person": None, "distance": None,
@@ -79,8 +80,8 @@ def hub(pg_url: str, broker: Broker, tmp_path: Any) -> Iterator[Hub]:
     service = Hub(settings, database_url=pg_url, mqtt_url=broker.url)
     service.start()
     assert service.ingest is not None
-    wait_until(lambda: service.ingest and service.ingest.stats.connected, what="hub connected")
-    time.sleep(0.3)  # subscriptions are acknowledged after CONNACK
+    # the SUBACK, not the CONNACK: a message published before it would find no subscriber
+    wait_until(lambda: service.ingest and service.ingest.stats.subscribed, what="hub subscribed")
     yield service
     service.stop()
 
@@ -97,20 +98,19 @@ def api(hub: Hub) -> httpx.Client:
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
 
 
-def test_gate_event_reaches_the_api_within_two_seconds(hub: Hub, publisher: mqtt.Client) -> None:
+def test_gate_event_reaches_the_api(hub: Hub, publisher: mqtt.Client) -> None:
+    # How fast is bench/ingest.py's business (publish -> commit p99); here only that it does.
     client = api(hub)
-    started = time.monotonic()
     publish(publisher, f"ss/v1/{SCHOOL}/{GATE}/event", gate_event(1))
     events = wait_until(lambda: client.get("/api/v1/events", params={"school": SCHOOL}).json(),
-                        timeout=2.0, what="the event in the API")
-    assert time.monotonic() - started < 2.0
+                        timeout=30.0, what="the event in the API")
     assert events[0]["device"] == GATE
     assert events[0]["seq"] == 1
     assert events[0]["card_uid"] == CARD
     assert events[0]["person"] == f"{SCHOOL}-00001"
     assert events[0]["resolved"] is True
     summary = client.get("/api/v1/attendance/summary",
-                         params={"date": datetime.now(VN).date().isoformat()}).json()
+                         params={"date": DAY.isoformat()}).json()
     school = next(s for s in summary["schools"] if s["school"] == SCHOOL)
     assert school["enrolled"] == 1
     assert school["present"] == 1
@@ -155,6 +155,7 @@ def test_bad_input_is_dead_lettered_and_ingest_continues(
     assert stored == [(10, True), (11, False)]
     assert hub.ingest is not None
     assert hub.ingest.stats.dead_lettered == 8
+    assert hub.ingest.stats.duplicates_dropped == 1  # the replay of seq 10
     client = api(hub)
     letters = client.get("/api/v1/dead-letters", params={"limit": 50}).json()
     assert {d["reason"] for d in letters} == set(reasons)
