@@ -1,4 +1,4 @@
-"""Wire protocol v1 between edge devices and the hub (shared/design/PROTOCOL.md).
+"""Wire protocol v1 between edge devices and the hub (docs/protocol.md).
 
 Pure: imports neither paho nor psycopg, so edge, hub and tests share it freely.
 """
