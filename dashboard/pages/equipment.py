@@ -1,15 +1,16 @@
 """Equipment page for facility managers: assets with live state, lamp life, open alarms
 with acknowledge and clear, and a chart of one asset's metrics.
 
-Reads go through the query layer (hub.equipment); the acknowledge and clear buttons call
-hub.equipment.alarms directly, recorded with the logged-in account's username as the
-actor and the comment typed beside them.
+Reads go through dashboard.data.equipment; so do the acknowledge and clear buttons, into
+the same function the API's POST /alarms/{id}/ack|clear calls (hub.equipment.actions),
+recorded with the logged-in account's username as the actor and the comment typed
+beside them.
 
 The page needs a login (dashboard.login) and follows the API's rules (dashboard.access):
 a school's staff see their own school only; district admins, school admins and facility
 managers acknowledge and clear, in their own school when scoped; control room and
-teachers only look, so the page shows them no buttons and the action callback, which
-checks again against the database, refuses them.
+teachers only look, so the page shows them no buttons, and the action, which reads the
+account again from the database, is refused for them by the API's own rule.
 """
 
 from __future__ import annotations
@@ -28,21 +29,22 @@ from core.settings import Settings
 from dashboard.access import EQUIPMENT_PATH, Viewer, alarm_scope, school_filter
 from dashboard.builders.equipment import (
     CHART_METRICS,
-    EquipmentView,
     build_alarm_list,
     build_asset_table,
     build_equipment_kpis,
     build_metric_figure,
 )
+from dashboard.data.equipment import AlarmError, AlarmStep, act_on_alarm, load_chart, load_equipment
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
-from hub.equipment import alarms, assets, timeseries
 
 log = logging.getLogger(__name__)
 
 PATH: Final = EQUIPMENT_PATH
 REFRESH_MS: Final = 5000  # facility screens, not wall clocks: 5 s is fresh enough
-ACTION_TYPES: Final = frozenset(("eq-ack", "eq-clear"))
+# The buttons' id types and the step each takes.
+ACTION_STEPS: Final[dict[str, AlarmStep]] = {"eq-ack": "acknowledge", "eq-clear": "clear"}
+ACTION_TYPES: Final = frozenset(ACTION_STEPS)
 CHART_SPAN: Final = timedelta(hours=24)
 
 _TEXTS: Final = {
@@ -136,23 +138,6 @@ def read_only_note(viewer: Viewer | None, lang: Lang) -> tuple[str, str, str]:
     return note, "eq-read-only", "eq-comment hidden"
 
 
-def load_view(conn: psycopg.Connection[Any], settings: Settings,
-              school: str | None, *, schools_of: str | None = None) -> EquipmentView:
-    """The page's data for ``school`` (None: all); the school picker offers every school,
-    or only ``schools_of`` for an account scoped to it."""
-    rows = conn.execute("select id, name from schools where %s::text is null or id = %s"
-                        " order by id", (schools_of, schools_of))
-    names = [(str(i), str(n)) for i, n in rows]
-    return EquipmentView(
-        assets=assets.list_assets(conn, school=school,
-                                  offline_gate_s=settings.offline_after_gate_s,
-                                  offline_classroom_s=settings.offline_after_classroom_s),
-        alarms=alarms.list_alarms(conn, state="open", school=school),
-        coverage=assets.coverage(conn, school=school),
-        schools=names,
-    )
-
-
 def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                        settings: Settings, auth: DashboardAuth) -> None:
     tz = ZoneInfo(settings.timezone)
@@ -192,8 +177,8 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                     return (*texts, [], [], [], [], [], None, t(lang, "eq_comment"),
                             "", "eq-read-only hidden", "eq-comment hidden",
                             notice, "status error")
-                view = load_view(conn, settings, scope.school,
-                                 schools_of=school_filter(viewer, None).school)
+                view = load_equipment(conn, settings, scope.school,
+                                      schools_of=school_filter(viewer, None).school)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("equipment page could not read the database", exc_info=True)
             return (*texts, *(no_update,) * 10, t(lang, "db_error"), "status error")
@@ -243,13 +228,9 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         end = datetime.now(tz)
         try:
             with pool.connection() as conn:
-                asset = assets.get_asset(conn, tag)
-                if asset is None or not school_filter(auth.viewer(conn), None).allows(
-                        asset.school_id):
-                    return build_metric_figure([], metric, lang)  # as an unknown asset
-                subjects = [tag] + ([asset.device_id] if asset.device_id else [])
-                points = timeseries.series(conn, subjects=subjects, metric=metric,
-                                           start=end - CHART_SPAN, end=end, bucket="5m")
+                points = load_chart(conn, tag, metric,
+                                    visible=school_filter(auth.viewer(conn), None),
+                                    start=end - CHART_SPAN, end=end)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("equipment chart could not read the database", exc_info=True)
             return no_update
@@ -275,32 +256,32 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         lang = language_from_search(search, default)
         try:
             with pool.connection() as conn:
-                message, acted = act_on_alarm(conn, auth.viewer(conn), kind=trigger["type"],
-                                              alarm_id=int(trigger["id"]), comment=comment,
-                                              lang=lang)
-        except alarms.AlarmError as exc:
-            return str(exc), (done or 0) + 1, no_update
+                message, acted = take_step(conn, auth.viewer(conn), kind=trigger["type"],
+                                           alarm_id=int(trigger["id"]), comment=comment,
+                                           lang=lang)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("equipment action failed", exc_info=True)
             return t(lang, "db_error"), no_update, no_update
         return message, (done or 0) + 1, "" if acted else no_update
 
 
-def act_on_alarm(conn: psycopg.Connection[Any], viewer: Viewer | None, *, kind: str,
-                 alarm_id: int, comment: str | None, lang: Lang) -> tuple[str, bool]:
+def take_step(conn: psycopg.Connection[Any], viewer: Viewer | None, *, kind: str,
+              alarm_id: int, comment: str | None, lang: Lang) -> tuple[str, bool]:
     """Acknowledge or clear as the logged-in account; (what to say, whether it acted).
-    Raises AlarmError for an alarm already in that state, or out of the account's scope."""
+    An alarm already in that state, or out of the account's scope, is said as the API
+    says it; an account that may not act at all is told so in its language."""
+    step = ACTION_STEPS.get(kind)
+    if step is None:
+        return "", False
     if viewer is None:
         return t(lang, "session_ended"), False
-    scope = alarm_scope(viewer)
-    if scope.matches_nothing:
+    try:
+        act_on_alarm(conn, viewer, step, alarm_id, comment=comment)
+    except AlarmError as exc:
+        if not exc.forbidden:
+            return str(exc), False
         log.warning("dashboard: %s (%s) may not change alarm %d",
                     viewer.username, viewer.role, alarm_id)
         return t(lang, "eq_not_allowed_action"), False
-    # The school limit makes another school's alarm "not found", as in the API.
-    if kind == "eq-ack":
-        alarms.acknowledge(conn, alarm_id, actor=viewer.username, comment=comment,
-                           school=scope.school)
-        return f"{t(lang, 'eq_done_ack')} #{alarm_id}", True
-    alarms.clear(conn, alarm_id, actor=viewer.username, comment=comment, school=scope.school)
-    return f"{t(lang, 'eq_done_clear')} #{alarm_id}", True
+    done = "eq_done_ack" if step == "acknowledge" else "eq_done_clear"
+    return f"{t(lang, done)} #{alarm_id}", True

@@ -1,8 +1,8 @@
 """School page for school staff (``/school/<id>``): today's arrivals over time, the late
 and absent lists, each class's register with its corrections, and exports.
 
-Reads go through hub.read.queries and hub.attendance.reports, the same code the API answers
-with. Exports are built server-side from hub.attendance.export and handed to a
+Reads go through dashboard.data.school (the same report code the API answers with);
+exports are built server-side by dashboard.builders.school and handed to a
 ``dcc.Download`` (no API token involved).
 
 The page lists children's full names, so it needs a login (dashboard.login): the page
@@ -28,9 +28,6 @@ from dashboard.access import page_of, sees_school
 from dashboard.builders.district import build_arrivals_figure
 from dashboard.builders.school import (
     EXPORTS,
-    LATE_STATUSES,
-    MISSING_STATUSES,
-    SchoolView,
     build_absent_list,
     build_class_options,
     build_download,
@@ -38,20 +35,15 @@ from dashboard.builders.school import (
     build_register,
     build_school_header,
     build_school_kpis,
-    daily_table,
 )
+from dashboard.data.school import load_export, load_register, load_school
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
 from dashboard.login import DashboardAuth
 from dashboard.pages.language import register_language_sync
-from hub.attendance import reports
-from hub.attendance.export import register_table
-from hub.attendance.service import load_setups
-from hub.read import queries
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS: Final = 5000  # staff screens: fresh enough, and the register runs the engine
-ARRIVAL_BUCKET_MIN: Final = 5
 
 _TEXTS: Final = {
     "sc-arrivals-title": "sc_arrivals",
@@ -147,31 +139,6 @@ def layout(default_lang: Lang, school: str) -> html.Div:
     )
 
 
-def load_view(conn: psycopg.Connection[Any], school: str, tz: ZoneInfo,
-              now: datetime) -> SchoolView | None:
-    day = now.date()
-    setup = load_setups(conn, first=day, last=day, school=school).get(school)
-    if setup is None:
-        return None
-    totals = reports.daily_summary(conn, day=day, zone=tz, now=now, school=school)
-    return SchoolView(
-        school=school, name=setup.name, level=setup.level, now=now,
-        school_day=setup.calendar.is_school_day(day),
-        start=datetime.combine(day, setup.rules.start_time, tz),
-        late_cutoff=setup.rules.late_cutoff(day, tz),
-        absent_cutoff=setup.rules.absent_cutoff(day, tz),
-        total=totals[0] if totals else None,
-        classes=reports.daily_summary(conn, day=day, zone=tz, now=now, school=school,
-                                      by_class=True),
-        late=reports.school_students(conn, school=school, day=day, zone=tz, now=now,
-                                     statuses=LATE_STATUSES),
-        missing=reports.school_students(conn, school=school, day=day, zone=tz, now=now,
-                                        statuses=MISSING_STATUSES),
-        arrivals=queries.arrivals_by_bucket(conn, day=day, timezone=str(tz),
-                                            bucket_minutes=ARRIVAL_BUCKET_MIN, school=school),
-    )
-
-
 def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                        settings: Settings, auth: DashboardAuth) -> None:
     tz = ZoneInfo(settings.timezone)
@@ -212,7 +179,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                     return (*texts, t(lang, "not_allowed_title"), "", "", [],
                             build_arrivals_figure([], lang), [], [], [], None,
                             t(lang, "sc_pick_class"), notice, "status error")
-                view = load_view(conn, school or "", tz, datetime.now(tz))
+                view = load_school(conn, school or "", tz, datetime.now(tz))
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school page could not read the database", exc_info=True)
             return (*texts, *(no_update,) * 10, t(lang, "db_error"), "status error")
@@ -246,19 +213,15 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         lang = coerce_lang(value, default)
         if class_id is None:
             return build_register(None, lang, tz)
-        now = datetime.now(tz)
         try:
             with pool.connection() as conn:
                 viewer = auth.viewer(conn)
-                found = reports.class_register(conn, class_id=class_id, day=now.date(),
-                                               zone=tz, now=now)
-        except reports.NotFoundError:
-            return build_register(None, lang, tz)
+                found = load_register(conn, class_id, tz, datetime.now(tz))
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school register could not read the database", exc_info=True)
             return no_update
-        if not sees_school(viewer, found.school):  # another school's class: as unknown
-            return build_register(None, lang, tz)
+        if found is None or not sees_school(viewer, found.school):
+            return build_register(None, lang, tz)  # another school's class: as unknown
         return build_register(found, lang, tz)
 
     @app.callback(
@@ -286,23 +249,12 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
 def export_file(pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo, *, kind: str, fmt: str,
                 school: str | None, class_id: int | None) -> dict[str, Any] | None:
     """The ``dcc.Download`` data of one export button; None when there is nothing to export."""
-    if fmt not in ("xlsx", "csv") or not school:
+    chosen = next(((k, f) for k, f in EXPORTS if (k, f) == (kind, fmt)), None)
+    if chosen is None or not school:
         return None
-    now = datetime.now(tz)
-    day = now.date()
     with pool.connection() as conn:
-        if kind == "register":
-            if class_id is None:
-                return None
-            found = reports.class_register(conn, class_id=class_id, day=day, zone=tz, now=now)
-            if found.school != school:
-                return None
-            columns, rows = register_table(found, tz)
-            name = f"so-diem-danh-{found.class_name}-{day}"
-        else:
-            total = reports.daily_summary(conn, day=day, zone=tz, now=now, school=school)
-            classes = reports.daily_summary(conn, day=day, zone=tz, now=now, school=school,
-                                            by_class=True)
-            columns, rows = daily_table(total[0] if total else None, classes)
-            name = f"diem-danh-{school}-{day}"
-    return build_download("csv" if fmt == "csv" else "xlsx", name, columns, rows)
+        table = load_export(conn, chosen[0], school=school, class_id=class_id, tz=tz,
+                            now=datetime.now(tz))
+    if table is None:
+        return None
+    return build_download(chosen[1], table.name, table.columns, table.rows)
