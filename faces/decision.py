@@ -31,7 +31,7 @@ DEFAULT_WINDOW = 5
 
 
 class Reason(StrEnum):
-    """Values for the ``reason`` field of a gate event (PROTOCOL.md)."""
+    """Values for the ``reason`` field of a gate event (docs/protocol.md)."""
 
     NO_MATCH = "no-face-match"
     AMBIGUOUS = "ambiguous-face"

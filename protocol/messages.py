@@ -1,6 +1,6 @@
 """Typed payloads of protocol v1. Strict: no silent coercion of wire types.
 
-Unknown extra fields are ignored rather than refused: PROTOCOL.md lets v1 grow
+Unknown extra fields are ignored rather than refused: docs/protocol.md lets v1 grow
 optional fields, and an older hub must keep accepting a newer device.
 """
 

@@ -44,7 +44,7 @@ class ProjectorReading:
         return cls(None, None, None, reachable=False)
 
     def metrics(self) -> dict[str, MetricValue]:
-        """What the projector said, by PROTOCOL.md metric name; unknowns left out."""
+        """What the projector said, by docs/protocol.md metric name; unknowns left out."""
         out: dict[str, MetricValue] = {}
         optional: dict[str, MetricValue | None] = {
             "projector.power": self.power,

@@ -65,8 +65,9 @@ def get_current_user(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-# School and device ids are topic segments (PROTOCOL.md); checking the rule up front also
-# keeps NUL bytes, which PostgreSQL refuses with an error (a 500), out of SQL parameters.
+# School and device ids are topic segments (docs/protocol.md); checking the rule up front
+# also keeps NUL bytes, which PostgreSQL refuses with an error (a 500), out of SQL
+# parameters.
 ID_PATTERN = f"^{ids.ID_PATTERN.pattern}$"
 
 

@@ -29,6 +29,6 @@ create table device_sync_pushes (
     pushed_at       timestamptz not null default now()
 );
 
--- The seq of hub -> device commands (PROTOCOL.md: strictly increasing per device, kept
+-- The seq of hub -> device commands (docs/protocol.md: strictly increasing per device, kept
 -- across restarts). One sequence for all devices is increasing per device too.
 create sequence device_cmd_seq;

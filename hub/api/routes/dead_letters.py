@@ -1,4 +1,4 @@
-"""Messages ingest refused (PROTOCOL.md "Bad input"), newest first."""
+"""Messages ingest refused (docs/protocol.md "Bad input"), newest first."""
 
 from __future__ import annotations
 
