@@ -1,4 +1,6 @@
-"""Pure builders: rows in, Dash components or Plotly figures out.
+"""Pure builders of the district wall: totals, school tiles, the gate-event feed and the
+arrivals chart (the school page draws its own with it), plus the colours and KPI cells
+the other pages' builders reuse. Rows in, Dash components or Plotly figures out.
 
 Callbacks only fetch a snapshot and call these, so every visible piece is testable
 without a server, a browser or a database.

@@ -1,4 +1,6 @@
-"""Pure builders for the school page: report rows in, Dash components and export files out.
+"""Pure builders of the school page: header, KPIs, late and absent lists, the class
+register, export tables and files. Report rows in (SchoolView, filled by
+dashboard.data.school), Dash components and export files out.
 
 The school page is a staff view, so names are shown in full; the district wall screen
 keeps its masked names (dashboard.formatting.mask_name).

@@ -1,4 +1,5 @@
-"""What the district page shows, read through hub.read.queries and shared by every screen.
+"""What the district page reads: one snapshot of the district's day (schools, gate
+events, arrivals), read through hub.read.queries and shared by every wall screen.
 
 The schools' figures are the attendance rules' (queries.district_day over
 reports.daily_summary): the same numbers as the school page and GET
