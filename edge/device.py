@@ -18,7 +18,7 @@ from edge.config import AgentConfig
 from edge.link import Link, SharedLoop
 from edge.metrics import MetricValue, host_metrics
 from edge.outbox import Outbox
-from protocol.messages import CmdPayload, ReplyPayload, TelemetryPayload, to_json
+from protocol.messages import PROTOCOL_VERSION, CmdPayload, ReplyPayload, TelemetryPayload, to_json
 from protocol.topics import Channel
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class DeviceAgent:
         return self.emit(
             Channel.TELEMETRY,
             lambda seq: TelemetryPayload(
-                v=1, type="telemetry", device=self.device, seq=seq, ts=now,
+                v=PROTOCOL_VERSION, type="telemetry", device=self.device, seq=seq, ts=now,
                 asset=asset, metrics=dict(metrics),
             ),
         )
@@ -140,7 +140,7 @@ class DeviceAgent:
         self.emit(
             Channel.REPLY,
             lambda seq: ReplyPayload(
-                v=1, type="reply", device=self.device, seq=seq, ts=now,
+                v=PROTOCOL_VERSION, type="reply", device=self.device, seq=seq, ts=now,
                 id=cmd.id, ok=result.ok, detail=result.detail,
             ),
         )

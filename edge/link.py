@@ -39,7 +39,7 @@ from core.mqtt import BrokerAddress, is_v5, make_client
 from core.version import __version__
 from edge.clock import Clock
 from edge.outbox import Outbox
-from protocol.messages import CmdPayload, StatusPayload, to_json
+from protocol.messages import PROTOCOL_VERSION, CmdPayload, StatusPayload, to_json
 from protocol.topics import Channel, Topic
 from protocol.validate import Accepted, decode
 
@@ -235,7 +235,7 @@ class Link:
     def _status(self, seq: int, state: Literal["online", "offline"]) -> bytes:
         return to_json(
             StatusPayload(
-                v=1,
+                v=PROTOCOL_VERSION,
                 type="status",
                 device=self.device,
                 seq=seq,
