@@ -41,13 +41,14 @@ from edge.gate.policy import (
     decide_face,
     person_kinds,
 )
+from edge.gate.reload import live_gate, sort_changes
 from edge.hardware.feedback import Feedback, LogFeedback
 from edge.hardware.relay import Relay
 from edge.link import SharedLoop
 from edge.outbox import Outbox
 from faces.decision import FaceAgreement, Seen, Verification, observation
 from protocol.ids import InvalidUid, normalise_uid
-from protocol.messages import CmdPayload, Direction, GatePayload
+from protocol.messages import PROTOCOL_VERSION, CmdPayload, Direction, GatePayload
 from protocol.sync import PersonKind, SyncError
 from protocol.topics import Channel
 
@@ -72,20 +73,6 @@ FRAME_WAIT_S = 0.5
 # (hold-open / release is for that, and it is on the record).
 OPEN_SECONDS_MIN, OPEN_SECONDS_MAX = 0.1, 300.0
 
-# Settings reload-config applies without a restart (dotted paths in the YAML); any
-# other change is reported back as needing one.
-LIVE_SETTINGS = (
-    "gate.direction",
-    "gate.anti_passback_minutes",
-    "gate.hours",
-    "gate.face_fresh_s",
-    "gate.relay.pulse_s",
-    "gate.face.tolerance",
-    "gate.face.margin",
-    "gate.face.agree",
-    "gate.face.window",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class GateOutcome:
@@ -94,28 +81,6 @@ class GateOutcome:
     decision: Decision
     seq: int  # the event's seq in the outbox
     at: datetime
-
-
-TapOutcome = GateOutcome  # the name the card-only gate used
-
-
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, dict) or not data:
-        return {prefix: data}
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
-def changed_settings(old: AgentConfig, new: AgentConfig) -> list[str]:
-    """Dotted paths whose value differs between two configs (lists compare whole)."""
-    before, after = _flatten(old.model_dump(mode="json")), _flatten(new.model_dump(mode="json"))
-    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-
-
-def is_live(path: str) -> bool:
-    return any(path == live or path.startswith(live + ".") for live in LIVE_SETTINGS)
 
 
 class GateAgent(DeviceAgent):
@@ -331,7 +296,7 @@ class GateAgent(DeviceAgent):
         seq = self.emit(
             Channel.EVENT,
             lambda seq: GatePayload(
-                v=1, type="gate", device=self.device, seq=seq, ts=now,
+                v=PROTOCOL_VERSION, type="gate", device=self.device, seq=seq, ts=now,
                 direction=way, method=decision.method, card_uid=uid, person=decision.person,
                 distance=decision.distance, decision=decision.decision,
                 reason=decision.reason.value if decision.reason else None,
@@ -398,7 +363,7 @@ class GateAgent(DeviceAgent):
         return self.emit(
             Channel.EVENT,
             lambda seq: GatePayload(
-                v=1, type="gate", device=self.device, seq=seq, ts=now,
+                v=PROTOCOL_VERSION, type="gate", device=self.device, seq=seq, ts=now,
                 direction=self.gate.direction, method="manual", decision="granted",
                 reason=note,
             ),
@@ -453,24 +418,9 @@ class GateAgent(DeviceAgent):
         """Apply what can change live from ``new``; report the rest as needing a restart."""
         if new.gate is None:
             raise ValueError("the reloaded config is not a gate's")
-        changed = changed_settings(self.config, new)
-        live = [path for path in changed if is_live(path)]
-        restart = [path for path in changed if not is_live(path)]
-        gate = self.gate
+        changes = sort_changes(self.config, new)
+        gate = live_gate(self.gate, new.gate)
         face = gate.face
-        if face is not None and new.gate.face is not None:
-            face = face.model_copy(update={
-                "tolerance": new.gate.face.tolerance, "margin": new.gate.face.margin,
-                "agree": new.gate.face.agree, "window": new.gate.face.window,
-            })
-        gate = gate.model_copy(update={
-            "direction": new.gate.direction,
-            "anti_passback_minutes": new.gate.anti_passback_minutes,
-            "hours": new.gate.hours,
-            "face_fresh_s": new.gate.face_fresh_s,
-            "relay": gate.relay.model_copy(update={"pulse_s": new.gate.relay.pulse_s}),
-            "face": face,
-        })
         with self._lock:
             self.gate = gate
             self.config = self.config.model_copy(update={"gate": gate})
@@ -482,7 +432,7 @@ class GateAgent(DeviceAgent):
                 if self._agreement is None or (self._agreement.needed, self._agreement.window) \
                         != (face.agree, face.window):
                     self._agreement = FaceAgreement(face.agree, face.window)
-        return {"applied": live, "needs_restart": restart}
+        return changes
 
     # -- commands (network thread) -----------------------------------------------------
 

@@ -23,8 +23,9 @@ from edge.config import AgentConfig, GateConfig, MqttConfig, OutboxConfig
 from edge.config.face import FaceConfig
 from edge.config.hours import HoursConfig, WindowConfig
 from edge.face.pipeline import FaceMatch
-from edge.gate.agent import GateAgent, changed_settings
+from edge.gate.agent import GateAgent
 from edge.gate.policy import CardEntry
+from edge.gate.reload import changed_settings, is_live, live_gate
 from edge.hardware.feedback import LogFeedback
 from edge.hardware.relay import NoopRelay
 from edge.outbox import Outbox
@@ -264,9 +265,33 @@ def test_changed_settings_lists_dotted_paths(tmp_path):
     assert changed_settings(one, two) == ["gate.direction", "gate.relay.pulse_s"]
 
 
+@pytest.mark.parametrize(("path", "live"), [
+    ("gate.direction", True),
+    ("gate.hours.windows", True),  # below a live setting
+    ("gate.relay.pulse_s", True),
+    ("gate.relay.pin", False),  # the relay's other settings need a restart
+    ("gate.face.tolerance", True),
+    ("gate.face.camera", False),
+    ("gate.mode", False),
+    ("gate.directional", False),  # a prefix of a name is not the setting
+    ("mqtt.url", False),
+])
+def test_live_settings(path, live):
+    assert is_live(path) is live
+
+
+def test_live_gate_takes_only_the_live_settings():
+    running = GateConfig(relay={"pin": 17, "pulse_s": 1.0})  # type: ignore[arg-type]
+    new = GateConfig(direction="out", anti_passback_minutes=0, mode="card",
+                     relay={"pin": 22, "pulse_s": 2.0})  # type: ignore[arg-type]
+    gate = live_gate(running, new)
+    assert (gate.direction, gate.anti_passback_minutes, gate.relay.pulse_s) == ("out", 0, 2.0)
+    assert gate.relay.pin == 17  # a pin change waits for the restart
+
+
 def test_sync_gallery_swaps_in_the_new_gallery_file(tmp_path, agents, monkeypatch):
-    from faces.keys import KEY_ENV, new_key
     from faces.gallery import Gallery, GalleryEntry
+    from faces.keys import KEY_ENV, new_key
 
     monkeypatch.setenv(KEY_ENV, new_key().decode())
     path = tmp_path / "gallery.bin"
