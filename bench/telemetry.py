@@ -46,7 +46,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E40
 
 from bench.common import start_broker  # noqa: E402
 from hub.db import migrate  # noqa: E402
-from hub.equipment import timeseries  # noqa: E402
+from hub.equipment import partitions, series, storage  # noqa: E402
 from hub.equipment.evaluator import WATERMARK_KEY, Evaluator  # noqa: E402
 from hub.equipment.rules import RuleSet  # noqa: E402
 from hub.ingest.worker import Ingest  # noqa: E402
@@ -117,9 +117,9 @@ def seed_history(url: str, asset_device: str, school: str, history_s: int) -> di
             """,
             {"end": end, "step": history_s, "school": school})
         rows = conn.execute("select count(*) from telemetry").fetchone()
-        parts = timeseries.Partitions()
+        parts = partitions.Partitions()
         months = {start.date().replace(day=1), end.date().replace(day=1)}
-        for table, width in timeseries.ROLLUPS.values():
+        for table, width in storage.ROLLUPS.values():
             parts.ensure(conn, table, months)
             conn.execute(psycopg.sql.SQL(
                 """
@@ -158,20 +158,20 @@ def chart_queries(url: str, asset_device: str, school: str) -> dict[str, float]:
     tag = f"PJ-{asset_device}"
     with psycopg.connect(url, autocommit=True) as conn:
         out = {
-            "asset_week_rollup_ms": median_ms(lambda: timeseries.series(
+            "asset_week_rollup_ms": median_ms(lambda: series.series(
                 conn, subjects=[tag, asset_device], metric="projector.lamp_hours",
                 start=start, end=end, bucket="1h")),
-            "asset_week_raw_ms": median_ms(lambda: timeseries.raw_series(
+            "asset_week_raw_ms": median_ms(lambda: series.raw_series(
                 conn, subjects=[tag, asset_device], metric="projector.lamp_hours",
                 start=start, end=end, width=timedelta(hours=1))),
-            "school_week_rollup_ms": median_ms(lambda: timeseries.school_series(
+            "school_week_rollup_ms": median_ms(lambda: series.school_series(
                 conn, school=school, metric="env.temp_c", start=start, end=end)),
-            "school_week_raw_ms": median_ms(lambda: timeseries.raw_school_series(
+            "school_week_raw_ms": median_ms(lambda: series.raw_school_series(
                 conn, school=school, metric="env.temp_c", start=start, end=end,
                 width=timedelta(hours=1))),
         }
-        points = timeseries.series(conn, subjects=[tag], metric="projector.lamp_hours",
-                                   start=start, end=end, bucket="1h")
+        points = series.series(conn, subjects=[tag], metric="projector.lamp_hours",
+                               start=start, end=end, bucket="1h")
         out["asset_week_points"] = len(points)
     return out
 

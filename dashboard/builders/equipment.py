@@ -16,7 +16,7 @@ from dashboard.formatting import local_time
 from dashboard.i18n import Lang, t
 from hub.equipment.alarms import AlarmPublic
 from hub.equipment.assets import AssetPublic, CoveragePublic
-from hub.equipment.timeseries import SeriesPoint
+from hub.equipment.series import SeriesPoint
 
 BLUE: Final = "#38bdf8"
 CHART_METRICS: Final = ("projector.lamp_hours", "projector.on", "cpu.temp_c", "env.temp_c")

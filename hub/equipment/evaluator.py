@@ -27,7 +27,7 @@ from typing import Any, Final
 import psycopg
 
 from hub.db import connect
-from hub.equipment import alarms, assets, timeseries
+from hub.equipment import alarms, assets, partitions, rollups, storage
 from hub.equipment.rules import DeviceView, Engine, Reading, RuleSet, Transition, Value
 from hub.records.retention import purge_gate_events, retention_cutoff
 
@@ -92,7 +92,7 @@ class _Batch:
     """What one poll produced; kept and retried whole when the write fails."""
 
     transitions: list[Transition] = field(default_factory=list)
-    rollup_rows: list[timeseries.RawRow] = field(default_factory=list)
+    rollup_rows: list[rollups.RawRow] = field(default_factory=list)
     latest: dict[tuple[str, str], tuple[str, datetime, datetime, float | None, str | None]] = (
         field(default_factory=dict))
     watermark: datetime | None = None
@@ -124,7 +124,7 @@ class Evaluator:
         self._watermark: datetime | None = None
         self._schools: dict[str, str] = {}
         self._pending: _Batch | None = None
-        self._partitions = timeseries.Partitions()
+        self._partitions = partitions.Partitions()
         self._next_devices = 0.0
         self._next_registry = 0.0
         self._next_maintenance = 0.0
@@ -237,9 +237,9 @@ class Evaluator:
     def _maintain(self, conn: psycopg.Connection[Any]) -> None:
         try:
             now = datetime.now(UTC)
-            keep = timeseries.retention(conn).get(timeseries.RAW_TABLE)
+            keep = partitions.retention(conn).get(storage.RAW_TABLE)
             self._partitions.ahead(conn, now, raw_keep=keep)
-            done = timeseries.apply_retention(conn, now, self._partitions)
+            done = partitions.apply_retention(conn, now, self._partitions)
             if self.event_retention_days is not None:
                 done["gate_events"] = purge_gate_events(
                     conn, retention_cutoff(now, self.event_retention_days))
@@ -278,10 +278,10 @@ class Evaluator:
             if school is not None:
                 if num is not None:
                     batch.rollup_rows.append(
-                        timeseries.RawRow(subject, school, key[2], ts, float(num)))
+                        rollups.RawRow(subject, school, key[2], ts, float(num)))
                 elif key[2] == "projector.power" and text is not None:
-                    batch.rollup_rows.append(timeseries.RawRow(
-                        subject, school, timeseries.POWER_ON_METRIC, ts,
+                    batch.rollup_rows.append(rollups.RawRow(
+                        subject, school, rollups.POWER_ON_METRIC, ts,
                         1.0 if text == "on" else 0.0))
             prev = batch.latest.get((subject, key[2]))
             if prev is None or prev[1] <= ts:
@@ -317,8 +317,8 @@ class Evaluator:
                     else:
                         self.stats.cleared += 1
             if batch.rollup_rows:
-                timeseries.write_rollups(conn, batch.rollup_rows, self._partitions,
-                                         datetime.now(UTC))
+                rollups.write_rollups(conn, batch.rollup_rows, self._partitions,
+                                      datetime.now(UTC))
             if batch.latest:
                 cols: list[list[Any]] = [[] for _ in range(7)]
                 for (subject, metric), (device, ts, received, num, text) in batch.latest.items():

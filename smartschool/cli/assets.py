@@ -57,7 +57,7 @@ def retention(
     from datetime import timedelta
 
     from hub.db import connect
-    from hub.equipment import timeseries
+    from hub.equipment import partitions
 
     if table is not None and table not in RETENTION_TABLES:
         raise typer.BadParameter(f"one of {', '.join(RETENTION_TABLES)}", param_hint="TABLE")
@@ -68,6 +68,6 @@ def retention(
         if days is not None:
             conn.execute("update timeseries_retention set keep = %s where table_name = %s",
                          (timedelta(days=days), table))
-        for name, keep in sorted(timeseries.retention(conn).items()):
+        for name, keep in sorted(partitions.retention(conn).items()):
             if table is None or name == table:
                 typer.echo(f"{name}\t{keep.days} days")

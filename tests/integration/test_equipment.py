@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from core.settings import Settings
 from hub.accounts.auth import create_user, ensure_admin
 from hub.api.app import create_app
-from hub.equipment import alarms, assets, timeseries
+from hub.equipment import alarms, assets, partitions, series, storage
 from hub.equipment.evaluator import Evaluator
 from hub.equipment.importer import import_file
 from hub.equipment.rules import RuleSet
@@ -210,21 +210,21 @@ def test_partitions_retention_and_series_paths(pg_url: str, db: psycopg.Connecti
     ev = evaluator(pg_url)
     ev.run_once(db)
     start, end = now - timedelta(hours=2), now + timedelta(minutes=1)
-    raw = timeseries.raw_series(db, subjects=["PJ-A-101", "a-r101"], metric="env.temp_c",
-                                start=start, end=end, width=timedelta(hours=1))
-    rolled = timeseries.series(db, subjects=["PJ-A-101", "a-r101"], metric="env.temp_c",
-                               start=start, end=end, bucket="1h")
+    raw = series.raw_series(db, subjects=["PJ-A-101", "a-r101"], metric="env.temp_c",
+                            start=start, end=end, width=timedelta(hours=1))
+    rolled = series.series(db, subjects=["PJ-A-101", "a-r101"], metric="env.temp_c",
+                           start=start, end=end, bucket="1h")
     assert [(p.bucket, p.n, p.min, p.max) for p in raw] == [
         (p.bucket, p.n, p.min, p.max) for p in rolled]
     assert sum(p.n for p in rolled) == 12
-    school = timeseries.school_series(db, school="thcs-a", metric="env.temp_c", start=start,
-                                      end=end)
+    school = series.school_series(db, school="thcs-a", metric="env.temp_c", start=start,
+                                  end=end)
     assert sum(p.n for p in school) == 12
     # a partition far in the past is dropped by retention; the current one stays
     old = datetime(2020, 1, 1, tzinfo=UTC)
-    timeseries.Partitions().ensure(db, "telemetry_5m", [old.date()])
+    partitions.Partitions().ensure(db, "telemetry_5m", [old.date()])
     db.execute("update timeseries_retention set keep = '30 days'")
-    done = timeseries.apply_retention(db, datetime.now(UTC))
+    done = partitions.apply_retention(db, datetime.now(UTC))
     assert done["telemetry_5m"] >= 1
     names = {r[0] for r in db.execute(
         "select relname from pg_class where relname like 'telemetry_5m_p%'")}
@@ -233,15 +233,15 @@ def test_partitions_retention_and_series_paths(pg_url: str, db: psycopg.Connecti
 
 
 def test_timescale_path(pg_url: str, db: psycopg.Connection[Any]) -> None:
-    info = timeseries.enable_timescale(db)
+    info = storage.enable_timescale(db)
     if not info.available:
         pytest.skip("the timescaledb extension is not installable on this PostgreSQL "
                     "(Debian 12 ships no package); the plain path is tested above")
     now = datetime.now(UTC)
     put(db, "a-r101", 1, None, {"env.temp_c": 30.0}, ts=now)
-    pts = timeseries.raw_series(db, subjects=["a-r101"], metric="env.temp_c",
-                                start=now - timedelta(hours=1), end=now + timedelta(hours=1),
-                                width=timedelta(minutes=5), timescale=True)
+    pts = series.raw_series(db, subjects=["a-r101"], metric="env.temp_c",
+                            start=now - timedelta(hours=1), end=now + timedelta(hours=1),
+                            width=timedelta(minutes=5), timescale=True)
     assert len(pts) == 1 and pts[0].avg == 30.0
 
 
@@ -390,7 +390,7 @@ def test_cli_import_reports_and_exit_codes(db: psycopg.Connection[Any], pg_url: 
                                              "telemetry_5m\t400 days"]
         r = CliRunner().invoke(app, ["retention", "telemetry", "--days", "30"])
         assert r.exit_code == 0 and r.output == "telemetry\t30 days\n"
-        assert timeseries.retention(db)["telemetry"].days == 30
+        assert partitions.retention(db)["telemetry"].days == 30
         assert CliRunner().invoke(app, ["retention", "nope"]).exit_code == 2
         assert CliRunner().invoke(app, ["retention", "--days", "3"]).exit_code == 2
     finally:

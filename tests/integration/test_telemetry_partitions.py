@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from hub.db import available_migrations, connect, migrate
-from hub.equipment import timeseries
+from hub.equipment import partitions, series, storage
 from hub.equipment.evaluator import Evaluator
 from hub.ingest import store
 from hub.ingest.routing import Incoming, Store, route
@@ -88,17 +88,17 @@ def test_migration_keeps_rows_and_builds_partitions(empty_pg_url: str) -> None:
     # 0006 is the one under test; later migrations apply on top as usual
     assert next(m.version for m in migrate(empty_pg_url)) == 6
     with connect(empty_pg_url, autocommit=True) as conn:
-        assert timeseries.raw_layout(conn) == "partitioned"
+        assert storage.raw_layout(conn) == "partitioned"
         got = conn.execute("select seq, ts, value_num, tableoid::regclass::text"
                            " from telemetry order by seq").fetchall()
         assert [(s, t, v) for s, t, v, _ in got] == [(s, t, 20.0 + s) for s, t in rows]
         homes = {s: part for s, _, _, part in got}
-        assert homes[1] == timeseries.partition_name("telemetry", now.date())
-        assert homes[2] == timeseries.partition_name(
+        assert homes[1] == partitions.partition_name("telemetry", now.date())
+        assert homes[2] == partitions.partition_name(
             "telemetry", (now - timedelta(days=40)).date())
         assert homes[3] == homes[4] == "telemetry_default"  # outside retention / ahead
-        parts = set(timeseries.partitions_of(conn, "telemetry"))
-        assert {timeseries.partition_name("telemetry", month_start(now, i).date())
+        parts = set(partitions.partitions_of(conn, "telemetry"))
+        assert {partitions.partition_name("telemetry", month_start(now, i).date())
                 for i in range(-1, 3)} <= parts
         key = conn.execute(
             "select array_agg(a.attname::text order by k.n) from pg_index i"
@@ -135,17 +135,17 @@ def test_far_off_clock_lands_in_default_and_maintenance_moves_it(
     write(db, telemetry(1, future, {"env.temp_c": 30}), telemetry(2, past, {"env.temp_c": 31}),
           telemetry(3, now, {"env.temp_c": 32}))
     assert where(db, 1) == where(db, 2) == ["telemetry_default"]
-    assert where(db, 3) == [timeseries.partition_name("telemetry", now.date())]
+    assert where(db, 3) == [partitions.partition_name("telemetry", now.date())]
     # maintenance: months inside the retention window (here 400 days) get a partition and
     # their rows move; a clock months ahead stays in the default partition
     db.execute("update timeseries_retention set keep = '400 days' where table_name = 'telemetry'")
-    parts = timeseries.Partitions()
+    parts = partitions.Partitions()
     parts.ahead(db, now, raw_keep=timedelta(days=400))
-    assert where(db, 2) == [timeseries.partition_name("telemetry", past.date())]
+    assert where(db, 2) == [partitions.partition_name("telemetry", past.date())]
     assert where(db, 1) == ["telemetry_default"]
     # creating that month's partition on demand moves its row too, and it stays unique
     parts.ensure(db, "telemetry", [future.date().replace(day=1)])
-    assert where(db, 1) == [timeseries.partition_name("telemetry", future.date())]
+    assert where(db, 1) == [partitions.partition_name("telemetry", future.date())]
     write(db, telemetry(1, future, {"env.temp_c": 30}))
     assert db.execute("select count(*) from telemetry").fetchone() == (3,)
     # the evaluator's hourly maintenance runs the same on its first poll
@@ -154,25 +154,25 @@ def test_far_off_clock_lands_in_default_and_maintenance_moves_it(
                (DEVICE, month_start(now, -8) + timedelta(days=1)))
     assert where(db, 9) == ["telemetry_default"]
     Evaluator(db.info.dsn).run_once(db)
-    assert where(db, 9) == [timeseries.partition_name(
+    assert where(db, 9) == [partitions.partition_name(
         "telemetry", month_start(now, -8).date())]
 
 
 def test_raw_retention_drops_partitions(db: psycopg.Connection[Any]) -> None:
     now = datetime.now(UTC)
     old = datetime(2020, 1, 15, tzinfo=UTC)
-    timeseries.Partitions().ensure(db, "telemetry", [old.date().replace(day=1)])
+    partitions.Partitions().ensure(db, "telemetry", [old.date().replace(day=1)])
     write(db, telemetry(1, old, {"env.temp_c": 20}), telemetry(2, now, {"env.temp_c": 21}),
           telemetry(3, datetime(2001, 1, 1, tzinfo=UTC), {"env.temp_c": 22}))
     assert where(db, 1) == ["telemetry_p202001"] and where(db, 3) == ["telemetry_default"]
     db.execute("update timeseries_retention set keep = '30 days'")
-    parts = timeseries.Partitions()
-    done = timeseries.apply_retention(db, now, parts)
+    parts = partitions.Partitions()
+    done = partitions.apply_retention(db, now, parts)
     assert done["telemetry"] >= 1 and done["telemetry_default"] == 1
-    assert "telemetry_p202001" not in timeseries.partitions_of(db, "telemetry")
+    assert "telemetry_p202001" not in partitions.partitions_of(db, "telemetry")
     assert [r[0] for r in db.execute("select seq from telemetry")] == [2]
     # nothing more to drop the second time
-    assert timeseries.apply_retention(db, now, parts)["telemetry"] == 0
+    assert partitions.apply_retention(db, now, parts)["telemetry"] == 0
 
 
 def test_timescale_hypertable_path(empty_pg_url: str) -> None:
@@ -187,18 +187,18 @@ def test_timescale_hypertable_path(empty_pg_url: str) -> None:
     with connect(empty_pg_url, autocommit=True) as conn:
         conn.execute(SEED.encode())
         store.prepare(conn)
-        assert timeseries.raw_layout(conn) == "hypertable"
+        assert storage.raw_layout(conn) == "hypertable"
         now = datetime.now(UTC)
         message = telemetry(1, now, {"env.temp_c": 30})
         write(conn, message)
         write(conn, message)
         write(conn, telemetry(2, datetime(2020, 1, 1, tzinfo=UTC), {"env.temp_c": 10}))
         assert conn.execute("select count(*) from telemetry").fetchone() == (2,)
-        pts = timeseries.raw_series(conn, subjects=["PJ-P-101"], metric="env.temp_c",
-                                    start=now - timedelta(hours=1),
-                                    end=now + timedelta(hours=1), width=timedelta(minutes=5),
-                                    timescale=True)
+        pts = series.raw_series(conn, subjects=["PJ-P-101"], metric="env.temp_c",
+                                start=now - timedelta(hours=1),
+                                end=now + timedelta(hours=1), width=timedelta(minutes=5),
+                                timescale=True)
         assert [p.avg for p in pts] == [30.0]
-        done = timeseries.apply_retention(conn, now)
+        done = partitions.apply_retention(conn, now)
         assert done["telemetry"] >= 1
         assert [r[0] for r in conn.execute("select seq from telemetry")] == [1]

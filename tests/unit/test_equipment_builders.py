@@ -18,7 +18,7 @@ from dashboard.builders.equipment import (
 )
 from hub.equipment.alarms import AlarmPublic
 from hub.equipment.assets import AssetPublic, CoveragePublic, CoverageRow
-from hub.equipment.timeseries import SeriesPoint
+from hub.equipment.series import SeriesPoint
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from hub.equipment.importer import fold, parse_rows, read_table
-from hub.equipment.timeseries import RawRow, aggregate, choose_bucket, floor_bucket
+from hub.equipment.rollups import RawRow, aggregate, floor_bucket
+from hub.equipment.series import choose_bucket
 
 HEADER = ["Mã tài sản", "Loại", "Model", "Số serial", "Phòng", "Ngày mua",
           "Hết bảo hành", "Tuổi thọ bóng đèn", "Trạng thái", "device"]

@@ -10,9 +10,10 @@ from pydantic import BaseModel
 
 from hub.api.deps import ConnDep, ContextDep, SchoolFilterDep
 from hub.api.routes import alarms, work_orders
-from hub.equipment import assets, timeseries
+from hub.equipment import assets, series, utilisation
 from hub.equipment.assets import AssetPublic, CoveragePublic
-from hub.equipment.timeseries import SeriesPoint, Utilisation
+from hub.equipment.series import SeriesPoint
+from hub.equipment.utilisation import Utilisation
 
 assets_router = APIRouter(prefix="/api/v1", tags=["equipment"])
 
@@ -66,10 +67,10 @@ def read_asset_metrics(
     if end_at - start_at > MAX_SPAN:
         raise HTTPException(UNPROCESSABLE,
                             f"at most {MAX_SPAN.days} days per query")
-    chosen = timeseries.choose_bucket(end_at - start_at) if bucket == "auto" else bucket
+    chosen = series.choose_bucket(end_at - start_at) if bucket == "auto" else bucket
     subjects = [tag] + ([asset.device_id] if asset.device_id else [])
-    points = timeseries.series(conn, subjects=subjects, metric=metric, start=start_at,
-                               end=end_at, bucket=chosen)
+    points = series.series(conn, subjects=subjects, metric=metric, start=start_at,
+                           end=end_at, bucket=chosen)
     return MetricSeriesPublic(asset=tag, metric=metric, bucket=chosen, start=start_at,
                               end=end_at, points=points)
 
@@ -93,8 +94,8 @@ def read_utilisation(
     if schools.matches_nothing:
         return []
     day = date or dt.datetime.now(ctx.zone).date()
-    return timeseries.utilisation(conn, day=day, timezone=ctx.settings.timezone,
-                                  school=schools.school)
+    return utilisation.utilisation(conn, day=day, timezone=ctx.settings.timezone,
+                                   school=schools.school)
 
 
 def _aware(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
