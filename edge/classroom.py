@@ -3,7 +3,7 @@
 Projectors (PJLink or simulated), PCs and TVs (reachability) and room sensors
 are collectors polled by a ``CollectorScheduler`` from ``tick``, each on its
 own interval; each reading is one telemetry message with the asset tag. The
-device's own health (psutil) rides the heartbeat. A collector that raises is
+device's own health (edge.metrics, as on a gate) rides the heartbeat. A collector that raises is
 reported as ``collector.<name>.ok = false`` and the others carry on.
 """
 
@@ -17,10 +17,10 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from edge.clock import Clock
 from edge.collectors.base import Collector, CollectorScheduler, run_collector
 from edge.collectors.build import asset_collectors, guarded, projector_sources
-from edge.collectors.host import read_host
 from edge.config import AgentConfig, ClassroomConfig
 from edge.device import DeviceAgent, HostMetrics
 from edge.link import SharedLoop
+from edge.metrics import host_metrics
 from edge.outbox import Outbox
 from edge.projector.source import ProjectorSource
 
@@ -44,7 +44,7 @@ class ClassroomAgent(DeviceAgent):
         """``projectors`` replaces the projectors of the config (the simulator's, tests');
         ``collectors`` are polled in addition to those the config describes."""
         data_dir = outbox.path.parent
-        host = guarded("host", host or (lambda: read_host(data_dir)))
+        host = guarded("host", host or (lambda: host_metrics(data_dir)))
         super().__init__(config, clock=clock, outbox=outbox, password=password, host=host,
                          protocol=protocol, netloop=netloop)
         assert config.classroom is not None  # the config's own validator guarantees it

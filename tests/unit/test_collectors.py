@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import struct
+import time
 from collections import namedtuple
 from datetime import datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
+from edge import metrics as metrics_module
 from edge.clock import DISTRICT_TZ
 from edge.collectors.base import CollectorScheduler, error_text, run_collector
 from edge.collectors.build import asset_collectors, guarded, projector_sources, secret
 from edge.collectors.environment import EnvCollector, IioEnvDriver, SimulatedEnvDriver
-from edge.collectors.host import cpu_temp_c, read_host
 from edge.collectors.projector import ProjectorCollector
 from edge.collectors.reachability import (
     ICMP_ECHO_REPLY,
@@ -26,6 +27,7 @@ from edge.collectors.reachability import (
     parse_ping_rtt,
 )
 from edge.config.classroom import ClassroomConfig
+from edge.metrics import cpu_temp_c, host_metrics
 from edge.projector.client import PjlinkProjector
 from edge.projector.source import SimulatedProjector
 
@@ -191,9 +193,40 @@ def test_cpu_temperature_pick(sensors, temp):
 
 
 def test_host_reading_has_the_device_metrics(tmp_path):
-    metrics = read_host(tmp_path)
+    metrics = host_metrics(tmp_path)
     assert {"cpu.load1", "mem.used_pct", "disk.used_pct", "uptime_s"} <= set(metrics)
     assert 0 <= metrics["mem.used_pct"] <= 100 and metrics["uptime_s"] > 0
+
+
+class _FakePsutil:
+    """The few psutil calls edge.metrics makes, answering like a Pi."""
+
+    @staticmethod
+    def sensors_temperatures():
+        return {"cpu_thermal": [Temp("", 48.0, None, None)]}
+
+    @staticmethod
+    def virtual_memory():
+        return namedtuple("Mem", "percent")(37.5)
+
+    @staticmethod
+    def disk_usage(_path):
+        return namedtuple("Disk", "percent")(12.0)
+
+    @staticmethod
+    def boot_time():
+        return time.time() - 3600
+
+
+@pytest.mark.parametrize("with_psutil", [False, True], ids=["stdlib", "psutil"])
+def test_host_metrics_have_the_same_names_with_or_without_psutil(tmp_path, monkeypatch,
+                                                                 with_psutil):
+    # Gates and classrooms send these names whichever reader the image has; the simulator
+    # and the hub's rules read them.
+    monkeypatch.setattr(metrics_module, "_psutil", lambda: _FakePsutil if with_psutil else None)
+    names = set(host_metrics(tmp_path))
+    assert {"cpu.load1", "mem.used_pct", "disk.used_pct", "uptime_s"} <= names
+    assert names <= {"cpu.load1", "cpu.temp_c", "mem.used_pct", "disk.used_pct", "uptime_s"}
 
 
 def test_simulated_environment_is_plausible_and_stable():
