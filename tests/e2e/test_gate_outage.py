@@ -3,7 +3,8 @@
 The real GateAgent (simulated card reader, the owner loop on its own thread), the
 private Mosquitto of ``tests/conftest.py`` (persistence on) and the real hub
 ingest on PostgreSQL: 500 taps spread before, during and after the outage all
-land in ``gate_events`` exactly once.
+land in ``gate_events`` exactly once. The outage is shown to have happened: the
+gate held taps in its outbox while the broker was down, and the hub reconnected.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ def test_500_taps_across_a_30s_broker_outage_arrive_exactly_once(
     owner = threading.Thread(target=owner_loop, name="gate-owner", daemon=True)
     try:
         assert hub.ingest is not None
-        wait_until(lambda: hub.ingest and hub.ingest.stats.connected, 15, "hub connected")
-        time.sleep(0.5)  # the hub's subscription is acknowledged after CONNACK
+        # the SUBACK, not the CONNACK: until then the broker keeps nothing for the hub
+        wait_until(lambda: hub.ingest and hub.ingest.stats.subscribed, 15, "hub subscribed")
         agent.start()
         owner.start()
         assert agent.link.wait_connected(10)
@@ -123,6 +124,8 @@ def test_500_taps_across_a_30s_broker_outage_arrive_exactly_once(
         taps(TAPS_DURING, OUTAGE_S - 1.0)
         time.sleep(max(OUTAGE_S - (time.monotonic() - outage_started), 0.0))
         assert not agent.link.connected
+        held = len(agent.outbox)
+        assert held >= TAPS_DURING, f"the outbox held {held} taps through the outage"
         broker.start()
         taps(TAPS_AFTER, 5.0)
         wait_until(lambda: len(outcomes) == 500, 20, "the agent decides all 500 taps")
@@ -131,17 +134,16 @@ def test_500_taps_across_a_30s_broker_outage_arrive_exactly_once(
         assert agent.link.wait_drained(60)
         wait_until(lambda: count(pg_url, "select count(*) from gate_events where device_id = %s")
                    >= 500, 90, "500 rows in gate_events")
-        time.sleep(2.0)  # a duplicate would land now, if it were going to
-        assert count(pg_url, "select count(*) from gate_events where device_id = %s") == 500
-        assert count(pg_url, "select count(distinct seq) from gate_events"
-                             " where device_id = %s") == 500
         with psycopg.connect(pg_url) as conn:
             stored = sorted(r[0] for r in conn.execute(
                 "select seq from gate_events where device_id = %s", (GATE,)))
             resolved = conn.execute(
                 "select count(*) from gate_events where device_id = %s and resolved",
                 (GATE,)).fetchone()
+        # the seqs the gate decided, each stored once: none lost, none invented
+        assert len(set(o.seq for o in outcomes)) == 500
         assert stored == sorted(o.seq for o in outcomes)
+        assert hub.ingest.stats.connections >= 2, "the hub never saw the broker go"
         assert resolved is not None and resolved[0] == 500  # every card is in the records
         assert outcomes[0].at.tzinfo is not None
         assert outcomes[-1].at > datetime(2025, 1, 1, tzinfo=DISTRICT_TZ)

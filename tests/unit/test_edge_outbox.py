@@ -149,8 +149,11 @@ def test_kill_9_loses_nothing_committed(tmp_path, synchronous):
         promised.append(int(line))
         if len(promised) >= 300:
             break
+    # a writer that died at start would leave an empty outbox that "loses nothing"
+    assert len(promised) == 300, f"the writer promised only {len(promised)} messages"
+    assert proc.poll() is None, "the writer must be alive, mid-write, when it is killed"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
+    assert proc.wait(10) == -signal.SIGKILL
     # whatever the writer committed after our last read is fine too
     with Outbox(path) as box:
         stored = [item.seq for item in box.pending(100_000)]
