@@ -7,7 +7,7 @@ and lower secondary school (TH&THCS). Grade 0 stands for every kindergarten grou
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, TypeGuard
 
 Level = Literal["mam_non", "tieu_hoc", "thcs", "th_thcs"]
 LEVELS: Final[tuple[Level, ...]] = ("mam_non", "tieu_hoc", "thcs", "th_thcs")
@@ -25,14 +25,17 @@ LEVEL_GRADES: Final[dict[Level, tuple[int, ...]]] = {
 }
 
 
+def is_level(value: str) -> TypeGuard[Level]:
+    return value in LEVELS
+
+
 def level_problem(level: str) -> str | None:
     """Why ``level`` is not a school level, or None when it is one."""
-    if level in LEVELS:
+    if is_level(level):
         return None
     return f"level {level!r} is not one of {', '.join(LEVELS)}"
 
 
 def grades_of(level: str) -> frozenset[int] | None:
     """The grades a school of this level teaches (None for an unknown level)."""
-    grades = LEVEL_GRADES.get(level)  # type: ignore[call-overload]
-    return frozenset(grades) if grades is not None else None
+    return frozenset(LEVEL_GRADES[level]) if is_level(level) else None

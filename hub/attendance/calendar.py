@@ -18,12 +18,6 @@ CalendarKind = Literal["holiday", "makeup"]
 # ISO weekdays (1 = Monday). Vietnamese public schools teach Monday to Friday since the
 # 2018 programme; a school that keeps Saturday classes overrides its weekdays.
 MON_FRI: Final = frozenset({1, 2, 3, 4, 5})
-LEVEL_WEEKDAYS: Final[dict[str, frozenset[int]]] = {
-    "mam_non": MON_FRI,
-    "tieu_hoc": MON_FRI,
-    "thcs": MON_FRI,
-    "th_thcs": MON_FRI,
-}
 
 
 @dataclass(frozen=True, slots=True)

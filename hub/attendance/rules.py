@@ -33,6 +33,7 @@ from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from hub.attendance.calendar import SchoolCalendar
+from hub.schools import Level, is_level
 
 Direction = Literal["in", "out"]
 Decision = Literal["granted", "denied", "unknown"]
@@ -91,7 +92,7 @@ class Rules:
 
 
 # Per school level; a school's own columns override these.
-LEVEL_RULES: Final[dict[str, Rules]] = {
+LEVEL_RULES: Final[dict[Level, Rules]] = {
     "mam_non": Rules(time(7, 30), late_after_min=0, absent_after_min=30),
     "tieu_hoc": Rules(time(7, 0)),
     "thcs": Rules(time(7, 0)),
@@ -107,7 +108,7 @@ def rules_for(
     absent_after_min: int | None = None,
 ) -> Rules:
     """The level's defaults with the school's overrides (None keeps the default)."""
-    base = LEVEL_RULES.get(level, Rules(time(7, 0)))
+    base = LEVEL_RULES[level] if is_level(level) else Rules(time(7, 0))
     return Rules(
         start_time=start_time if start_time is not None else base.start_time,
         late_after_min=late_after_min if late_after_min is not None else base.late_after_min,

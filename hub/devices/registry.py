@@ -8,9 +8,9 @@ from typing import Any
 
 import psycopg
 
+from hub.schools import level_problem
 from protocol.ids import ID_PATTERN, is_valid_id
 
-LEVELS = ("mam_non", "tieu_hoc", "thcs", "th_thcs")
 ROLES = ("gate", "classroom")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -23,8 +23,8 @@ def upsert_school(conn: psycopg.Connection[Any], *, code: str, name: str, level:
                   start_time: str = "07:00") -> None:
     if not is_valid_id(code):
         raise RegistryError(f"school id {code!r} must match {ID_PATTERN.pattern}")
-    if level not in LEVELS:
-        raise RegistryError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    if problem := level_problem(level):
+        raise RegistryError(problem)
     match = _HHMM.match(start_time)
     if not match:
         raise RegistryError(f"start time {start_time!r} is not HH:MM")

@@ -29,13 +29,12 @@ from hub.records.writer import (
     write_staff,
     write_students,
 )
-from smartschool.demo.district import LEVEL_GRADES
+from hub.schools import grades_of
 
 Conn = psycopg.Connection[Any]
 
 # Serialises imports into one school so two clerks' files cannot interleave their upserts.
 IMPORT_LOCK_ID: Final = 0x5C5C_0005
-_GRADES: Final = {str(level): frozenset(grades) for level, grades in LEVEL_GRADES.items()}
 
 
 class UnknownSchool(LookupError):
@@ -110,7 +109,7 @@ def import_records(
         report.errors = [RowError(found + 1, p.column, p.reason) for p in layout]
         return report
 
-    grades = _GRADES.get(school_info.level)
+    grades = grades_of(school_info.level)
     numbered = [(found + 2 + i, cells) for i, cells in enumerate(rows[found + 1 :])]
     parsed = parse_rows(kind, numbered, layout, today=today, grades=grades)
     report.rows = sum(1 for _, cells in numbered if any(c.strip() for c in cells))

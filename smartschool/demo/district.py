@@ -28,13 +28,13 @@ from hub.records.identifiers import (
     make_moet_id,
     make_personal_id,
 )
+from hub.schools import LEVEL_GRADES, LEVEL_LABEL, Level
 
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-Level = Literal["mam_non", "tieu_hoc", "thcs", "th_thcs"]
 DeviceRole = Literal["gate", "classroom"]
 CardStatus = Literal["active", "blocked", "lost"]
 
@@ -49,23 +49,11 @@ WARDS: Final = tuple(
     nfc(w) for w in ("Hải Thành", "Hòa Nghĩa", "Tân Thành", "Anh Dũng", "Hưng Đạo", "Đa Phúc")
 )
 
-LEVEL_LABEL: Final[dict[Level, str]] = {
-    "mam_non": "Mầm non",
-    "tieu_hoc": "Tiểu học",
-    "thcs": "THCS",
-    "th_thcs": "TH&THCS",
-}
 LEVEL_SLUG: Final[dict[Level, str]] = {
     "mam_non": "mn",
     "tieu_hoc": "th",
     "thcs": "thcs",
     "th_thcs": "th-thcs",
-}
-LEVEL_GRADES: Final[dict[Level, tuple[int, ...]]] = {
-    "mam_non": (0,),
-    "tieu_hoc": (1, 2, 3, 4, 5),
-    "thcs": (6, 7, 8, 9),
-    "th_thcs": tuple(range(1, 10)),
 }
 # Class-size caps of the MOET school charters are 35 (primary), 45 (lower
 # secondary) and 25 for 3-4-year-olds; urban schools run close to them.

@@ -15,11 +15,13 @@ from hub.attendance.rules import (
     FLAG_DUPLICATES,
     FLAG_OTHER_SCHOOL,
     FLAG_OUT_WITHOUT_IN,
+    LEVEL_RULES,
     GateEvent,
     Rules,
     derive_day,
     rules_for,
 )
+from hub.schools import LEVELS
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = date(2026, 11, 30)  # a Monday
@@ -156,6 +158,10 @@ def test_school_rules(rules, arrival, now, status) -> None:
 ])
 def test_rules_for_level_and_school(level, overrides, expected) -> None:
     assert rules_for(level, **overrides) == expected
+
+
+def test_every_school_level_has_its_rules() -> None:
+    assert sorted(LEVEL_RULES) == sorted(LEVELS)
 
 
 def test_rules_refuse_unordered_cutoffs() -> None:
