@@ -153,9 +153,11 @@ def class_register(
     )
 
 
-def _rules_arrays(
-    setups: dict[str, Any], days: list[date], zone: ZoneInfo
+def rules_params(
+    setups: dict[str, SchoolSetup], days: list[date], zone: ZoneInfo
 ) -> dict[str, list[Any]]:
+    """The parameters of RULES_CTE: each school's cutoffs on each day, computed by
+    rules.Rules itself, so no query re-derives a cutoff from the schools' columns."""
     ids, ds, late, absent, school_day = [], [], [], [], []
     for setup in setups.values():
         for d in days:
@@ -167,7 +169,9 @@ def _rules_arrays(
     return {"r_school": ids, "r_day": ds, "r_late": late, "r_absent": absent, "r_sd": school_day}
 
 
-_RULES_CTE = """
+# One row per (school, day): the late and absent cutoffs and whether it is a school day.
+# Every query that splits on a cutoff joins this (reports here, read.queries' arrivals).
+RULES_CTE = """
     r (school_id, day, late_cut, absent_cut, school_day) as (
         select * from unnest(%(r_school)s::text[], %(r_day)s::date[],
                              %(r_late)s::timestamptz[], %(r_absent)s::timestamptz[],
@@ -195,7 +199,7 @@ def daily_summary(
     if setups is None:
         setups = load_setups(conn, first=day, last=day, school=school)
     params: dict[str, Any] = {
-        **_rules_arrays(setups, [day], zone),
+        **rules_params(setups, [day], zone),
         "now": effective_now(day, zone, now),
         "day": day,
         "school": school,
@@ -203,7 +207,7 @@ def daily_summary(
     group = "st.school_id, st.class_id" if by_class else "st.school_id"
     rows = conn.execute(
         f"""
-        with {_RULES_CTE}, x as (
+        with {RULES_CTE}, x as (
             select st.school_id, st.class_id, r.school_day, {STATUS_SQL} as status
             from students st
             join r on r.school_id = st.school_id
@@ -257,13 +261,13 @@ def monthly_rates(
     today = now.astimezone(zone).date()
     days = list(setups[school].calendar.school_days(first, min(last, today)))
     params: dict[str, Any] = {
-        **_rules_arrays(setups, days, zone),
+        **rules_params(setups, days, zone),
         "now": now,
         "school": school,
     }
     rows = conn.execute(
         f"""
-        with {_RULES_CTE}, x as (
+        with {RULES_CTE}, x as (
             select st.class_id, {STATUS_SQL} as status
             from students st
             join r on r.school_id = st.school_id
@@ -319,7 +323,7 @@ def school_students(
     if school not in setups:
         raise NotFoundError(f"school {school} not found")
     params: dict[str, Any] = {
-        **_rules_arrays(setups, [day], zone),
+        **rules_params(setups, [day], zone),
         "now": effective_now(day, zone, now),
         "day": day,
         "school": school,
@@ -327,7 +331,7 @@ def school_students(
     }
     rows = conn.execute(
         f"""
-        with {_RULES_CTE}, x as (
+        with {RULES_CTE}, x as (
             select st.code, st.full_name, st.class_id, c.name as class_name,
                    {STATUS_SQL} as status, a.first_in,
                    o.status as o_status, o.reason, o.corrected_by, o.corrected_at

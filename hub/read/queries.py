@@ -11,7 +11,6 @@ from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict
 
 from hub.attendance import reports
-from hub.attendance.rules import LEVEL_RULES
 from hub.attendance.service import load_setups
 
 
@@ -300,33 +299,27 @@ def arrivals_by_bucket(
     bucket_minutes: int,
     school: str | None = None,
 ) -> list[ArrivalBucket]:
-    """First entries of the day per time bucket, split on each school's late cutoff (its
-    start time plus its own or its level's ``late_after_min``, as rules.rules_for), so
-    the chart's late bars agree with the reports' late count (one school's when
-    ``school`` is given)."""
+    """First entries of the day per time bucket, split on each school's late cutoff (the
+    reports' own, reports.RULES_CTE), so the chart's late bars agree with the reports'
+    late count (one school's when ``school`` is given)."""
+    setups = load_setups(conn, first=day, last=day, school=school)
     with conn.cursor(row_factory=class_row(ArrivalBucket)) as cur:
         cur.execute(
-            """
-            with lv (level, late_after_min) as (
-                select * from unnest(%(levels)s::text[], %(late_mins)s::int[])
-            ), x as (
+            f"""
+            with {reports.RULES_CTE}, x as (
                 select a.first_in at time zone %(tz)s as local_in,
-                       s.start_time + make_interval(
-                           mins => coalesce(s.late_after_min::int, lv.late_after_min, 0))
-                           as late_cut
-                from attendance_daily a join schools s on s.id = a.school_id
-                left join lv on lv.level = s.level
+                       a.first_in > r.late_cut as late
+                from attendance_daily a join r on r.school_id = a.school_id and r.day = a.day
                 where a.day = %(day)s and a.first_in is not null
                   and (%(school)s::text is null or a.school_id = %(school)s)
             )
             select date_bin(make_interval(mins => %(bucket)s), x.local_in,
                             %(day)s::timestamp) as bucket,
-                   count(*) filter (where x.local_in::time <= x.late_cut) as on_time,
-                   count(*) filter (where x.local_in::time > x.late_cut) as late
+                   count(*) filter (where not x.late) as on_time,
+                   count(*) filter (where x.late) as late
             from x group by 1 order by 1
-            """,
-            {"bucket": bucket_minutes, "tz": timezone, "day": day, "school": school,
-             "levels": list(LEVEL_RULES),
-             "late_mins": [r.late_after_min for r in LEVEL_RULES.values()]},
+            """,  # noqa: S608 - the interpolated part is a constant; values are parameters
+            {**reports.rules_params(setups, [day], ZoneInfo(timezone)),
+             "bucket": bucket_minutes, "tz": timezone, "day": day, "school": school},
         )
         return cur.fetchall()
