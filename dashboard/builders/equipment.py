@@ -1,4 +1,7 @@
-"""Pure builders of the equipment page: rows in, Dash components or Plotly figures out."""
+"""Pure builders of the equipment page: KPIs, the asset table with state and lamp life,
+the open-alarm list with its acknowledge and clear buttons, and the metric chart. Rows
+in (EquipmentView, filled by dashboard.data.equipment), Dash components or Plotly
+figures out."""
 
 from __future__ import annotations
 

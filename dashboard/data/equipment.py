@@ -1,6 +1,6 @@
 """What the equipment page reads, and the one thing it changes: alarm acknowledge and clear.
 
-Reads go through hub.equipment (assets, alarms, timeseries), the code the API's
+Reads go through hub.equipment (assets, alarms, series), the code the API's
 /api/v1/assets, /alarms and /timeseries answer with. The acknowledge and clear buttons go
 through hub.equipment.actions, the function the API's POST /alarms/{id}/ack|clear calls,
 so the dashboard refuses, scopes and records a step exactly as the API does; its refusals
