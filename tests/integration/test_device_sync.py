@@ -95,8 +95,8 @@ def hub(pg_url: str, broker: Broker, tmp_path: Path) -> Iterator[Hub]:
     service = Hub(settings, database_url=pg_url, mqtt_url=broker.url)
     service.start()
     assert service.ingest is not None
-    wait_until(lambda: service.ingest and service.ingest.stats.connected, what="hub connected")
-    time.sleep(0.3)  # the ingest's subscriptions are acknowledged after CONNACK
+    # the SUBACK, not the CONNACK: a message published before it finds no subscriber
+    wait_until(lambda: service.ingest and service.ingest.stats.subscribed, what="hub subscribed")
     yield service
     service.stop()
 

@@ -182,11 +182,19 @@ def test_birth_is_retained_and_a_clean_stop_says_offline(broker, tmp_path):
     agent = make_gate(broker, tmp_path)
     agent.start()
     assert agent.link.wait_connected(10)
-    late = Subscriber(broker, "late-sub")  # subscribes after the birth: sees it retained
+    # A witness sees the birth first: from then on it is on the broker, and a subscriber
+    # that comes later can only get it as the retained copy.
+    witness = Subscriber(broker, "witness-sub")
+    try:
+        wait_until(lambda: witness.of(StatusPayload, GATE), what="the birth on the broker")
+    finally:
+        witness.close()
+    late = Subscriber(broker, "late-sub")
     try:
         status = wait_until(lambda: late.of(StatusPayload, GATE), what="retained birth")
         topic, payload, retained = late.messages[0]
-        assert topic == str(Topic(SCHOOL, GATE, Channel.STATUS)) and retained
+        assert topic == str(Topic(SCHOOL, GATE, Channel.STATUS))
+        assert retained, "the late subscriber got the birth live, not retained"
         assert (payload.state, payload.role, payload.ip) == ("online", "gate", "127.0.0.1")
         birth = status[0]
         agent.stop()

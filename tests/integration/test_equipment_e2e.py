@@ -66,11 +66,11 @@ def hub(pg_url: str, broker: Broker, tmp_path: Path) -> Iterator[Hub]:
     service.start()
     try:
         assert service.ingest is not None
-        deadline = time.monotonic() + 10
-        while not service.ingest.stats.connected:
-            assert time.monotonic() < deadline, "the hub did not connect to the broker"
+        deadline = time.monotonic() + 30
+        # the SUBACK, not the CONNACK: a message published before it finds no subscriber
+        while not service.ingest.stats.subscribed:
+            assert time.monotonic() < deadline, "the hub did not subscribe at the broker"
             time.sleep(0.05)
-        time.sleep(0.3)  # subscriptions are acknowledged after CONNACK
         yield service
     finally:
         service.stop()
