@@ -141,7 +141,7 @@ class Demo:
             mqtt_url=self.mqtt_url,
             work_dir=self.dir / "edge",
             speed=o.speed,
-            timezone=s.timezone,
+            tz=ZoneInfo(s.timezone),
             username=s.mqtt_username,
             password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
         )

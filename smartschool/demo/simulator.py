@@ -17,9 +17,8 @@ import threading
 import time as systime
 import zlib
 from collections import defaultdict
-from datetime import datetime, time
+from datetime import datetime, time, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from edge.agent import Agent, build_agent, raise_open_files_limit, stop_agents
 from edge.classroom import ClassroomAgent
@@ -79,7 +78,7 @@ class DistrictSimulator:
         mqtt_url: str,
         work_dir: Path,
         speed: float,
-        timezone: str,
+        tz: tzinfo,
         username: str | None = None,
         password: str | None = None,
     ) -> None:
@@ -87,7 +86,7 @@ class DistrictSimulator:
         self.mqtt_url = mqtt_url
         self.work_dir = work_dir
         self.speed = speed
-        self.tz = ZoneInfo(timezone)
+        self.tz = tz
         self.password = password
         self.username = username
         today = datetime.now(self.tz).date()

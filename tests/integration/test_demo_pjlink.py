@@ -6,6 +6,7 @@ import json
 import threading
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -41,7 +42,7 @@ def test_classrooms_of_the_first_schools_query_pjlink_simulators(broker: Broker,
     listener.subscribe("ss/v1/+/+/telemetry", qos=1)
     listener.loop_start()
     sim = DistrictSimulator(district, mqtt_url=broker.url, work_dir=tmp_path / "edge",
-                            speed=60.0, timezone="Asia/Ho_Chi_Minh")
+                            speed=60.0, tz=ZoneInfo("Asia/Ho_Chi_Minh"))
     try:
         sim.start()
         assert len(sim.pjlink.servers) == len(rooms)
