@@ -19,6 +19,11 @@ class RegistryError(ValueError):
     """A registration refused, with a message for the operator."""
 
 
+def school_ids(conn: psycopg.Connection[Any]) -> list[str]:
+    """Every registered school's id, in order."""
+    return [str(r[0]) for r in conn.execute("select id from schools order by id")]
+
+
 def upsert_school(conn: psycopg.Connection[Any], *, code: str, name: str, level: str, ward: str,
                   start_time: str = "07:00") -> None:
     if not is_valid_id(code):

@@ -159,9 +159,21 @@ def _add_month(moment: datetime, months: int = 1) -> datetime:
 
 # -- retention ------------------------------------------------------------------------
 
+# The tables with a retention of their own: raw telemetry and its two rollups.
+RETENTION_TABLES: Final = ("telemetry", "telemetry_5m", "telemetry_1h")
+
+
 def retention(conn: psycopg.Connection[Any]) -> dict[str, timedelta]:
     rows = conn.execute("select table_name, keep from timeseries_retention").fetchall()
     return {str(name): keep for name, keep in rows}
+
+
+def set_retention(conn: psycopg.Connection[Any], table: str, keep: timedelta) -> None:
+    """Keep ``keep`` of ``table``; the hub's hourly maintenance applies it."""
+    if table not in RETENTION_TABLES:
+        raise ValueError(f"{table!r} is not one of {', '.join(RETENTION_TABLES)}")
+    conn.execute("update timeseries_retention set keep = %s where table_name = %s",
+                 (keep, table))
 
 
 def apply_retention(conn: psycopg.Connection[Any], now: datetime,

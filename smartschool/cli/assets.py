@@ -42,6 +42,7 @@ def import_assets(
         raise typer.Exit(1)
 
 
+# hub.equipment.partitions.RETENTION_TABLES, named here so --help needs no psycopg.
 RETENTION_TABLES = ("telemetry", "telemetry_5m", "telemetry_1h")
 
 
@@ -65,9 +66,8 @@ def retention(
         raise typer.BadParameter("--days needs a TABLE", param_hint="--days")
     url = database_url()
     with connect(url, autocommit=True) as conn:
-        if days is not None:
-            conn.execute("update timeseries_retention set keep = %s where table_name = %s",
-                         (timedelta(days=days), table))
+        if days is not None and table is not None:
+            partitions.set_retention(conn, table, timedelta(days=days))
         for name, keep in sorted(partitions.retention(conn).items()):
             if table is None or name == table:
                 typer.echo(f"{name}\t{keep.days} days")

@@ -20,9 +20,9 @@ TOLERANCE_MAX = 1.0
 
 
 def _load_gallery(source: Path, models: object, upsample: int) -> object:
-    from faces.keys import GalleryKeyError
     from faces.enroll import enroll_folder
     from faces.gallery import Gallery, GalleryError
+    from faces.keys import GalleryKeyError
     from faces.models import FaceModels
 
     if source.is_dir():
@@ -145,10 +145,10 @@ def enroll(
     """Build an encrypted gallery (key from SMARTSCHOOL_GALLERY_KEY) from photos."""
     import csv
 
-    from faces.keys import GalleryKeyError, require_key
     from faces.enroll import enroll as enroll_person
     from faces.gallery import Gallery
     from faces.imaging import image_files
+    from faces.keys import GalleryKeyError, require_key
     from faces.models import FaceModels
 
     try:

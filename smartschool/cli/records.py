@@ -104,7 +104,9 @@ def import_(
 def _only_school(conn: Any) -> str:
     """The school a list belongs to when --school is left out: the only one there is.
     With several, guessing from class names could put pupils in the wrong school."""
-    codes = [str(r[0]) for r in conn.execute("select id from schools order by id")]
+    from hub.devices.registry import school_ids
+
+    codes = school_ids(conn)
     if len(codes) == 1:
         typer.echo(f"school: {codes[0]} (the only one in the database)", err=True)
         return codes[0]

@@ -193,3 +193,12 @@ def test_command_modules_run_no_sql() -> None:
                     and node.func.attr in {"execute", "executemany", "copy"}):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
+
+
+def test_the_cli_names_the_retention_tables_the_hub_keeps() -> None:
+    """`assets retention --help` must not need psycopg, so the CLI names the tables
+    itself; they must stay the hub's."""
+    from hub.equipment.partitions import RETENTION_TABLES as HUB_TABLES
+    from smartschool.cli.assets import RETENTION_TABLES
+
+    assert RETENTION_TABLES == HUB_TABLES
