@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol import Accepted, Channel, GatePayload, Reason, Rejected, Topic, TopicError, decode
+from protocol.ids import ID_PATTERN
 from protocol.schema import payload_schema
 from protocol.topics import subscription
 
@@ -216,8 +217,8 @@ def test_decode_never_raises_on_json_objects(obj: dict[str, Any]) -> None:
 @given(
     st.builds(
         Topic,
-        school=st.from_regex(r"[a-z0-9][a-z0-9-]{0,63}", fullmatch=True),
-        device=st.from_regex(r"[a-z0-9][a-z0-9-]{0,63}", fullmatch=True),
+        school=st.from_regex(ID_PATTERN, fullmatch=True),
+        device=st.from_regex(ID_PATTERN, fullmatch=True),
         channel=st.sampled_from(Channel),
     )
 )
