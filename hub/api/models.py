@@ -5,58 +5,53 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
+from hub.models import ApiModel
 from hub.read.queries import SchoolAttendance
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class HealthPublic(_Public):
+class HealthPublic(ApiModel):
     status: Literal["ok", "degraded"]
     mqtt: str
     database: str
     detail: str | None = None
 
 
-class TokenPublic(_Public):
+class TokenPublic(ApiModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int  # seconds
 
 
-class UserPublic(_Public):
+class UserPublic(ApiModel):
     username: str
     role: str
     school: str | None
     full_name: str | None
 
 
-class AttendanceTotals(_Public):
+class AttendanceTotals(ApiModel):
     enrolled: int
     present: int
     late: int
     absent: int
 
 
-class AttendanceSummaryPublic(_Public):
+class AttendanceSummaryPublic(ApiModel):
     date: dt.date
     schools: list[SchoolAttendance]
     totals: AttendanceTotals
 
 
-class ErrorPublic(_Public):
+class ErrorPublic(ApiModel):
     detail: str
 
 
-class ClassRefPublic(_Public):
+class ClassRefPublic(ApiModel):
     id: int
     name: str
 
 
-class AccountPublic(_Public):
+class AccountPublic(ApiModel):
     """An account as admins see it: never the password hash."""
 
     username: str
@@ -75,10 +70,10 @@ class AccountCreatedPublic(AccountPublic):
 
 class AccountUpdatedPublic(AccountPublic):
     # Classes a teacher stopped holding because their role or school changed.
-    released_classes: list[ClassRefPublic] = []
+    released_classes: list[ClassRefPublic] = []  # noqa: RUF012 - pydantic copies it
 
 
-class ClassPublic(_Public):
+class ClassPublic(ApiModel):
     id: int
     school: str
     name: str

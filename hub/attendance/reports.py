@@ -12,23 +12,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from pydantic import BaseModel, ConfigDict
 
 from hub.attendance.service import SchoolSetup, derive_students, effective_now, load_setups
+from hub.models import ApiModel
 
 
-class _Row(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class CorrectionInfo(_Row):
+class CorrectionInfo(ApiModel):
     status: str
     reason: str
     corrected_by: str
     corrected_at: datetime
 
 
-class RegisterRow(_Row):
+class RegisterRow(ApiModel):
     student: str  # student code
     full_name: str
     status: str
@@ -38,7 +34,7 @@ class RegisterRow(_Row):
     correction: CorrectionInfo | None
 
 
-class ClassRegister(_Row):
+class ClassRegister(ApiModel):
     date: date
     school: str
     class_id: int
@@ -47,7 +43,7 @@ class ClassRegister(_Row):
     students: list[RegisterRow]
 
 
-class DailyRow(_Row):
+class DailyRow(ApiModel):
     school: str
     class_id: int | None  # None: the whole school
     class_name: str | None
@@ -60,7 +56,7 @@ class DailyRow(_Row):
     pending: int  # not arrived yet, before the absent cutoff
 
 
-class MonthlyRow(_Row):
+class MonthlyRow(ApiModel):
     school: str
     class_id: int
     class_name: str
@@ -298,7 +294,7 @@ def monthly_rates(
     return out
 
 
-class StudentDayRow(_Row):
+class StudentDayRow(ApiModel):
     student: str  # student code
     full_name: str
     class_id: int | None

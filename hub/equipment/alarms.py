@@ -21,9 +21,9 @@ from typing import Any, Final, Literal
 
 import psycopg
 from psycopg.rows import class_row
-from pydantic import BaseModel, ConfigDict
 
 from hub.equipment.rules import Transition
+from hub.models import ApiModel
 
 SYSTEM_ACTOR: Final = "system"
 OPEN_STATES: Final = ("active_unack", "active_ack", "cleared_unack")
@@ -43,9 +43,7 @@ class AlarmError(Exception):
         self.forbidden = forbidden
 
 
-class AlarmPublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class AlarmPublic(ApiModel):
     id: int
     subject: str
     asset_tag: str | None
@@ -70,9 +68,7 @@ class AlarmPublic(BaseModel):
     work_order_id: int | None
 
 
-class WorkOrderPublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class WorkOrderPublic(ApiModel):
     id: int
     alarm_id: int | None
     asset_tag: str | None

@@ -7,7 +7,8 @@ from typing import Any, Final
 
 import psycopg
 from psycopg.rows import class_row
-from pydantic import BaseModel, ConfigDict
+
+from hub.models import ApiModel
 
 # What a "complete digital record" needs; projectors also need their rated lamp life.
 COMPLETE_SQL: Final = """
@@ -17,9 +18,7 @@ COMPLETE_SQL: Final = """
 """
 
 
-class AssetPublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class AssetPublic(ApiModel):
     tag: str
     type: str
     model: str | None
@@ -41,18 +40,14 @@ class AssetPublic(BaseModel):
     open_alarms: int
 
 
-class CoverageRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class CoverageRow(ApiModel):
     school_id: str
     assets: int
     complete: int
     share: float  # complete / assets, 0 when there are none
 
 
-class CoveragePublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class CoveragePublic(ApiModel):
     schools: list[CoverageRow]
     district: CoverageRow
 

@@ -9,16 +9,14 @@ from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
-from pydantic import BaseModel, ConfigDict
 
 from hub.equipment.storage import ROLLUPS
+from hub.models import ApiModel
 
 Bucket = Literal["auto", "raw", "5m", "1h"]
 
 
-class SeriesPoint(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class SeriesPoint(ApiModel):
     bucket: datetime
     avg: float | None
     min: float | None

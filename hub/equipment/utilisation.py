@@ -6,14 +6,12 @@ from datetime import date
 from typing import Any
 
 import psycopg
-from pydantic import BaseModel, ConfigDict
 
 from hub.equipment.rollups import POWER_ON_METRIC
+from hub.models import ApiModel
 
 
-class Utilisation(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Utilisation(ApiModel):
     school_id: str
     room: str | None
     asset_tag: str

@@ -8,17 +8,13 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import class_row
-from pydantic import BaseModel, ConfigDict
 
 from hub.attendance import reports
 from hub.attendance.service import load_setups
+from hub.models import ApiModel
 
 
-class _Row(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class SchoolPublic(_Row):
+class SchoolPublic(ApiModel):
     id: str
     name: str
     level: str
@@ -28,7 +24,7 @@ class SchoolPublic(_Row):
     devices: int
 
 
-class SchoolAttendance(_Row):
+class SchoolAttendance(ApiModel):
     school: str
     name: str
     level: str
@@ -53,7 +49,7 @@ class SchoolDayAttendance(SchoolAttendance):
     pending: int
 
 
-class DevicePublic(_Row):
+class DevicePublic(ApiModel):
     id: str
     school: str
     role: str
@@ -63,7 +59,7 @@ class DevicePublic(_Row):
     ip: str | None
 
 
-class GateEventPublic(_Row):
+class GateEventPublic(ApiModel):
     device: str
     school: str
     seq: int
@@ -80,13 +76,13 @@ class GateEventPublic(_Row):
     resolved: bool
 
 
-class ArrivalBucket(_Row):
+class ArrivalBucket(ApiModel):
     bucket: datetime  # district-local wall time, naive
     on_time: int
     late: int
 
 
-class DeadLetterPublic(_Row):
+class DeadLetterPublic(ApiModel):
     id: int
     topic: str
     reason: str

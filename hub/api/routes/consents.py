@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.deps import ConnDep, ContextDep, CurrentUser
 from hub.api.routes.records import person_for
+from hub.models import ApiModel
 from hub.records.consent import (
     check_consent_input,
     list_consents,
@@ -36,9 +37,7 @@ class ConsentCreate(BaseModel):
     given_at: dt.datetime | None = Field(default=None, description="When (default: now)")
 
 
-class ConsentPublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class ConsentPublic(ApiModel):
     id: int
     given_by: str
     role: str
@@ -48,18 +47,14 @@ class ConsentPublic(BaseModel):
     recorded_by: str | None
 
 
-class ConsentStatusPublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class ConsentStatusPublic(ApiModel):
     person: str
     required: list[str]  # roles whose consent enrollment needs, by the pupil's age today
     missing: list[str]
     consents: list[ConsentPublic]
 
 
-class WithdrawalPublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class WithdrawalPublic(ApiModel):
     person: str
     consents_withdrawn: int
     encodings_deleted: int

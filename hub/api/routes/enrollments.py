@@ -10,10 +10,10 @@ import datetime as dt
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, File, HTTPException, UploadFile, status
-from pydantic import BaseModel, ConfigDict
 
 from hub.api.deps import ConnDep, ContextDep, CurrentUser
 from hub.api.routes.records import person_for
+from hub.models import ApiModel
 
 router = APIRouter(prefix="/api/v1", tags=["enrollments"])
 
@@ -30,17 +30,13 @@ def get_face_models() -> Any:
 FaceModelsDep = Annotated[Any, Depends(get_face_models)]
 
 
-class CrossMatchPublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class CrossMatchPublic(ApiModel):
     photo: str
     looks_like: str
     distance: float
 
 
-class EnrollmentPublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class EnrollmentPublic(ApiModel):
     person: str
     stored: int  # encodings added by this upload
     encodings: int  # encodings the person now has
@@ -48,9 +44,7 @@ class EnrollmentPublic(BaseModel):
     warnings: list[CrossMatchPublic]
 
 
-class FaceStatusPublic(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class FaceStatusPublic(ApiModel):
     person: str
     encodings: int
 

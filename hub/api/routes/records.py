@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.access import may_manage
 from hub.accounts.auth import User
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser
+from hub.models import ApiModel
 from hub.records.cells import MAX_ADDRESS_LEN, MAX_NAME_LEN, Channel, GuardianRelation, parse_name
 from hub.records.consent import Person, find_person
 from hub.records.guardians import parent_year_problem, parse_contact
@@ -39,11 +40,7 @@ _MAX_ID: Final = 2**63 - 1
 _MAX_PHONE_LEN: Final = 32
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class ImportReportPublic(_Public):
+class ImportReportPublic(ApiModel):
     file: str
     kind: str
     rows: int
@@ -55,7 +52,7 @@ class ImportReportPublic(_Public):
     errors: list[str]  # FILE:ROW:COLUMN: reason
 
 
-class GuardianPublic(_Public):
+class GuardianPublic(ApiModel):
     id: int
     full_name: str
     relation: GuardianRelation
@@ -93,7 +90,7 @@ class GuardianContactUpdate(BaseModel):
     notify: bool | None = None
 
 
-class StudentPublic(_Public):
+class StudentPublic(ApiModel):
     code: str
     school: str
     class_name: str | None
