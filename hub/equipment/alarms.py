@@ -25,8 +25,6 @@ from psycopg.rows import class_row
 from hub.equipment.rules import Transition
 from hub.models import ApiModel
 
-SYSTEM_ACTOR: Final = "system"
-OPEN_STATES: Final = ("active_unack", "active_ack", "cleared_unack")
 MAX_COMMENT: Final = 1000
 StateFilter = Literal["open", "active", "unacknowledged", "cleared", "all"]
 
