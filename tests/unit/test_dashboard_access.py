@@ -35,7 +35,8 @@ from dashboard.i18n import STRINGS, role_label
 from dashboard.login import session_secret
 from dashboard.pages.equipment import read_only_note, without_actions
 from hub.access import ALARM_ACTING_ROLES as HUB_ALARM_ACTING_ROLES
-from hub.accounts.auth import ROLES, User
+from hub.access import ROLES
+from hub.accounts.auth import User
 from hub.api.deps import get_school_filter
 from hub.api.routes.attendance_reports import _visible
 from hub.equipment.actions import acting_school
