@@ -24,10 +24,10 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.fernet import InvalidToken
 
-from faces.keys import require_key
 from faces.decision import Candidate
+from faces.keys import require_key
+from protocol.sync import ENCODING_DIM
 
-ENCODING_DIM = 128
 _MAGIC = b"SSGAL1\n"
 _HEADER_LEN = struct.Struct(">I")
 

@@ -19,8 +19,9 @@ from typing import Any, Literal
 import numpy as np
 
 from faces.decision import Box
-from faces.gallery import ENCODING_DIM, Matrix
+from faces.gallery import Matrix
 from faces.imaging import Image
+from protocol.sync import ENCODING_DIM
 
 DetectorModel = Literal["hog", "cnn"]
 

@@ -20,7 +20,7 @@ import numpy as np
 import psycopg
 
 from faces.enroll import CrossMatch, Refusal, RefusedPhoto, enroll
-from faces.gallery import ENCODING_DIM, Gallery, GalleryEntry
+from faces.gallery import Gallery, GalleryEntry
 from faces.imaging import MAX_SIDE, Image, fit
 from faces.models import FaceModels
 from hub.records.consent import (
@@ -31,10 +31,10 @@ from hub.records.consent import (
     find_person,
     person_sql,
 )
+from protocol.sync import ENCODING_BYTES
 
 Conn = psycopg.Connection[Any]
 
-ENCODING_BYTES: Final = ENCODING_DIM * 4
 # Encodings stored as little-endian float32 whatever the hub's CPU, so a gallery built
 # on another machine reads them the same.
 ENCODING_DTYPE: Final = np.dtype("<f4")
