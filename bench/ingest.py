@@ -285,7 +285,7 @@ def run_hub(port: int, url: str, pub: Any, count: int, seq_base: int, rate: floa
     client_id = f"bench-hub-{uuid.uuid4().hex[:6]}"
     worker = hub_ingest.Ingest(database_url=url, mqtt_url=f"mqtt://127.0.0.1:{port}",
                                client_id=client_id,
-                               timezone="Asia/Ho_Chi_Minh", on_commit=on_commit)
+                               tz="Asia/Ho_Chi_Minh", on_commit=on_commit)
     worker.start()
     deadline = time.monotonic() + 10
     while not worker.stats.connected and time.monotonic() < deadline:

@@ -217,7 +217,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["history_seed_s"] = round(time.perf_counter() - t0, 1)
 
         ingest = Ingest(database_url=url, mqtt_url=f"mqtt://127.0.0.1:{port}",
-                        client_id="bench-hub", timezone="Asia/Ho_Chi_Minh")
+                        client_id="bench-hub", tz="Asia/Ho_Chi_Minh")
         evaluator = Evaluator(url, offline_after_classroom_s=args.offline_after,
                               rules=RuleSet(no_data_after_s=3600))
         ingest.start()

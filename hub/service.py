@@ -148,7 +148,7 @@ class Hub:
             )
         if notify if notify is not None else api:
             self.notifier = NotificationWorker(database_url, settings=NotifySettings(),
-                                               zone=ZoneInfo(settings.timezone))
+                                               tz=ZoneInfo(settings.timezone))
         self.ingest: Ingest | None = None
         self.api: ApiServer | None = None
         self.workers: WorkerPool | None = None
@@ -160,7 +160,7 @@ class Hub:
                 database_url=database_url,
                 mqtt_url=mqtt_url,
                 client_id=client_id or settings.hub_client_id,
-                timezone=settings.timezone,
+                tz=settings.timezone,
                 username=settings.mqtt_username,
                 password=password,
                 shared=shared,

@@ -45,14 +45,14 @@ def load_district(
         schools=queries.district_day(
             conn,
             day=day,
-            zone=ZoneInfo(settings.timezone),
+            tz=ZoneInfo(settings.timezone),
             now=now,
             offline_gate_s=settings.offline_after_gate_s,
             offline_classroom_s=settings.offline_after_classroom_s,
         ),
         events=queries.list_events(conn, limit=FEED_LIMIT),
         arrivals=queries.arrivals_by_bucket(
-            conn, day=day, timezone=settings.timezone, bucket_minutes=ARRIVAL_BUCKET_MIN
+            conn, day=day, tz=settings.timezone, bucket_minutes=ARRIVAL_BUCKET_MIN
         ),
     )
 

@@ -48,7 +48,7 @@ def load_school(conn: psycopg.Connection[Any], school: str, tz: ZoneInfo,
     setup = load_setups(conn, first=day, last=day, school=school).get(school)
     if setup is None:
         return None
-    totals = reports.daily_summary(conn, day=day, zone=tz, now=now, school=school)
+    totals = reports.daily_summary(conn, day=day, tz=tz, now=now, school=school)
     return SchoolView(
         school=school, name=setup.name, level=setup.level, now=now,
         school_day=setup.calendar.is_school_day(day),
@@ -56,13 +56,13 @@ def load_school(conn: psycopg.Connection[Any], school: str, tz: ZoneInfo,
         late_cutoff=setup.rules.late_cutoff(day, tz),
         absent_cutoff=setup.rules.absent_cutoff(day, tz),
         total=totals[0] if totals else None,
-        classes=reports.daily_summary(conn, day=day, zone=tz, now=now, school=school,
+        classes=reports.daily_summary(conn, day=day, tz=tz, now=now, school=school,
                                       by_class=True),
-        late=reports.school_students(conn, school=school, day=day, zone=tz, now=now,
+        late=reports.school_students(conn, school=school, day=day, tz=tz, now=now,
                                      statuses=LATE_STATUSES),
-        missing=reports.school_students(conn, school=school, day=day, zone=tz, now=now,
+        missing=reports.school_students(conn, school=school, day=day, tz=tz, now=now,
                                         statuses=MISSING_STATUSES),
-        arrivals=queries.arrivals_by_bucket(conn, day=day, timezone=str(tz),
+        arrivals=queries.arrivals_by_bucket(conn, day=day, tz=str(tz),
                                             bucket_minutes=ARRIVAL_BUCKET_MIN, school=school),
     )
 
@@ -72,7 +72,7 @@ def load_register(conn: psycopg.Connection[Any], class_id: int, tz: ZoneInfo,
     """Today's register of one class, whatever its school (the caller checks
     ``.school``); None for a class that does not exist."""
     try:
-        return reports.class_register(conn, class_id=class_id, day=now.date(), zone=tz,
+        return reports.class_register(conn, class_id=class_id, day=now.date(), tz=tz,
                                       now=now)
     except reports.NotFoundError:
         return None
@@ -91,8 +91,8 @@ def load_export(conn: psycopg.Connection[Any], kind: ExportKind, *, school: str,
             return None
         columns, rows = register_table(found, tz)
         return ExportTable(f"so-diem-danh-{found.class_name}-{day}", columns, rows)
-    total = reports.daily_summary(conn, day=day, zone=tz, now=now, school=school)
-    classes = reports.daily_summary(conn, day=day, zone=tz, now=now, school=school,
+    total = reports.daily_summary(conn, day=day, tz=tz, now=now, school=school)
+    classes = reports.daily_summary(conn, day=day, tz=tz, now=now, school=school,
                                     by_class=True)
     columns, rows = daily_table(total[0] if total else None, classes)
     return ExportTable(f"diem-danh-{school}-{day}", columns, rows)

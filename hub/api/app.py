@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     "degraded") while PostgreSQL is still coming up.
     """
     try:
-        zone = ZoneInfo(settings.timezone)
+        tz = ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"SMARTSCHOOL_TIMEZONE {settings.timezone!r} is not a time zone") from exc
 
@@ -72,7 +72,7 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
         # A database restart leaves dead connections in the pool; checking each on checkout
         # turns that into one reconnect instead of one failed request per stale connection.
         check=ConnectionPool.check_connection,
-        configure=partial(_configure_connection, timezone=settings.timezone),
+        configure=partial(_configure_connection, tz=settings.timezone),
         reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
         open=False,
         name="api",
@@ -81,7 +81,7 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
         settings=settings,
         pool=pool,
         secret=load_or_create_secret(settings),
-        zone=zone,
+        tz=tz,
         database_display=redact_url(database_url),
         mqtt_display=mqtt_display,
     )
@@ -107,10 +107,10 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     return app
 
 
-def _configure_connection(conn: psycopg.Connection[TupleRow], *, timezone: str) -> None:
+def _configure_connection(conn: psycopg.Connection[TupleRow], *, tz: str) -> None:
     # Timestamps then leave the API with the district's offset (+07:00), as devices send
     # them, rather than in whatever zone the server happens to run.
-    conn.execute("select set_config('TimeZone', %s, false)", (timezone,))
+    conn.execute("select set_config('TimeZone', %s, false)", (tz,))
 
 
 @contextmanager

@@ -19,7 +19,7 @@ class ApiContext:
     settings: Settings
     pool: ConnectionPool[psycopg.Connection[TupleRow]]
     secret: str
-    zone: ZoneInfo
+    tz: ZoneInfo
     database_display: str  # the database URL with its password redacted
     mqtt_display: str
     login_limiter: LoginRateLimiter = field(default_factory=LoginRateLimiter)

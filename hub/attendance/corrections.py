@@ -64,7 +64,7 @@ def correct(
     status: Status,
     reason: str,
     user: User,
-    zone: ZoneInfo,
+    tz: ZoneInfo,
     now: datetime,
 ) -> CorrectionResult:
     if status not in CORRECTABLE:
@@ -89,7 +89,7 @@ def correct(
             raise CorrectionForbiddenError("only the class's teacher or a school admin")
         setups = load_setups(conn, first=day, last=day, school=school_id)
         students = [(student_id, school_id)]
-        before = derive_students(conn, students=students, day=day, setups=setups, zone=zone,
+        before = derive_students(conn, students=students, day=day, setups=setups, tz=tz,
                                  now=now)[student_id]
         conn.execute(
             """
@@ -102,7 +102,7 @@ def correct(
             """,
             (student_id, day, status, reason, user.username, now),
         )
-        after = derive_students(conn, students=students, day=day, setups=setups, zone=zone,
+        after = derive_students(conn, students=students, day=day, setups=setups, tz=tz,
                                 now=now)[student_id]
         audit = conn.execute(
             """

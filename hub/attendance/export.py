@@ -55,12 +55,12 @@ REGISTER_COLUMNS: tuple[str, ...] = ("student", "full_name", "status", "first_in
                                      "flags", "correction_reason", "corrected_by")
 
 
-def register_table(register: ClassRegister, zone: tzinfo) -> tuple[list[str], list[list[Any]]]:
+def register_table(register: ClassRegister, tz: tzinfo) -> tuple[list[str], list[list[Any]]]:
     """A class register as export columns and rows, times in the district's wall time.
 
     One definition for the API's ``?format=`` export and the dashboard's buttons."""
     def local(moment: datetime | None) -> datetime | None:
-        return moment.astimezone(zone) if moment is not None else None
+        return moment.astimezone(tz) if moment is not None else None
 
     rows = [
         [r.student, r.full_name, r.status, local(r.first_in), local(r.last_out), r.flags,

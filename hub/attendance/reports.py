@@ -102,7 +102,7 @@ class NotFoundError(LookupError):
 
 
 def class_register(
-    conn: psycopg.Connection[Any], *, class_id: int, day: date, zone: ZoneInfo, now: datetime
+    conn: psycopg.Connection[Any], *, class_id: int, day: date, tz: ZoneInfo, now: datetime
 ) -> ClassRegister:
     row = conn.execute(
         "select school_id, name from classes where id = %s", (class_id,)
@@ -118,7 +118,7 @@ def class_register(
     ).fetchall()
     records = derive_students(
         conn, students=[(sid, school_id) for sid, _, _ in students], day=day, setups=setups,
-        zone=zone, now=now,
+        tz=tz, now=now,
     )
     corrections = {
         sid: CorrectionInfo(status=st, reason=reason, corrected_by=by, corrected_at=at)
@@ -150,7 +150,7 @@ def class_register(
 
 
 def rules_params(
-    setups: dict[str, SchoolSetup], days: list[date], zone: ZoneInfo
+    setups: dict[str, SchoolSetup], days: list[date], tz: ZoneInfo
 ) -> dict[str, list[Any]]:
     """The parameters of RULES_CTE: each school's cutoffs on each day, computed by
     rules.Rules itself, so no query re-derives a cutoff from the schools' columns."""
@@ -159,8 +159,8 @@ def rules_params(
         for d in days:
             ids.append(setup.id)
             ds.append(d)
-            late.append(setup.rules.late_cutoff(d, zone))
-            absent.append(setup.rules.absent_cutoff(d, zone))
+            late.append(setup.rules.late_cutoff(d, tz))
+            absent.append(setup.rules.absent_cutoff(d, tz))
             school_day.append(setup.calendar.is_school_day(d))
     return {"r_school": ids, "r_day": ds, "r_late": late, "r_absent": absent, "r_sd": school_day}
 
@@ -180,7 +180,7 @@ def daily_summary(
     conn: psycopg.Connection[Any],
     *,
     day: date,
-    zone: ZoneInfo,
+    tz: ZoneInfo,
     now: datetime,
     school: str | None = None,
     by_class: bool = False,
@@ -195,8 +195,8 @@ def daily_summary(
     if setups is None:
         setups = load_setups(conn, first=day, last=day, school=school)
     params: dict[str, Any] = {
-        **rules_params(setups, [day], zone),
-        "now": effective_now(day, zone, now),
+        **rules_params(setups, [day], tz),
+        "now": effective_now(day, tz, now),
         "day": day,
         "school": school,
     }
@@ -247,17 +247,17 @@ def _rate(n: int, d: int) -> float:
 
 
 def monthly_rates(
-    conn: psycopg.Connection[Any], *, school: str, month: str, zone: ZoneInfo, now: datetime
+    conn: psycopg.Connection[Any], *, school: str, month: str, tz: ZoneInfo, now: datetime
 ) -> list[MonthlyRow]:
     """Per class: rates over the month's school days up to today."""
     first, last = month_bounds(month)
     setups = load_setups(conn, first=first, last=last, school=school)
     if school not in setups:
         raise NotFoundError(f"school {school} not found")
-    today = now.astimezone(zone).date()
+    today = now.astimezone(tz).date()
     days = list(setups[school].calendar.school_days(first, min(last, today)))
     params: dict[str, Any] = {
-        **rules_params(setups, days, zone),
+        **rules_params(setups, days, tz),
         "now": now,
         "school": school,
     }
@@ -309,7 +309,7 @@ def school_students(
     *,
     school: str,
     day: date,
-    zone: ZoneInfo,
+    tz: ZoneInfo,
     now: datetime,
     statuses: list[str] | None = None,
 ) -> list[StudentDayRow]:
@@ -319,8 +319,8 @@ def school_students(
     if school not in setups:
         raise NotFoundError(f"school {school} not found")
     params: dict[str, Any] = {
-        **rules_params(setups, [day], zone),
-        "now": effective_now(day, zone, now),
+        **rules_params(setups, [day], tz),
+        "now": effective_now(day, tz, now),
         "day": day,
         "school": school,
         "statuses": statuses,

@@ -81,14 +81,14 @@ class Rules:
         if not 0 <= self.late_after_min <= self.absent_after_min:
             raise ValueError("need 0 <= late_after_min <= absent_after_min")
 
-    def _at(self, day: date, zone: ZoneInfo, minutes: int) -> datetime:
-        return datetime.combine(day, self.start_time, zone) + timedelta(minutes=minutes)
+    def _at(self, day: date, tz: ZoneInfo, minutes: int) -> datetime:
+        return datetime.combine(day, self.start_time, tz) + timedelta(minutes=minutes)
 
-    def late_cutoff(self, day: date, zone: ZoneInfo) -> datetime:
-        return self._at(day, zone, self.late_after_min)
+    def late_cutoff(self, day: date, tz: ZoneInfo) -> datetime:
+        return self._at(day, tz, self.late_after_min)
 
-    def absent_cutoff(self, day: date, zone: ZoneInfo) -> datetime:
-        return self._at(day, zone, self.absent_after_min)
+    def absent_cutoff(self, day: date, tz: ZoneInfo) -> datetime:
+        return self._at(day, tz, self.absent_after_min)
 
 
 # Per school level; a school's own columns override these.
@@ -150,14 +150,14 @@ def derive_day(
     school_id: str,
     rules: Rules,
     calendar: SchoolCalendar,
-    zone: ZoneInfo,
+    tz: ZoneInfo,
     now: datetime | None = None,
     override: Status | None = None,
 ) -> DayRecord:
     granted = sorted((e for e in events if e.decision == "granted"), key=lambda e: e.at)
     # Only passages whose effective time falls on this day belong to it (an unsynced
     # clock may say yesterday while the hub received it today).
-    granted = [e for e in granted if e.at.astimezone(zone).date() == day]
+    granted = [e for e in granted if e.at.astimezone(tz).date() == day]
     flags: set[str] = set()
     if any(e.clock_synced is False for e in granted):
         flags.add(FLAG_CLOCK_UNSYNCED)
@@ -180,12 +180,12 @@ def derive_day(
     elif not calendar.is_school_day(day):
         status = "no-school"
     elif first_in is not None:
-        status = "late" if first_in > rules.late_cutoff(day, zone) else "present"
-        if first_in > rules.absent_cutoff(day, zone):
+        status = "late" if first_in > rules.late_cutoff(day, tz) else "present"
+        if first_in > rules.absent_cutoff(day, tz):
             flags.add(FLAG_AFTER_ABSENT)
     elif outs:
         status = "present"
-    elif now is not None and now < rules.absent_cutoff(day, zone):
+    elif now is not None and now < rules.absent_cutoff(day, tz):
         status = "pending"
     else:
         status = "absent"

@@ -65,9 +65,9 @@ def load_setups(
     return setups
 
 
-def effective_now(day: date, zone: ZoneInfo, now: datetime) -> datetime | None:
+def effective_now(day: date, tz: ZoneInfo, now: datetime) -> datetime | None:
     """``now`` while ``day`` is today or later; None for a past day (the day is over)."""
-    return now if day >= now.astimezone(zone).date() else None
+    return now if day >= now.astimezone(tz).date() else None
 
 
 def derive_students(
@@ -76,12 +76,12 @@ def derive_students(
     students: Sequence[tuple[int, str]],  # (student id, school id)
     day: date,
     setups: dict[str, SchoolSetup],
-    zone: ZoneInfo,
+    tz: ZoneInfo,
     now: datetime,
 ) -> dict[int, DayRecord]:
     ids = [sid for sid, _ in students]
-    lo = datetime.combine(day, time(0), zone) - _EVENT_MARGIN
-    hi = datetime.combine(day + timedelta(days=1), time(0), zone) + _EVENT_MARGIN
+    lo = datetime.combine(day, time(0), tz) - _EVENT_MARGIN
+    hi = datetime.combine(day + timedelta(days=1), time(0), tz) + _EVENT_MARGIN
     events: dict[int, list[GateEvent]] = {sid: [] for sid in ids}
     rows = conn.execute(
         """
@@ -102,7 +102,7 @@ def derive_students(
             (ids, day),
         ).fetchall()
     )
-    at = effective_now(day, zone, now)
+    at = effective_now(day, tz, now)
     out = {}
     for sid, school_id in students:
         setup = setups[school_id]
@@ -112,7 +112,7 @@ def derive_students(
             school_id=school_id,
             rules=setup.rules,
             calendar=setup.calendar,
-            zone=zone,
+            tz=tz,
             now=at,
             override=overrides.get(sid),
         )

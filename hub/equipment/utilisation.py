@@ -20,7 +20,7 @@ class Utilisation(ApiModel):
 
 
 def utilisation(
-    conn: psycopg.Connection[Any], *, day: date, timezone: str, school: str | None = None,
+    conn: psycopg.Connection[Any], *, day: date, tz: str, school: str | None = None,
 ) -> list[Utilisation]:
     """Projector on-hours per room for one local day, from the 5-minute rollup of the 0/1
     ``projector.on`` metric: each bucket's share of 'on' readings times five minutes."""
@@ -37,7 +37,7 @@ def utilisation(
         group by a.school_id, r.name, a.tag
         order by a.school_id, r.name nulls last, a.tag
         """,
-        {"metric": POWER_ON_METRIC, "day": day, "tz": timezone, "school": school},
+        {"metric": POWER_ON_METRIC, "day": day, "tz": tz, "school": school},
     ).fetchall()
     return [Utilisation(school_id=s, room=r, asset_tag=t, day=day, on_hours=round(float(h), 3))
             for s, r, t, h in rows]

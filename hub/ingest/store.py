@@ -159,7 +159,7 @@ def _count(cur: psycopg.Cursor[Any]) -> int:
     return int(row[0]) if row is not None else 0
 
 
-def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], timezone: str) -> int:
+def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], tz: str) -> int:
     """Stage and insert; returns how many messages were already stored."""
     gates: list[tuple[Any, ...]] = []
     metrics: list[tuple[Any, ...]] = []
@@ -194,7 +194,7 @@ def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], timezone: s
             copy.set_types(_GATE_TYPES)
             for row in gates:
                 copy.write_row(row)
-        duplicates += len(gates) - insert_staged_gates(cur, timezone=timezone)
+        duplicates += len(gates) - insert_staged_gates(cur, tz=tz)
     if metrics:
         with cur.copy("copy stage_telemetry from stdin (format binary)") as copy:
             copy.set_types(_TELEMETRY_TYPES)
@@ -217,11 +217,11 @@ def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], timezone: s
     return duplicates
 
 
-def insert_staged_gates(cur: psycopg.Cursor[Any], *, timezone: str) -> int:
+def insert_staged_gates(cur: psycopg.Cursor[Any], *, tz: str) -> int:
     """Move ``stage_gate`` into ``gate_events`` and the attendance rollup, as ingest does;
     returns how many events were new. The attendance benchmark fills the staging table
     in SQL and calls this, so its rollup is the product's own."""
-    cur.execute(_INSERT_GATE, {"tz": timezone})
+    cur.execute(_INSERT_GATE, {"tz": tz})
     return _count(cur)
 
 
@@ -245,7 +245,7 @@ def write_batch(
     stores: Sequence[Store],
     dead: Sequence[DeadLetter],
     *,
-    timezone: str,
+    tz: str,
 ) -> BatchResult:
     """Store a batch atomically. A row the database refuses (say a NUL byte in a
     string) costs only its own message, which is dead-lettered: the batch is then
@@ -254,7 +254,7 @@ def write_batch(
     batch and retries."""
     try:
         with conn.transaction(), conn.cursor() as cur:
-            duplicates = _write_stores(cur, stores, timezone)
+            duplicates = _write_stores(cur, stores, tz)
             _write_dead(cur, dead)
         return BatchResult(len(stores), len(dead), duplicates)
     except (psycopg.OperationalError, psycopg.InterfaceError):
@@ -269,7 +269,7 @@ def write_batch(
                 with conn.transaction():
                     # staging keeps earlier messages' rows until commit; start clean
                     cur.execute("truncate stage_gate, stage_telemetry, stage_status")
-                    duplicates += _write_stores(cur, [item], timezone)
+                    duplicates += _write_stores(cur, [item], tz)
             except (psycopg.OperationalError, psycopg.InterfaceError):
                 raise
             except psycopg.Error as exc:

@@ -86,7 +86,7 @@ class Ingest:
         database_url: str,
         mqtt_url: str,
         client_id: str,
-        timezone: str,
+        tz: str,
         username: str | None = None,
         password: str | None = None,
         shared: bool = False,
@@ -94,7 +94,7 @@ class Ingest:
     ) -> None:
         self.database_url = database_url
         self.address = BrokerAddress.parse(mqtt_url)
-        self.timezone = timezone
+        self.tz = tz
         self.shared = shared
         self.stats = IngestStats()
         self.on_commit = on_commit
@@ -198,7 +198,7 @@ class Ingest:
                     routed = [route(m, self._registry) for m in batch]
                 stores = [r for r in routed if isinstance(r, Store)]
                 dead = [r for r in routed if isinstance(r, DeadLetter)]
-                result = store.write_batch(conn, stores, dead, timezone=self.timezone)
+                result = store.write_batch(conn, stores, dead, tz=self.tz)
             except Exception as exc:
                 # Outage (OperationalError / InterfaceError) or anything unforeseen: the
                 # batch stays unacknowledged and in hand; a fresh connection retries it.

@@ -62,11 +62,11 @@ class Candidate:
 
 def _enqueue(
     cur: psycopg.Cursor[Any], candidates: list[Candidate], *, kind: Kind, day: date,
-    zone: ZoneInfo
+    tz: ZoneInfo
 ) -> int:
     rows = []
     for c in candidates:
-        local = c.at.astimezone(zone)
+        local = c.at.astimezone(tz)
         payload = {
             "kind": kind,
             "day": day.isoformat(),
@@ -105,7 +105,7 @@ where a.day = %(day)s and {column} is not null
 
 
 def enqueue_gate_notifications(
-    conn: psycopg.Connection[Any], *, day: date, zone: ZoneInfo
+    conn: psycopg.Connection[Any], *, day: date, tz: ZoneInfo
 ) -> int:
     """Entry and exit messages for ``day`` not enqueued yet; returns rows offered."""
     offered = 0
@@ -116,21 +116,21 @@ def enqueue_gate_notifications(
                 {"day": day, "kind": kind},
             )
             candidates = [Candidate(*row) for row in cur.fetchall()]
-            offered += _enqueue(cur, candidates, kind=kind, day=day, zone=zone)
+            offered += _enqueue(cur, candidates, kind=kind, day=day, tz=tz)
     return offered
 
 
-def run_absence_sweep(conn: psycopg.Connection[Any], *, now: datetime, zone: ZoneInfo) -> int:
+def run_absence_sweep(conn: psycopg.Connection[Any], *, now: datetime, tz: ZoneInfo) -> int:
     """Absence messages for students not arrived by their school's absent cutoff today.
 
     A student with any passage today, or a correction (say excused in advance), is not
     absent. Safe to run as often as wanted: keys make a second run a no-op.
     """
-    day = now.astimezone(zone).date()
+    day = now.astimezone(tz).date()
     setups = load_setups(conn, first=day, last=day)
     due: dict[str, datetime] = {}
     for setup in setups.values():
-        cutoff = setup.rules.absent_cutoff(day, zone)
+        cutoff = setup.rules.absent_cutoff(day, tz)
         if setup.calendar.is_school_day(day) and cutoff <= now < cutoff + ABSENCE_LATEST:
             due[setup.id] = cutoff
     if not due:
@@ -156,7 +156,7 @@ def run_absence_sweep(conn: psycopg.Connection[Any], *, now: datetime, zone: Zon
             Candidate(sid, code, name, school, gid, channel, phone, address, due[school])
             for sid, code, name, school, gid, channel, phone, address in cur.fetchall()
         ]
-        offered = _enqueue(cur, candidates, kind="absence", day=day, zone=zone)
+        offered = _enqueue(cur, candidates, kind="absence", day=day, tz=tz)
     return offered
 
 

@@ -45,7 +45,7 @@ class NotificationWorker(threading.Thread):
         database_url: str,
         *,
         settings: NotifySettings,
-        zone: ZoneInfo,
+        tz: ZoneInfo,
         adapters: Mapping[str, Adapter] | None = None,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
@@ -53,7 +53,7 @@ class NotificationWorker(threading.Thread):
         super().__init__(name="notify-worker", daemon=True)
         self.database_url = database_url
         self.settings = settings
-        self.zone = zone
+        self.tz = tz
         self._client = httpx.Client(timeout=settings.timeout_s,
                                     headers={"User-Agent": "smartschool-notifier/1"})
         self.adapters: Mapping[str, Adapter] = (
@@ -77,9 +77,9 @@ class NotificationWorker(threading.Thread):
     def enqueue(self) -> int:
         conn = self._connection()
         now = self.clock()
-        offered = outbox.enqueue_gate_notifications(conn, day=now.astimezone(self.zone).date(),
-                                                    zone=self.zone)
-        return offered + outbox.run_absence_sweep(conn, now=now, zone=self.zone)
+        offered = outbox.enqueue_gate_notifications(conn, day=now.astimezone(self.tz).date(),
+                                                    tz=self.tz)
+        return offered + outbox.run_absence_sweep(conn, now=now, tz=self.tz)
 
     def deliver_due(self) -> int:
         """Send what is due; returns how many messages were attempted."""

@@ -120,7 +120,7 @@ def attendance_summary(
     conn: psycopg.Connection[object],
     *,
     day: date,
-    timezone: str,
+    tz: str,
     offline_gate_s: int,
     offline_classroom_s: int,
 ) -> list[SchoolAttendance]:
@@ -166,7 +166,7 @@ def attendance_summary(
             order by s.id
             """,  # noqa: S608 - the interpolated part is a constant, values are parameters
             {
-                "tz": timezone,
+                "tz": tz,
                 "day": day,
                 "offline_gate_s": offline_gate_s,
                 "offline_classroom_s": offline_classroom_s,
@@ -179,7 +179,7 @@ def district_day(
     conn: psycopg.Connection[Any],
     *,
     day: date,
-    zone: ZoneInfo,
+    tz: ZoneInfo,
     now: datetime,
     offline_gate_s: int,
     offline_classroom_s: int,
@@ -190,7 +190,7 @@ def district_day(
     setups = load_setups(conn, first=day, last=day)
     counts = {
         row.school: row
-        for row in reports.daily_summary(conn, day=day, zone=zone, now=now, setups=setups)
+        for row in reports.daily_summary(conn, day=day, tz=tz, now=now, setups=setups)
     }
     devices: dict[str, tuple[int, int]] = {
         sid: (online, total)
@@ -291,7 +291,7 @@ def arrivals_by_bucket(
     conn: psycopg.Connection[object],
     *,
     day: date,
-    timezone: str,
+    tz: str,
     bucket_minutes: int,
     school: str | None = None,
 ) -> list[ArrivalBucket]:
@@ -315,7 +315,7 @@ def arrivals_by_bucket(
                    count(*) filter (where x.late) as late
             from x group by 1 order by 1
             """,  # noqa: S608 - the interpolated part is a constant; values are parameters
-            {**reports.rules_params(setups, [day], ZoneInfo(timezone)),
-             "bucket": bucket_minutes, "tz": timezone, "day": day, "school": school},
+            {**reports.rules_params(setups, [day], ZoneInfo(tz)),
+             "bucket": bucket_minutes, "tz": tz, "day": day, "school": school},
         )
         return cur.fetchall()

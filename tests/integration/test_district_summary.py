@@ -207,7 +207,7 @@ def test_before_the_absent_cutoff_a_missing_student_is_pending(client: TestClien
     # On DAY itself, with the clock set inside the day: pending until each school's cutoff.
     with psycopg.connect(url) as conn:
         def at(hhmm: str) -> dict[str, tuple[int, ...]]:
-            rows = reports.daily_summary(conn, day=DAY, zone=VN, now=_at(DAY, hhmm))
+            rows = reports.daily_summary(conn, day=DAY, tz=VN, now=_at(DAY, hhmm))
             return {r.school: counts(r) for r in rows}
 
         # 07:10: thcs-a's absent cutoff is 07:15, mn-b's 08:00.
@@ -226,7 +226,7 @@ def test_the_district_page_shows_the_same_numbers_as_the_api(client: TestClient,
     with psycopg.connect(url) as conn:
         for day in (DAY, HOLIDAY):
             page = queries.district_day(
-                conn, day=day, zone=VN, now=datetime.now(VN),
+                conn, day=day, tz=VN, now=datetime.now(VN),
                 offline_gate_s=settings.offline_after_gate_s,
                 offline_classroom_s=settings.offline_after_classroom_s)
             api = daily(client, day)
@@ -264,11 +264,11 @@ def test_a_day_without_school_for_everyone(client: TestClient) -> None:
 
 def test_arrivals_chart_splits_on_each_schools_late_cutoff(url: str) -> None:
     with psycopg.connect(url) as conn:
-        buckets = queries.arrivals_by_bucket(conn, day=DAY, timezone="Asia/Ho_Chi_Minh",
+        buckets = queries.arrivals_by_bucket(conn, day=DAY, tz="Asia/Ho_Chi_Minh",
                                              bucket_minutes=60, school="mn-b")
         # 07:35 is within mn-b's own 10 minutes, 07:45 is not: as daily_summary counts.
         assert [(b.bucket.hour, b.on_time, b.late) for b in buckets] == [(7, 1, 1)]
-        everyone = queries.arrivals_by_bucket(conn, day=DAY, timezone="Asia/Ho_Chi_Minh",
+        everyone = queries.arrivals_by_bucket(conn, day=DAY, tz="Asia/Ho_Chi_Minh",
                                               bucket_minutes=60)
         assert sum(b.on_time for b in everyone) == 2  # A1 06:55, B1 07:35
         assert sum(b.late for b in everyone) == 2  # A2 07:05, B2 07:45

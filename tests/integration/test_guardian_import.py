@@ -225,14 +225,14 @@ def test_an_imported_contact_is_notified(db: str, tmp_path: Path) -> None:
     arrive(db, pupils)
     with psycopg.connect(db, autocommit=True) as conn:
         # Before the guardians list: names only, nobody to tell.
-        assert enqueue_gate_notifications(conn, day=DAY, zone=ZONE) == 0
+        assert enqueue_gate_notifications(conn, day=DAY, tz=ZONE) == 0
 
     path = tmp_path / "guardians.csv"
     write_rows(path, HEADERS, ROWS)
     assert run("import", path, "--school", SCHOOL, "--kind", "guardians").exit_code == 0
     with psycopg.connect(db, autocommit=True) as conn:
-        enqueue_gate_notifications(conn, day=DAY, zone=ZONE)
-        assert enqueue_gate_notifications(conn, day=DAY, zone=ZONE) == 0  # once only
+        enqueue_gate_notifications(conn, day=DAY, tz=ZONE)
+        assert enqueue_gate_notifications(conn, day=DAY, tz=ZONE) == 0  # once only
 
     want = {(r[MOET], r[NAME], {"Zalo": "zalo", "SMS": "sms"}[r[CHANNEL]], "entry",
              parse_mobile(r[PHONE]) if r[PHONE] else None, r[ADDRESS] or None)
@@ -350,7 +350,7 @@ def test_admins_set_contacts_over_the_api(client: TestClient, db: str) -> None:
     # The contact set through the API is told of the next arrival.
     arrive(db, [pupil_row[MOET]])
     with psycopg.connect(db, autocommit=True) as conn:
-        enqueue_gate_notifications(conn, day=DAY, zone=ZONE)
+        enqueue_gate_notifications(conn, day=DAY, tz=ZONE)
     sent = {row for row in outbox(db) if row[0] == pupil_row[MOET]}
     assert (pupil_row[MOET], pupil_row[NAME], "sms", "entry", "+84987654321", "zalo-77") in sent
     assert (pupil_row[MOET], "Vũ Thị Hoa", "webhook", "entry", None,

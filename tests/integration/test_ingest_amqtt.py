@@ -31,7 +31,7 @@ def test_ingest_over_amqtt_stores_every_message_once(pg_url: str, tmp_path: Path
     broker = ManagedBroker(tmp_path / "amqtt", prefer="amqtt")
     broker.start()
     worker = Ingest(database_url=pg_url, mqtt_url=broker.url,
-                    client_id=f"hub-{uuid.uuid4().hex[:6]}", timezone="Asia/Ho_Chi_Minh")
+                    client_id=f"hub-{uuid.uuid4().hex[:6]}", tz="Asia/Ho_Chi_Minh")
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
     try:
         assert broker.kind == "amqtt"

@@ -134,7 +134,7 @@ def assert_exactly_once(url: str, produced: list[tuple[str, int]]) -> None:
 def start_ingest(url: str, broker: Broker, client_id: str, *, shared: bool = False,
                  on_commit: Callable[[Any], None] | None = None) -> Ingest:
     worker = Ingest(database_url=url, mqtt_url=broker.url, client_id=client_id,
-                    timezone="Asia/Ho_Chi_Minh", shared=shared, on_commit=on_commit)
+                    tz="Asia/Ho_Chi_Minh", shared=shared, on_commit=on_commit)
     worker.start()
     wait_until(lambda: worker.stats.subscribed, 20, f"{client_id} subscribed")
     return worker

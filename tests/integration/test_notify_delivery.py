@@ -66,7 +66,7 @@ def make_worker(db: str, webhook: RecordingServer, zalo: RecordingServer, sms: R
         backoff_base_s=0.05, backoff_max_s=0.2, poll_interval_s=0.05, **kw,
     )
     clock = {"now": now}
-    worker = NotificationWorker(db, settings=settings, zone=VN, clock=lambda: clock["now"])
+    worker = NotificationWorker(db, settings=settings, tz=VN, clock=lambda: clock["now"])
     worker.clock_state = clock  # type: ignore[attr-defined]
     return worker
 

@@ -137,4 +137,4 @@ def ingest(url: str, payloads: list[tuple[str, bytes]]) -> None:
     assert len(stores) == len(routed), routed
     with psycopg.connect(url) as conn:
         store.prepare(conn)
-        store.write_batch(conn, stores, [], timezone="Asia/Ho_Chi_Minh")
+        store.write_batch(conn, stores, [], tz="Asia/Ho_Chi_Minh")

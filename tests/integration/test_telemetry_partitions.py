@@ -48,7 +48,7 @@ def telemetry(seq: int, ts: datetime, metrics: dict[str, object]) -> Store:
 
 
 def write(conn: psycopg.Connection[Any], *items: Store) -> None:
-    result = store.write_batch(conn, list(items), [], timezone="Asia/Ho_Chi_Minh")
+    result = store.write_batch(conn, list(items), [], tz="Asia/Ho_Chi_Minh")
     assert result.dead_lettered == 0
 
 

@@ -95,7 +95,7 @@ CASES = [
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_derive_day(events, now, status, first_in, last_out, flags) -> None:
     record = derive_day(events, day=DAY, school_id=HERE, rules=RULES,
-                        calendar=SchoolCalendar(), zone=VN, now=now)
+                        calendar=SchoolCalendar(), tz=VN, now=now)
     assert record.status == status
     assert record.first_in == first_in
     assert record.last_out == last_out
@@ -104,7 +104,7 @@ def test_derive_day(events, now, status, first_in, last_out, flags) -> None:
 
 def test_duplicates_are_counted() -> None:
     r = derive_day([ev(t(6, 50)), ev(t(6, 50, 1)), ev(t(6, 50, 2)), ev(t(16, 0), "out")],
-                   day=DAY, school_id=HERE, rules=RULES, calendar=SchoolCalendar(), zone=VN)
+                   day=DAY, school_id=HERE, rules=RULES, calendar=SchoolCalendar(), tz=VN)
     assert (r.passages, r.duplicates) == (2, 2)
 
 
@@ -115,20 +115,20 @@ def test_duplicates_are_counted() -> None:
     (DAY, SchoolCalendar(holidays=frozenset({DAY})), "no-school"),
 ])
 def test_calendar_decides_school_days(day, calendar, status) -> None:
-    r = derive_day([], day=day, school_id=HERE, rules=RULES, calendar=calendar, zone=VN)
+    r = derive_day([], day=day, school_id=HERE, rules=RULES, calendar=calendar, tz=VN)
     assert r.status == status
 
 
 def test_passages_on_a_holiday_are_kept_but_the_day_is_no_school() -> None:
     r = derive_day([ev(t(7, 30))], day=DAY, school_id=HERE, rules=RULES,
-                   calendar=SchoolCalendar(holidays=frozenset({DAY})), zone=VN)
+                   calendar=SchoolCalendar(holidays=frozenset({DAY})), tz=VN)
     assert (r.status, r.first_in) == ("no-school", t(7, 30))
 
 
 @pytest.mark.parametrize("override", ["excused", "present", "absent", "late"])
 def test_correction_wins(override) -> None:
     r = derive_day([ev(t(7, 40))], day=DAY, school_id=HERE, rules=RULES,
-                   calendar=SchoolCalendar(), zone=VN, override=override)
+                   calendar=SchoolCalendar(), tz=VN, override=override)
     assert r.status == override
     assert r.first_in == t(7, 40)  # times stay as the gates saw them
     assert FLAG_CORRECTED in r.flags
@@ -145,7 +145,7 @@ def test_correction_wins(override) -> None:
 def test_school_rules(rules, arrival, now, status) -> None:
     events = [ev(arrival)] if arrival else []
     r = derive_day(events, day=DAY, school_id=HERE, rules=rules, calendar=SchoolCalendar(),
-                   zone=VN, now=now)
+                   tz=VN, now=now)
     assert r.status == status
 
 

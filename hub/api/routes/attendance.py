@@ -34,7 +34,7 @@ def read_summary(
 ) -> AttendanceSummaryPublic:
     """Live arrivals per school by the start time only; the rule-faithful district
     summary (cutoffs, calendar, corrections, pending) is ``/api/v1/attendance/daily``."""
-    day = date or dt.datetime.now(ctx.zone).date()
+    day = date or dt.datetime.now(ctx.tz).date()
     rows = []
     if not schools.matches_nothing:
         rows = [
@@ -42,7 +42,7 @@ def read_summary(
             for row in queries.attendance_summary(
                 conn,
                 day=day,
-                timezone=ctx.settings.timezone,
+                tz=ctx.settings.timezone,
                 offline_gate_s=ctx.settings.offline_after_gate_s,
                 offline_classroom_s=ctx.settings.offline_after_classroom_s,
             )

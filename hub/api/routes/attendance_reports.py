@@ -95,9 +95,9 @@ def read_register(
     format: FormatQuery = "json",
 ) -> Any:
     now = _now()
-    day = date or now.astimezone(ctx.zone).date()
+    day = date or now.astimezone(ctx.tz).date()
     try:
-        register = reports.class_register(conn, class_id=class_id, day=day, zone=ctx.zone,
+        register = reports.class_register(conn, class_id=class_id, day=day, tz=ctx.tz,
                                           now=now)
     except reports.NotFoundError as exc:
         raise _not_found(str(exc)) from exc
@@ -105,7 +105,7 @@ def read_register(
         raise _not_found(f"class {class_id} not found")
     if format == "json":
         return register
-    columns, rows = register_table(register, ctx.zone)
+    columns, rows = register_table(register, ctx.tz)
     return _download(format, f"so-diem-danh-{register.class_name}-{day}", columns, rows)
 
 
@@ -125,12 +125,12 @@ def read_daily(
     school), per class of one school with ``by_class``. The dashboard's district and school
     pages show these numbers; ``/summary`` is a start-time head count."""
     now = _now()
-    day = date or now.astimezone(ctx.zone).date()
+    day = date or now.astimezone(ctx.tz).date()
     if by_class and schools.school is None:
         raise HTTPException(422, "by_class needs school")
     rows: list[reports.DailyRow] = []
     if not schools.matches_nothing:
-        rows = reports.daily_summary(conn, day=day, zone=ctx.zone, now=now,
+        rows = reports.daily_summary(conn, day=day, tz=ctx.tz, now=now,
                                      school=schools.school, by_class=by_class)
     if format == "json":
         return DailyPublic(date=day, rows=rows)
@@ -150,7 +150,7 @@ def read_monthly(
     if not _visible(user, school):
         raise _not_found(f"school {school} not found")
     try:
-        rows = reports.monthly_rates(conn, school=school, month=month, zone=ctx.zone,
+        rows = reports.monthly_rates(conn, school=school, month=month, tz=ctx.tz,
                                      now=_now())
     except reports.NotFoundError as exc:
         raise _not_found(str(exc)) from exc
@@ -186,7 +186,7 @@ def create_correction(
     try:
         result = corrections.correct(conn, student_code=student_code, day=day,
                                      status=body.status, reason=body.reason, user=user,
-                                     zone=ctx.zone, now=_now())
+                                     tz=ctx.tz, now=_now())
     except reports.NotFoundError as exc:
         raise _not_found(str(exc)) from exc
     except corrections.CorrectionForbiddenError as exc:

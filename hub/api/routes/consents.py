@@ -66,7 +66,7 @@ def read_consents(conn: ConnDep, ctx: ContextDep, user: CurrentUser,
                   code: str) -> ConsentStatusPublic:
     person = person_for(conn, user, code)
     records = list_consents(conn, person)
-    required = required_roles(person.kind, person.birth_date, dt.datetime.now(ctx.zone).date())
+    required = required_roles(person.kind, person.birth_date, dt.datetime.now(ctx.tz).date())
     active = [c.given_by_role for c in records if c.withdrawn_at is None]
     return ConsentStatusPublic(
         person=person.code,

@@ -49,4 +49,4 @@ def device_sync(
     refusal = access_refusal(device)
     if refusal is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
-    return build_sync(conn, device, at=dt.datetime.now(ctx.zone), gallery=gallery)
+    return build_sync(conn, device, at=dt.datetime.now(ctx.tz), gallery=gallery)

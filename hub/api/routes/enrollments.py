@@ -72,7 +72,7 @@ def enroll_face(conn: ConnDep, ctx: ContextDep, user: CurrentUser, models: FaceM
         uploads.append((photo.filename or f"photo {number}", data))
     try:
         outcome = enroll_photos(conn, models, person, uploads,
-                                today=dt.datetime.now(ctx.zone).date(),
+                                today=dt.datetime.now(ctx.tz).date(),
                                 created_by=user.username)
     except ConsentMissing as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

@@ -59,9 +59,9 @@ def read_asset_metrics(
     asset = assets.get_asset(conn, tag)
     if asset is None or not schools.allows(asset.school_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"asset {tag} not found")
-    now = dt.datetime.now(ctx.zone)
-    end_at = _aware(end, ctx.zone) if end else now
-    start_at = _aware(start, ctx.zone) if start else end_at - DEFAULT_SPAN
+    now = dt.datetime.now(ctx.tz)
+    end_at = _aware(end, ctx.tz) if end else now
+    start_at = _aware(start, ctx.tz) if start else end_at - DEFAULT_SPAN
     if start_at >= end_at:
         raise HTTPException(UNPROCESSABLE, "'from' must be before 'to'")
     if end_at - start_at > MAX_SPAN:
@@ -93,14 +93,14 @@ def read_utilisation(
 ) -> list[Utilisation]:
     if schools.matches_nothing:
         return []
-    day = date or dt.datetime.now(ctx.zone).date()
-    return utilisation.utilisation(conn, day=day, timezone=ctx.settings.timezone,
+    day = date or dt.datetime.now(ctx.tz).date()
+    return utilisation.utilisation(conn, day=day, tz=ctx.settings.timezone,
                                    school=schools.school)
 
 
-def _aware(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+def _aware(moment: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     # A time without an offset is the district's wall-clock time.
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
 # Everything of issue #6 behind one router, so the app registers it with one line.

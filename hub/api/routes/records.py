@@ -151,7 +151,7 @@ def import_records_file(
     try:
         report = import_records(
             conn, data, file=name, school=school, kind=kind,
-            today=dt.datetime.now(ctx.zone).date(), changed_by=user.username,
+            today=dt.datetime.now(ctx.tz).date(), changed_by=user.username,
             skip_invalid=skip_invalid, dry_run=dry_run,
         )
     except UnknownSchool as exc:
