@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from hub.schools import LEVELS
 from smartschool.cli.support import database_url, fail
 
 app = typer.Typer(help="Schools of the district.", no_args_is_help=True)
@@ -16,7 +17,7 @@ def schools_add(
     code: Annotated[str, typer.Argument(
         help="School id (lower-case letters, digits, hyphens), used in MQTT topics.")],
     name: Annotated[str, typer.Argument(help="Full name, e.g. 'Trường THCS Hải Thành'.")],
-    level: Annotated[str, typer.Option(help="mam_non, tieu_hoc, thcs or th_thcs.")],
+    level: Annotated[str, typer.Option(help=f"{', '.join(LEVELS[:-1])} or {LEVELS[-1]}.")],
     ward: Annotated[str, typer.Option(help="Ward (phường) of the school.")],
     start_time: Annotated[str, typer.Option(help="Lessons start, HH:MM.")] = "07:00",
 ) -> None:

@@ -11,7 +11,6 @@ import pytest
 from dash import html
 
 from dashboard.access import (
-    ALARM_ACTING_ROLES,
     EQUIPMENT_PATH,
     NOTHING,
     Access,
@@ -34,7 +33,6 @@ from dashboard.builders.equipment import build_alarm_list
 from dashboard.i18n import STRINGS, role_label
 from dashboard.login import session_secret
 from dashboard.pages.equipment import read_only_note, without_actions
-from hub.access import ALARM_ACTING_ROLES as HUB_ALARM_ACTING_ROLES
 from hub.access import ROLES
 from hub.accounts.auth import User
 from hub.api.deps import get_school_filter
@@ -193,10 +191,6 @@ def test_alarm_scope(viewer: Viewer | None, acts: bool, school: str | None) -> N
     assert scope.matches_nothing is not acts
     if acts:
         assert scope.school == school
-
-
-def test_alarm_roles_are_the_apis() -> None:
-    assert HUB_ALARM_ACTING_ROLES == ALARM_ACTING_ROLES
 
 
 @pytest.mark.parametrize("viewer", [*API_VIEWERS, Viewer("ql.le", "facility_manager", None)],
