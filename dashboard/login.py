@@ -48,6 +48,7 @@ from dashboard.access import (
 )
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, language_from_search, t
 from hub.accounts.auth import LoginRateLimiter, User, authenticate, get_user, load_or_create_secret
+from hub.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ class DashboardAuth:
                       school_id=school if isinstance(school, str) else None,
                       full_name=name if isinstance(name, str) else None)
 
-    def viewer(self, conn: psycopg.Connection[Any] | None = None) -> Viewer | None:
+    def viewer(self, conn: Conn | None = None) -> Viewer | None:
         """The logged-in account as the database has it now; None when anonymous, when
         the session ran out, or when the account was disabled, deleted or its password
         changed (the session is then ended). Raises psycopg/pool errors."""

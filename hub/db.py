@@ -6,10 +6,15 @@ import logging
 import re
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any, TypeAlias
 
 import psycopg
 
 log = logging.getLogger(__name__)
+
+# The one connection type every database function takes. Rows are tuples unless a
+# function asks its cursor for another row factory, so the row type stays open.
+Conn: TypeAlias = psycopg.Connection[Any]
 
 # Any constant works; it only has to be the same for every process migrating this database.
 MIGRATION_LOCK_ID = 0x5C5C_0001

@@ -13,12 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
-import psycopg
-
 from core.settings import Settings
+from hub.db import Conn
 from hub.read import queries
 
 FEED_LIMIT: Final = 30
@@ -37,7 +36,7 @@ class DistrictSnapshot:
 
 
 def load_district(
-    conn: psycopg.Connection[Any], settings: Settings, now: datetime
+    conn: Conn, settings: Settings, now: datetime
 ) -> DistrictSnapshot:
     day = now.date()
     return DistrictSnapshot(

@@ -10,13 +10,12 @@ are AlarmErrors, re-exported here for the page to catch.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final, Literal
-
-import psycopg
+from typing import Final, Literal
 
 from core.settings import Settings
 from dashboard.access import SchoolFilter, Viewer
 from dashboard.builders.equipment import EquipmentView
+from hub.db import Conn
 from hub.equipment import actions, alarms, assets, series
 from hub.equipment.alarms import AlarmError, AlarmPublic
 from hub.equipment.series import SeriesPoint
@@ -27,7 +26,7 @@ AlarmStep = Literal["acknowledge", "clear"]
 CHART_BUCKET: Final = "5m"
 
 
-def load_equipment(conn: psycopg.Connection[Any], settings: Settings, school: str | None, *,
+def load_equipment(conn: Conn, settings: Settings, school: str | None, *,
                    schools_of: str | None = None) -> EquipmentView:
     """The page's data for ``school`` (None: all); the school picker offers every school,
     or only ``schools_of`` for an account scoped to it."""
@@ -44,7 +43,7 @@ def load_equipment(conn: psycopg.Connection[Any], settings: Settings, school: st
     )
 
 
-def load_chart(conn: psycopg.Connection[Any], tag: str, metric: str, *, visible: SchoolFilter,
+def load_chart(conn: Conn, tag: str, metric: str, *, visible: SchoolFilter,
                start: datetime, end: datetime) -> list[SeriesPoint]:
     """One metric of an asset and of the device in it; nothing for an asset that does not
     exist or that ``visible`` does not allow, alike, so the chart never tells them apart."""
@@ -56,7 +55,7 @@ def load_chart(conn: psycopg.Connection[Any], tag: str, metric: str, *, visible:
                          bucket=CHART_BUCKET)
 
 
-def act_on_alarm(conn: psycopg.Connection[Any], viewer: Viewer, step: AlarmStep,
+def act_on_alarm(conn: Conn, viewer: Viewer, step: AlarmStep,
                  alarm_id: int, *, comment: str | None) -> AlarmPublic:
     """Acknowledge or clear as the logged-in account, under the API's rule. Raises
     AlarmError: ``forbidden`` for an account that may not act, ``not_found`` for an alarm

@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-import psycopg
-
 from dashboard.builders.school import (
     LATE_STATUSES,
     MISSING_STATUSES,
@@ -27,6 +25,7 @@ from hub.attendance import reports
 from hub.attendance.export import register_table
 from hub.attendance.reports import ClassRegister
 from hub.attendance.service import load_setups
+from hub.db import Conn
 from hub.read import queries
 
 ARRIVAL_BUCKET_MIN: Final = 5
@@ -41,7 +40,7 @@ class ExportTable:
     rows: list[list[Any]]
 
 
-def load_school(conn: psycopg.Connection[Any], school: str, tz: ZoneInfo,
+def load_school(conn: Conn, school: str, tz: ZoneInfo,
                 now: datetime) -> SchoolView | None:
     """The school's day so far; None for a school the database does not know."""
     day = now.date()
@@ -67,7 +66,7 @@ def load_school(conn: psycopg.Connection[Any], school: str, tz: ZoneInfo,
     )
 
 
-def load_register(conn: psycopg.Connection[Any], class_id: int, tz: ZoneInfo,
+def load_register(conn: Conn, class_id: int, tz: ZoneInfo,
                   now: datetime) -> ClassRegister | None:
     """Today's register of one class, whatever its school (the caller checks
     ``.school``); None for a class that does not exist."""
@@ -78,7 +77,7 @@ def load_register(conn: psycopg.Connection[Any], class_id: int, tz: ZoneInfo,
         return None
 
 
-def load_export(conn: psycopg.Connection[Any], kind: ExportKind, *, school: str,
+def load_export(conn: Conn, kind: ExportKind, *, school: str,
                 class_id: int | None, tz: ZoneInfo, now: datetime) -> ExportTable | None:
     """A class's register or the school's daily summary as a table; None when there is
     nothing to export (no class chosen, or a class of another school)."""

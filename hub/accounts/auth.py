@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Final
 
 import jwt
-import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg.rows import class_row
@@ -25,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from core.settings import Settings
 from hub.access import ROLES, SCHOOL_SCOPED_ROLES, Role
 from hub.accounts.rules import MAX_PASSWORD_LEN, valid_username
+from hub.db import Conn
 
 ADMIN_USERNAME: Final = "admin"
 TOKEN_ALGORITHM: Final = "HS256"  # noqa: S105 - an algorithm name
@@ -155,7 +155,7 @@ def decode_token(token: str, *, secret: str, now: datetime | None = None) -> Tok
 # --- accounts --------------------------------------------------------------------------
 
 
-def get_user(conn: psycopg.Connection[object], *, username: str) -> User | None:
+def get_user(conn: Conn, *, username: str) -> User | None:
     if not valid_username(username):
         return None
     with conn.cursor(row_factory=class_row(User)) as cur:
@@ -168,7 +168,7 @@ def get_user(conn: psycopg.Connection[object], *, username: str) -> User | None:
 
 
 def create_user(
-    conn: psycopg.Connection[object],
+    conn: Conn,
     *,
     username: str,
     password: str,
@@ -197,7 +197,7 @@ def create_user(
     return row
 
 
-def set_password(conn: psycopg.Connection[object], *, username: str, password: str) -> None:
+def set_password(conn: Conn, *, username: str, password: str) -> None:
     conn.execute(
         "update users set password_hash = %s where username = %s",
         (hash_password(password), username),
@@ -205,7 +205,7 @@ def set_password(conn: psycopg.Connection[object], *, username: str, password: s
     conn.commit()
 
 
-def ensure_admin(conn: psycopg.Connection[object], *, password: str | None) -> str | None:
+def ensure_admin(conn: Conn, *, password: str | None) -> str | None:
     """Make sure the `admin` account exists; return a password only if one was generated.
 
     A given password (SMARTSCHOOL_ADMIN_PASSWORD) is authoritative: an existing admin's
@@ -229,7 +229,7 @@ def ensure_admin(conn: psycopg.Connection[object], *, password: str | None) -> s
     return generated
 
 
-def authenticate(conn: psycopg.Connection[object], *, username: str, password: str) -> User | None:
+def authenticate(conn: Conn, *, username: str, password: str) -> User | None:
     if len(password) > MAX_PASSWORD_LEN:
         return None
     user = get_user(conn, username=username)

@@ -12,8 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
-import psycopg
-
 from hub.access import SCHOOL_SCOPED_ROLES, may_manage
 from hub.accounts.auth import User, hash_password
 from hub.accounts.rules import (
@@ -35,6 +33,7 @@ from hub.accounts.rules import (
     teacher_problem,
     valid_username,
 )
+from hub.db import Conn
 from protocol.topics import is_valid_id
 
 # Unique among the hub's advisory lock ids (0x5C5C_00xx); taken by every change that could
@@ -92,7 +91,7 @@ def _account(row: Any) -> Account:
                    disabled=row[4])
 
 
-def get_account(conn: psycopg.Connection[Any], username: str, *,
+def get_account(conn: Conn, username: str, *,
                 lock: bool = False) -> Account | None:
     if not valid_username(username):
         return None  # also keeps NUL bytes out of the query
@@ -100,11 +99,11 @@ def get_account(conn: psycopg.Connection[Any], username: str, *,
     return None if row is None else _account(row)
 
 
-def school_exists(conn: psycopg.Connection[Any], school: str) -> bool:
+def school_exists(conn: Conn, school: str) -> bool:
     return conn.execute("select 1 from schools where id = %s", (school,)).fetchone() is not None
 
 
-def list_accounts(conn: psycopg.Connection[Any], *, school: str | None = None,
+def list_accounts(conn: Conn, *, school: str | None = None,
                   role: str | None = None, username: str | None = None) -> list[AccountListing]:
     """Accounts with the classes each is the teacher of; district accounts first."""
     rows = conn.execute(
@@ -133,7 +132,7 @@ def list_accounts(conn: psycopg.Connection[Any], *, school: str | None = None,
     ]
 
 
-def get_listing(conn: psycopg.Connection[Any], username: str) -> AccountListing | None:
+def get_listing(conn: Conn, username: str) -> AccountListing | None:
     if not valid_username(username):
         return None
     found = list_accounts(conn, username=username)
@@ -141,7 +140,7 @@ def get_listing(conn: psycopg.Connection[Any], username: str) -> AccountListing 
 
 
 def add_account(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     *,
     username: str,
     role: str,
@@ -177,7 +176,7 @@ def add_account(
 
 
 def update_account(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     username: str,
     changes: Changes,
     *,
@@ -219,7 +218,7 @@ def update_account(
     return after, sorted(released, key=lambda c: c.name)
 
 
-def _keep_an_active_district_admin(conn: psycopg.Connection[Any], before: Account,
+def _keep_an_active_district_admin(conn: Conn, before: Account,
                                    after: Account) -> None:
     """Nobody could then create or re-enable accounts through the API, and the built-in
     admin's password reset (SMARTSCHOOL_ADMIN_PASSWORD) does not re-enable it."""
@@ -253,13 +252,13 @@ def _class(row: Any) -> ClassInfo:
                      homeroom_teacher=row[4], teacher=row[5])
 
 
-def get_class(conn: psycopg.Connection[Any], class_id: int, *,
+def get_class(conn: Conn, class_id: int, *,
               lock: bool = False) -> ClassInfo | None:
     row = conn.execute(_CLASS_LOCKED if lock else _CLASS, (class_id,)).fetchone()
     return None if row is None else _class(row)
 
 
-def find_class(conn: psycopg.Connection[Any], *, school: str, name: str) -> ClassInfo | None:
+def find_class(conn: Conn, *, school: str, name: str) -> ClassInfo | None:
     if not is_valid_id(school) or "\x00" in name:
         return None
     row = conn.execute(
@@ -269,12 +268,12 @@ def find_class(conn: psycopg.Connection[Any], *, school: str, name: str) -> Clas
     return None if row is None else _class(row)
 
 
-def list_classes(conn: psycopg.Connection[Any], *, school: str | None = None) -> list[ClassInfo]:
+def list_classes(conn: Conn, *, school: str | None = None) -> list[ClassInfo]:
     rows = conn.execute(_CLASSES_OF, {"school": school}).fetchall()
     return [_class(r) for r in rows]
 
 
-def _class_for(conn: psycopg.Connection[Any], class_id: int, actor: Account | None) -> ClassInfo:
+def _class_for(conn: Conn, class_id: int, actor: Account | None) -> ClassInfo:
     cls = get_class(conn, class_id, lock=True)
     # Another school's class is "not found" for a school-scoped caller, as in the reports.
     if cls is None or (actor is not None and actor.role in SCHOOL_SCOPED_ROLES
@@ -286,7 +285,7 @@ def _class_for(conn: psycopg.Connection[Any], class_id: int, actor: Account | No
 
 
 def set_class_teacher(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     class_id: int,
     username: str | None,
     *,
@@ -310,7 +309,7 @@ def set_class_teacher(
 
 
 def release_class(
-    conn: psycopg.Connection[Any], class_id: int, username: str, *,
+    conn: Conn, class_id: int, username: str, *,
     actor: Account | None = None,
 ) -> Assignment:
     """Unlink ``username`` from the class, only if they are its teacher: releasing by name

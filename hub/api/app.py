@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import psycopg
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
-from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from core.settings import Settings
@@ -39,6 +38,7 @@ from hub.api.routes import (
     schools,
     users,
 )
+from hub.db import Conn
 from hub.equipment.alarms import AlarmError
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"SMARTSCHOOL_TIMEZONE {settings.timezone!r} is not a time zone") from exc
 
-    pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
+    pool: ConnectionPool[Conn] = ConnectionPool(
         database_url,
         min_size=POOL_MIN_SIZE,
         max_size=POOL_MAX_SIZE,
@@ -107,14 +107,14 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     return app
 
 
-def _configure_connection(conn: psycopg.Connection[TupleRow], *, tz: str) -> None:
+def _configure_connection(conn: Conn, *, tz: str) -> None:
     # Timestamps then leave the API with the district's offset (+07:00), as devices send
     # them, rather than in whatever zone the server happens to run.
     conn.execute("select set_config('TimeZone', %s, false)", (tz,))
 
 
 @contextmanager
-def _opened(pool: ConnectionPool[psycopg.Connection[TupleRow]]) -> Iterator[None]:
+def _opened(pool: ConnectionPool[Conn]) -> Iterator[None]:
     pool.open(wait=False)
     try:
         yield

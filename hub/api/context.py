@@ -6,18 +6,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import psycopg
-from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from core.settings import Settings
 from hub.accounts.auth import LoginRateLimiter
+from hub.db import Conn
 
 
 @dataclass(frozen=True, slots=True)
 class ApiContext:
     settings: Settings
-    pool: ConnectionPool[psycopg.Connection[TupleRow]]
+    pool: ConnectionPool[Conn]
     secret: str
     tz: ZoneInfo
     database_display: str  # the database URL with its password redacted

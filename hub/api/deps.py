@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-import psycopg
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from psycopg.rows import TupleRow
 
 from hub.accounts.auth import InvalidTokenError, User, decode_token, get_user
 from hub.api.context import ApiContext
+from hub.db import Conn
 from protocol import ids
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
@@ -32,12 +31,12 @@ def get_context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_conn(ctx: ContextDep) -> Iterator[psycopg.Connection[TupleRow]]:
+def get_conn(ctx: ContextDep) -> Iterator[Conn]:
     with ctx.pool.connection(timeout=POOL_TIMEOUT_S) as conn:
         yield conn
 
 
-ConnDep = Annotated[psycopg.Connection[TupleRow], Depends(get_conn)]
+ConnDep = Annotated[Conn, Depends(get_conn)]
 TokenDep = Annotated[str, Depends(_bearer)]
 
 

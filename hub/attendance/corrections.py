@@ -12,13 +12,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from hub.accounts.auth import User
 from hub.attendance.reports import NotFoundError
 from hub.attendance.rules import CORRECTABLE, DayRecord, Status
 from hub.attendance.service import derive_students, load_setups
+from hub.db import Conn
 
 
 class CorrectionForbiddenError(PermissionError):
@@ -57,7 +57,7 @@ def may_correct(user: User, *, school_id: str, teacher_username: str | None) -> 
 
 
 def correct(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     *,
     student_code: str,
     day: date,
@@ -121,7 +121,7 @@ def correct(
 
 
 def list_corrections(
-    conn: psycopg.Connection[Any], *, student_code: str, day: date
+    conn: Conn, *, student_code: str, day: date
 ) -> tuple[str, list[CorrectionResult]]:
     """(the student's school, the day's corrections oldest first)."""
     row = conn.execute("select id, school_id from students where code = %s",

@@ -11,9 +11,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
-
 from hub.attendance.service import SchoolSetup, derive_students, effective_now, load_setups
+from hub.db import Conn
 from hub.models import ApiModel
 
 
@@ -102,7 +101,7 @@ class NotFoundError(LookupError):
 
 
 def class_register(
-    conn: psycopg.Connection[Any], *, class_id: int, day: date, tz: ZoneInfo, now: datetime
+    conn: Conn, *, class_id: int, day: date, tz: ZoneInfo, now: datetime
 ) -> ClassRegister:
     row = conn.execute(
         "select school_id, name from classes where id = %s", (class_id,)
@@ -177,7 +176,7 @@ RULES_CTE = """
 
 
 def daily_summary(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     *,
     day: date,
     tz: ZoneInfo,
@@ -247,7 +246,7 @@ def _rate(n: int, d: int) -> float:
 
 
 def monthly_rates(
-    conn: psycopg.Connection[Any], *, school: str, month: str, tz: ZoneInfo, now: datetime
+    conn: Conn, *, school: str, month: str, tz: ZoneInfo, now: datetime
 ) -> list[MonthlyRow]:
     """Per class: rates over the month's school days up to today."""
     first, last = month_bounds(month)
@@ -305,7 +304,7 @@ class StudentDayRow(ApiModel):
 
 
 def school_students(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     *,
     school: str,
     day: date,

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import cast
 from zoneinfo import ZoneInfo
-
-import psycopg
 
 from hub.attendance.calendar import MON_FRI, CalendarEntry, SchoolCalendar, build_calendar
 from hub.attendance.rules import DayRecord, GateEvent, Rules, Status, derive_day, rules_for
+from hub.db import Conn
 
 # Events this far either side of the day are read too: an unsynced device may stamp a
 # passage on the wrong date, and the engine re-dates it by the hub's receive time.
@@ -34,7 +33,7 @@ class SchoolSetup:
 
 
 def load_setups(
-    conn: psycopg.Connection[Any], *, first: date, last: date, school: str | None = None
+    conn: Conn, *, first: date, last: date, school: str | None = None
 ) -> dict[str, SchoolSetup]:
     """Rules and calendar of every school (or one), with calendar entries in [first, last]."""
     schools = conn.execute(
@@ -71,7 +70,7 @@ def effective_now(day: date, tz: ZoneInfo, now: datetime) -> datetime | None:
 
 
 def derive_students(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     *,
     students: Sequence[tuple[int, str]],  # (student id, school id)
     day: date,

@@ -17,20 +17,20 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Final
+from typing import Final
 
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.reasoncodes import ReasonCode
 
 from core.mqtt import BrokerAddress, make_client
+from hub.db import Conn
 from hub.devices.sync import sync_versions
 from protocol.messages import PROTOCOL_VERSION, CmdPayload, to_json
 from protocol.topics import Channel, Topic
 
 log = logging.getLogger(__name__)
 
-Conn = psycopg.Connection[Any]
 
 SYNC_COMMAND: Final = "sync-gallery"
 POLL_S: Final = 3.0  # how often the publisher compares versions: a change reaches gates

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Any
 
-import psycopg
-
+from hub.db import Conn
 from hub.schools import level_problem
 from protocol.ids import ID_PATTERN, is_valid_id
 
@@ -19,12 +17,12 @@ class RegistryError(ValueError):
     """A registration refused, with a message for the operator."""
 
 
-def school_ids(conn: psycopg.Connection[Any]) -> list[str]:
+def school_ids(conn: Conn) -> list[str]:
     """Every registered school's id, in order."""
     return [str(r[0]) for r in conn.execute("select id from schools order by id")]
 
 
-def upsert_school(conn: psycopg.Connection[Any], *, code: str, name: str, level: str, ward: str,
+def upsert_school(conn: Conn, *, code: str, name: str, level: str, ward: str,
                   start_time: str = "07:00") -> None:
     if not is_valid_id(code):
         raise RegistryError(f"school id {code!r} must match {ID_PATTERN.pattern}")
@@ -42,7 +40,7 @@ def upsert_school(conn: psycopg.Connection[Any], *, code: str, name: str, level:
         )
 
 
-def add_device(conn: psycopg.Connection[Any], *, school: str, device: str, role: str) -> None:
+def add_device(conn: Conn, *, school: str, device: str, role: str) -> None:
     if not is_valid_id(device):
         raise RegistryError(f"device id {device!r} must match {ID_PATTERN.pattern}")
     if role not in ROLES:

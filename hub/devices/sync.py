@@ -22,14 +22,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
-import psycopg
-
+from hub.db import Conn
 from hub.devices.tokens import Device
 from protocol.sync import SyncCard, SyncDocument, SyncFace, encode_encoding
-
-Conn = psycopg.Connection[Any]
 
 # Serialises read-compare-bump of the school_sync rows between the publisher and the API.
 VERSION_LOCK_ID: Final = 0x5C5C_0108

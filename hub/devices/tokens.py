@@ -11,9 +11,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-import psycopg
+from hub.db import Conn
 
 TOKEN_BYTES: Final = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits
 MAX_TOKEN_LEN: Final = 256  # a longer bearer value is not ours; refuse before hashing
@@ -69,7 +69,7 @@ def access_refusal(device: Device) -> str | None:
 # --- SQL ----------------------------------------------------------------------------------
 
 
-def issue_token(conn: psycopg.Connection[Any], device: str) -> tuple[str, Device] | str:
+def issue_token(conn: Conn, device: str) -> tuple[str, Device] | str:
     """A new token for a gate, its hash stored (the old one stops working): (token,
     device), or the reason it was refused."""
     with conn.transaction():
@@ -87,7 +87,7 @@ def issue_token(conn: psycopg.Connection[Any], device: str) -> tuple[str, Device
     return token, found
 
 
-def device_for_token(conn: psycopg.Connection[Any], token: str) -> Device | None:
+def device_for_token(conn: Conn, token: str) -> Device | None:
     row = conn.execute("select id, school_id, role, token_hash from devices"
                        " where token_hash = %s", (hash_token(token),)).fetchone()
     if row is None or not token_matches(token, row[3]):

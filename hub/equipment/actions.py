@@ -10,11 +10,10 @@ leaks that it exists).
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-import psycopg
+from typing import Protocol
 
 from hub.access import ALARM_ACTING_ROLES, SCHOOL_SCOPED_ROLES
+from hub.db import Conn
 from hub.equipment import alarms
 from hub.equipment.alarms import AlarmError, AlarmPublic, WorkOrderPublic
 
@@ -44,33 +43,33 @@ def acting_school(role: str, school_id: str | None) -> str | None:
     return None
 
 
-def acknowledge(conn: psycopg.Connection[Any], actor: Actor, alarm_id: int, *,
+def acknowledge(conn: Conn, actor: Actor, alarm_id: int, *,
                 comment: str | None = None) -> AlarmPublic:
     school = acting_school(actor.role, actor.school_id)
     return alarms.acknowledge(conn, alarm_id, actor=actor.username, comment=comment,
                               school=school)
 
 
-def clear(conn: psycopg.Connection[Any], actor: Actor, alarm_id: int, *,
+def clear(conn: Conn, actor: Actor, alarm_id: int, *,
           comment: str | None = None) -> AlarmPublic:
     school = acting_school(actor.role, actor.school_id)
     return alarms.clear(conn, alarm_id, actor=actor.username, comment=comment, school=school)
 
 
-def open_work_order(conn: psycopg.Connection[Any], actor: Actor, alarm_id: int, *,
+def open_work_order(conn: Conn, actor: Actor, alarm_id: int, *,
                     assignee: str | None = None, note: str | None = None) -> WorkOrderPublic:
     school = acting_school(actor.role, actor.school_id)
     return alarms.open_work_order(conn, alarm_id, actor=actor.username, assignee=assignee,
                                   note=note, school=school)
 
 
-def assign_work_order(conn: psycopg.Connection[Any], actor: Actor, order_id: int, *,
+def assign_work_order(conn: Conn, actor: Actor, order_id: int, *,
                       assignee: str | None) -> WorkOrderPublic:
     school = acting_school(actor.role, actor.school_id)
     return alarms.assign_work_order(conn, order_id, assignee=assignee, school=school)
 
 
-def close_work_order(conn: psycopg.Connection[Any], actor: Actor, order_id: int, *,
+def close_work_order(conn: Conn, actor: Actor, order_id: int, *,
                      note: str | None = None) -> WorkOrderPublic:
     school = acting_school(actor.role, actor.school_id)
     return alarms.close_work_order(conn, order_id, actor=actor.username, note=note,

@@ -22,6 +22,7 @@ from typing import Any, Final, Literal
 import psycopg
 from psycopg.rows import class_row
 
+from hub.db import Conn
 from hub.equipment.rules import Transition
 from hub.models import ApiModel
 
@@ -120,7 +121,7 @@ select id, %(at)s, 'condition-cleared', 'system' from up
 
 
 def apply_transitions(
-    conn: psycopg.Connection[Any], transitions: Sequence[Transition], schools: dict[str, str]
+    conn: Conn, transitions: Sequence[Transition], schools: dict[str, str]
 ) -> int:
     """Persist the engine's transitions in one transaction; ``schools`` maps device -> school.
 
@@ -139,7 +140,7 @@ def apply_transitions(
     return applied
 
 
-def active_conditions(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+def active_conditions(conn: Conn) -> list[tuple[str, str]]:
     """(subject, type) of alarms whose condition is still active, to re-arm the engine."""
     rows = conn.execute(
         "select subject, type from alarms where state in ('active_unack', 'active_ack')"
@@ -170,7 +171,7 @@ def _locked(cur: psycopg.Cursor[Any], alarm_id: int, school: str | None) -> tupl
 
 
 def acknowledge(
-    conn: psycopg.Connection[Any], alarm_id: int, *, actor: str, comment: str | None = None,
+    conn: Conn, alarm_id: int, *, actor: str, comment: str | None = None,
     school: str | None = None,
 ) -> AlarmPublic:
     note = _comment(comment)
@@ -197,7 +198,7 @@ def acknowledge(
 
 
 def clear(
-    conn: psycopg.Connection[Any], alarm_id: int, *, actor: str, comment: str | None = None,
+    conn: Conn, alarm_id: int, *, actor: str, comment: str | None = None,
     school: str | None = None,
 ) -> AlarmPublic:
     """Close an open alarm by hand. The engine keeps the condition's state: a condition
@@ -243,7 +244,7 @@ _STATE_WHERE: Final[dict[str, str]] = {
 }
 
 
-def get_alarm(conn: psycopg.Connection[Any], alarm_id: int) -> AlarmPublic:
+def get_alarm(conn: Conn, alarm_id: int) -> AlarmPublic:
     with conn.cursor(row_factory=class_row(AlarmPublic)) as cur:
         cur.execute(_SELECT + " where a.id = %s", (alarm_id,))
         row = cur.fetchone()
@@ -253,7 +254,7 @@ def get_alarm(conn: psycopg.Connection[Any], alarm_id: int) -> AlarmPublic:
 
 
 def list_alarms(
-    conn: psycopg.Connection[Any], *, state: StateFilter = "open", school: str | None = None,
+    conn: Conn, *, state: StateFilter = "open", school: str | None = None,
     limit: int = 200,
 ) -> list[AlarmPublic]:
     # Order: unacknowledged first, then severity, newest first: what needs a person on top.
@@ -274,7 +275,7 @@ def list_alarms(
 # -- work orders ----------------------------------------------------------------------
 
 def open_work_order(
-    conn: psycopg.Connection[Any], alarm_id: int, *, actor: str, assignee: str | None,
+    conn: Conn, alarm_id: int, *, actor: str, assignee: str | None,
     note: str | None, school: str | None = None,
 ) -> WorkOrderPublic:
     assignee, note = _comment(assignee), _comment(note)
@@ -310,7 +311,7 @@ def _lock_open_order(cur: psycopg.Cursor[Any], order_id: int, school: str | None
 
 
 def close_work_order(
-    conn: psycopg.Connection[Any], order_id: int, *, actor: str, note: str | None = None,
+    conn: Conn, order_id: int, *, actor: str, note: str | None = None,
     school: str | None = None,
 ) -> WorkOrderPublic:
     text = _comment(note)
@@ -325,7 +326,7 @@ def close_work_order(
 
 
 def assign_work_order(
-    conn: psycopg.Connection[Any], order_id: int, *, assignee: str | None,
+    conn: Conn, order_id: int, *, assignee: str | None,
     school: str | None = None,
 ) -> WorkOrderPublic:
     """Hand an open work order to someone else (``None``: back to unassigned)."""
@@ -343,7 +344,7 @@ from work_orders
 """
 
 
-def get_work_order(conn: psycopg.Connection[Any], order_id: int) -> WorkOrderPublic:
+def get_work_order(conn: Conn, order_id: int) -> WorkOrderPublic:
     with conn.cursor(row_factory=class_row(WorkOrderPublic)) as cur:
         cur.execute(_WO_SELECT + " where id = %s", (order_id,))
         row = cur.fetchone()
@@ -353,7 +354,7 @@ def get_work_order(conn: psycopg.Connection[Any], order_id: int) -> WorkOrderPub
 
 
 def list_work_orders(
-    conn: psycopg.Connection[Any], *, school: str | None = None, only_open: bool = True,
+    conn: Conn, *, school: str | None = None, only_open: bool = True,
     limit: int = 200,
 ) -> list[WorkOrderPublic]:
     with conn.cursor(row_factory=class_row(WorkOrderPublic)) as cur:

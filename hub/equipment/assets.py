@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Final
 
-import psycopg
 from psycopg.rows import class_row
 
+from hub.db import Conn
 from hub.models import ApiModel
 
 # What a "complete digital record" needs; projectors also need their rated lamp life.
@@ -79,7 +79,7 @@ left join telemetry_latest er on er.subject = a.tag and er.metric = 'projector.e
 
 
 def list_assets(
-    conn: psycopg.Connection[Any], *, school: str | None = None, offline_gate_s: int = 120,
+    conn: Conn, *, school: str | None = None, offline_gate_s: int = 120,
     offline_classroom_s: int = 600,
 ) -> list[AssetPublic]:
     with conn.cursor(row_factory=class_row(AssetPublic)) as cur:
@@ -92,14 +92,14 @@ def list_assets(
         return cur.fetchall()
 
 
-def get_asset(conn: psycopg.Connection[Any], tag: str) -> AssetPublic | None:
+def get_asset(conn: Conn, tag: str) -> AssetPublic | None:
     with conn.cursor(row_factory=class_row(AssetPublic)) as cur:
         cur.execute(_LIST + " where a.tag = %(tag)s",
                     {"tag": tag, "offline_gate_s": 120, "offline_classroom_s": 600})
         return cur.fetchone()
 
 
-def coverage(conn: psycopg.Connection[Any], *, school: str | None = None) -> CoveragePublic:
+def coverage(conn: Conn, *, school: str | None = None) -> CoveragePublic:
     rows = conn.execute(
         f"""
         select s.id, count(a.tag)::int, (count(a.tag) filter (where {COMPLETE_SQL}))::int
@@ -120,7 +120,7 @@ def _coverage(school: str, n: int, complete: int) -> CoverageRow:
                        share=round(complete / n, 4) if n else 0.0)
 
 
-def rated_lamp_hours(conn: psycopg.Connection[Any]) -> dict[str, int]:
+def rated_lamp_hours(conn: Conn) -> dict[str, int]:
     rows = conn.execute(
         "select tag, rated_lamp_hours from assets where rated_lamp_hours is not null"
     ).fetchall()

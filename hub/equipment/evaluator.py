@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import psycopg
 
-from hub.db import connect
+from hub.db import Conn, connect
 from hub.equipment import alarms, assets, partitions, rollups, storage
 from hub.equipment.rules import DeviceView, Engine, Reading, RuleSet, Transition, Value
 from hub.records.retention import purge_gate_events, retention_cutoff
@@ -169,7 +169,7 @@ class Evaluator:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
 
-    def _lead(self, conn: psycopg.Connection[Any]) -> bool:
+    def _lead(self, conn: Conn) -> bool:
         """Wait until this process holds the evaluator lock (False: asked to stop)."""
         while not self._stop.is_set():
             row = conn.execute("select pg_try_advisory_lock(%s)", (LOCK_ID,)).fetchone()
@@ -180,7 +180,7 @@ class Evaluator:
 
     # -- one cycle (public so tests drive it without the thread) ---------------------
 
-    def _prime(self, conn: psycopg.Connection[Any]) -> None:
+    def _prime(self, conn: Conn) -> None:
         """Re-arm the engine from the database: open alarms, last heard, watermark."""
         for subject, alarm_type in alarms.active_conditions(conn):
             self.engine.mark_active(subject, alarm_type)
@@ -200,7 +200,7 @@ class Evaluator:
                 self._watermark = now_row[0] - FIRST_START_LOOKBACK
         self._next_registry = 0.0
 
-    def run_once(self, conn: psycopg.Connection[Any], now: datetime | None = None) -> int:
+    def run_once(self, conn: Conn, now: datetime | None = None) -> int:
         """One poll: returns how many transitions were persisted."""
         if self._watermark is None:
             self._prime(conn)
@@ -229,12 +229,12 @@ class Evaluator:
         self.stats.cycle_s += time.monotonic() - started
         return len(batch.transitions)
 
-    def _refresh_registry(self, conn: psycopg.Connection[Any]) -> None:
+    def _refresh_registry(self, conn: Conn) -> None:
         self._schools = {str(d): str(s) for d, s in conn.execute(
             "select id, school_id from devices")}
         self.engine.set_rated(assets.rated_lamp_hours(conn))
 
-    def _maintain(self, conn: psycopg.Connection[Any]) -> None:
+    def _maintain(self, conn: Conn) -> None:
         try:
             now = datetime.now(UTC)
             keep = partitions.retention(conn).get(storage.RAW_TABLE)
@@ -249,12 +249,12 @@ class Evaluator:
             log.warning("maintenance (partitions, retention) failed; next try in an hour",
                         exc_info=True)
 
-    def _devices(self, conn: psycopg.Connection[Any]) -> list[DeviceView]:
+    def _devices(self, conn: Conn) -> list[DeviceView]:
         rows = conn.execute("select id, role, state, last_seen from devices").fetchall()
         return [DeviceView(str(d), str(state), seen, self.offline_after.get(str(role), 600.0))
                 for d, role, state, seen in rows]
 
-    def _read(self, conn: psycopg.Connection[Any]) -> _Batch:
+    def _read(self, conn: Conn) -> _Batch:
         assert self._watermark is not None
         since = self._watermark - timedelta(seconds=OVERLAP_S)
         t0 = time.perf_counter()
@@ -300,14 +300,14 @@ class Evaluator:
             self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
         return batch
 
-    def _persist(self, conn: psycopg.Connection[Any], batch: _Batch) -> None:
+    def _persist(self, conn: Conn, batch: _Batch) -> None:
         t0 = time.perf_counter()
         try:
             self._write(conn, batch)
         finally:
             self.stats.write_s += time.perf_counter() - t0
 
-    def _write(self, conn: psycopg.Connection[Any], batch: _Batch) -> None:
+    def _write(self, conn: Conn, batch: _Batch) -> None:
         with conn.transaction():
             if batch.transitions:
                 alarms.apply_transitions(conn, batch.transitions, self._schools)

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import psycopg
+from hub.db import Conn
 
 TAG_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEVICE_RE: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -244,7 +244,7 @@ def _convert(canon: str, value: object, text: str) -> object:
 
 
 def check_against_database(
-    conn: psycopg.Connection[Any], parsed: Parsed, *, school: str
+    conn: Conn, parsed: Parsed, *, school: str
 ) -> None:
     """Problems only the database can see: devices of another school, tags of another."""
     devices = {str(d): str(s) for d, s in conn.execute("select id, school_id from devices")}
@@ -266,7 +266,7 @@ def check_against_database(
 
 
 def write_assets(
-    conn: psycopg.Connection[Any], records: Iterable[AssetRecord], *, school: str
+    conn: Conn, records: Iterable[AssetRecord], *, school: str
 ) -> int:
     """Upsert by tag, creating missing rooms of the school (a room is only a name)."""
     n = 0
@@ -309,7 +309,7 @@ class ImportResult:
 
 
 def import_file(
-    conn: psycopg.Connection[Any], path: Path, *, school: str, skip_invalid: bool = False
+    conn: Conn, path: Path, *, school: str, skip_invalid: bool = False
 ) -> ImportResult:
     if conn.execute("select 1 from schools where id = %s", (school,)).fetchone() is None:
         return ImportResult(0, 0, (f"{path.name}:-:school: unknown school {school!r}",))

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
-import psycopg
 from psycopg import sql
 
+from hub.db import Conn
 from hub.equipment.storage import RAW_DEFAULT, RAW_TABLE, ROLLUPS, RawLayout, exists, raw_layout
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def _month_of(name: str, table: str) -> datetime | None:
     return datetime(int(suffix[:4]), int(suffix[4:]), 1, tzinfo=UTC)
 
 
-def partitions_of(conn: psycopg.Connection[Any], table: str) -> list[str]:
+def partitions_of(conn: Conn, table: str) -> list[str]:
     rows = conn.execute(
         """
         select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
@@ -63,7 +63,7 @@ class Partitions:
     def forget(self, names: Iterable[str]) -> None:
         self._known.difference_update(names)
 
-    def ensure(self, conn: psycopg.Connection[Any], table: str, months: Iterable[date]) -> None:
+    def ensure(self, conn: Conn, table: str, months: Iterable[date]) -> None:
         for month in sorted(set(months)):
             name = partition_name(table, month)
             if name in self._known:
@@ -82,7 +82,7 @@ class Partitions:
             self._known.add(name)
 
     @staticmethod
-    def _ensure_raw(conn: psycopg.Connection[Any], name: str, start: datetime,
+    def _ensure_raw(conn: Conn, name: str, start: datetime,
                     end: datetime) -> None:
         """One raw month: rows of it already in the default partition move into it.
 
@@ -123,12 +123,12 @@ class Partitions:
                 log.info("created raw partition %s; moved %d rows out of %s", name, moved,
                          RAW_DEFAULT)
 
-    def raw_partitioned(self, conn: psycopg.Connection[Any]) -> bool:
+    def raw_partitioned(self, conn: Conn) -> bool:
         if self._raw_layout is None:
             self._raw_layout = raw_layout(conn)
         return self._raw_layout == "partitioned"
 
-    def ahead(self, conn: psycopg.Connection[Any], now: datetime,
+    def ahead(self, conn: Conn, now: datetime,
               raw_keep: timedelta | None = None) -> None:
         """Every table's partitions from this month to ``PARTITION_MONTHS_AHEAD`` ahead;
         for the raw table also the months of the retention window (``raw_keep``) that
@@ -163,12 +163,12 @@ def _add_month(moment: datetime, months: int = 1) -> datetime:
 RETENTION_TABLES: Final = ("telemetry", "telemetry_5m", "telemetry_1h")
 
 
-def retention(conn: psycopg.Connection[Any]) -> dict[str, timedelta]:
+def retention(conn: Conn) -> dict[str, timedelta]:
     rows = conn.execute("select table_name, keep from timeseries_retention").fetchall()
     return {str(name): keep for name, keep in rows}
 
 
-def set_retention(conn: psycopg.Connection[Any], table: str, keep: timedelta) -> None:
+def set_retention(conn: Conn, table: str, keep: timedelta) -> None:
     """Keep ``keep`` of ``table``; the hub's hourly maintenance applies it."""
     if table not in RETENTION_TABLES:
         raise ValueError(f"{table!r} is not one of {', '.join(RETENTION_TABLES)}")
@@ -176,7 +176,7 @@ def set_retention(conn: psycopg.Connection[Any], table: str, keep: timedelta) ->
                  (keep, table))
 
 
-def apply_retention(conn: psycopg.Connection[Any], now: datetime,
+def apply_retention(conn: Conn, now: datetime,
                     partitions: Partitions | None = None) -> dict[str, int]:
     """Drop partitions (or Timescale chunks) wholly past their table's retention.
 
@@ -203,7 +203,7 @@ def apply_retention(conn: psycopg.Connection[Any], now: datetime,
     return done
 
 
-def _drop_partitions(conn: psycopg.Connection[Any], table: str, cutoff: datetime,
+def _drop_partitions(conn: Conn, table: str, cutoff: datetime,
                      partitions: Partitions | None) -> int:
     dropped: list[str] = []
     for name in partitions_of(conn, table):
@@ -220,7 +220,7 @@ def _drop_partitions(conn: psycopg.Connection[Any], table: str, cutoff: datetime
     return len(dropped)
 
 
-def _delete_older(conn: psycopg.Connection[Any], table: str, cutoff: datetime) -> int:
+def _delete_older(conn: Conn, table: str, cutoff: datetime) -> int:
     deleted = 0
     while True:
         cur = conn.execute(

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-import psycopg
 from psycopg import sql
 
+from hub.db import Conn
 from hub.equipment.partitions import Partitions
 from hub.equipment.storage import ROLLUPS
 
@@ -81,7 +81,7 @@ on conflict (subject, metric, bucket) do update set
 
 
 def write_rollups(
-    conn: psycopg.Connection[Any], rows: Sequence[RawRow], partitions: Partitions,
+    conn: Conn, rows: Sequence[RawRow], partitions: Partitions,
     now: datetime,
 ) -> int:
     """Merge new raw rows into both rollups (call inside the caller's transaction)."""

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-import psycopg
 from psycopg import sql
 
+from hub.db import Conn
 from hub.equipment.storage import ROLLUPS
 from hub.models import ApiModel
 
@@ -35,7 +35,7 @@ def choose_bucket(span: timedelta) -> Bucket:
 
 
 def series(
-    conn: psycopg.Connection[Any], *, subjects: Sequence[str], metric: str, start: datetime,
+    conn: Conn, *, subjects: Sequence[str], metric: str, start: datetime,
     end: datetime, bucket: Bucket = "auto", timescale: bool = False,
 ) -> list[SeriesPoint]:
     """One metric of one asset (or its device) per bucket."""
@@ -54,7 +54,7 @@ def series(
 
 
 def raw_series(
-    conn: psycopg.Connection[Any], *, subjects: Sequence[str], metric: str, start: datetime,
+    conn: Conn, *, subjects: Sequence[str], metric: str, start: datetime,
     end: datetime, width: timedelta | None, timescale: bool = False,
 ) -> list[SeriesPoint]:
     """Straight from the raw table: each reading (width None) or buckets of ``width``."""
@@ -87,7 +87,7 @@ def raw_series(
 
 
 def school_series(
-    conn: psycopg.Connection[Any], *, school: str, metric: str, start: datetime, end: datetime,
+    conn: Conn, *, school: str, metric: str, start: datetime, end: datetime,
     bucket: Literal["5m", "1h"] = "1h",
 ) -> list[SeriesPoint]:
     """One metric averaged over a school's assets and devices per bucket."""
@@ -101,7 +101,7 @@ def school_series(
 
 
 def raw_school_series(
-    conn: psycopg.Connection[Any], *, school: str, metric: str, start: datetime, end: datetime,
+    conn: Conn, *, school: str, metric: str, start: datetime, end: datetime,
     width: timedelta, timescale: bool = False,
 ) -> list[SeriesPoint]:
     """The same over the raw table (the benchmark's baseline)."""
@@ -117,7 +117,7 @@ def raw_school_series(
     return _points(conn, query, (width, school, metric, start, end))
 
 
-def _points(conn: psycopg.Connection[Any], query: sql.SQL | sql.Composed,
+def _points(conn: Conn, query: sql.SQL | sql.Composed,
             args: Sequence[Any]) -> list[SeriesPoint]:
     rows = conn.execute(query, args).fetchall()
     return [SeriesPoint(bucket=r[0], avg=r[1], min=r[2], max=r[3], last=r[4], n=int(r[5]))

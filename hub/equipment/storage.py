@@ -18,9 +18,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import psycopg
+
+from hub.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ RAW_DEFAULT: Final = "telemetry_default"
 RawLayout = Literal["partitioned", "hypertable", "plain"]
 
 
-def raw_layout(conn: psycopg.Connection[Any]) -> RawLayout:
+def raw_layout(conn: Conn) -> RawLayout:
     row = conn.execute("select relkind from pg_class where oid = to_regclass(%s)",
                        (RAW_TABLE,)).fetchone()
     if row is not None and row[0] == "p":
@@ -48,7 +50,7 @@ def raw_layout(conn: psycopg.Connection[Any]) -> RawLayout:
     return "plain"
 
 
-def exists(conn: psycopg.Connection[Any], relation: str) -> bool:
+def exists(conn: Conn, relation: str) -> bool:
     """Whether a table (a partition, the default partition) exists in this database."""
     row = conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()
     return bool(row and row[0])
@@ -72,7 +74,7 @@ class TimescaleInfo:
         return self.compression
 
 
-def timescale_info(conn: psycopg.Connection[Any]) -> TimescaleInfo:
+def timescale_info(conn: Conn) -> TimescaleInfo:
     row = conn.execute(
         "select extversion from pg_extension where extname = 'timescaledb'"
     ).fetchone()
@@ -82,7 +84,7 @@ def timescale_info(conn: psycopg.Connection[Any]) -> TimescaleInfo:
     return TimescaleInfo(str(row[0]), str(lic[0]) if lic and lic[0] else None)
 
 
-def enable_timescale(conn: psycopg.Connection[Any]) -> TimescaleInfo:
+def enable_timescale(conn: Conn) -> TimescaleInfo:
     """Install the extension when the server has it; plain PostgreSQL otherwise."""
     try:
         with conn.transaction():

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-import psycopg
-
+from hub.db import Conn
 from hub.equipment.rollups import POWER_ON_METRIC
 from hub.models import ApiModel
 
@@ -20,7 +18,7 @@ class Utilisation(ApiModel):
 
 
 def utilisation(
-    conn: psycopg.Connection[Any], *, day: date, tz: str, school: str | None = None,
+    conn: Conn, *, day: date, tz: str, school: str | None = None,
 ) -> list[Utilisation]:
     """Projector on-hours per room for one local day, from the 5-minute rollup of the 0/1
     ``projector.on`` metric: each bucket's share of 'on' readings times five minutes."""

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from hub.db import Conn
 from hub.ingest.routing import DeadLetter, Store
 from protocol import GatePayload, ReplyPayload, StatusPayload, TelemetryPayload
 
@@ -234,14 +235,14 @@ def _write_dead(cur: psycopg.Cursor[Any], dead: Sequence[DeadLetter]) -> None:
         )
 
 
-def prepare(conn: psycopg.Connection[Any]) -> None:
+def prepare(conn: Conn) -> None:
     """Create this connection's staging tables (temp tables live per session)."""
     with conn.transaction():
         conn.execute(_STAGING)
 
 
 def write_batch(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     stores: Sequence[Store],
     dead: Sequence[DeadLetter],
     *,
@@ -278,7 +279,7 @@ def write_batch(
     return BatchResult(len(stores) - len(refused), len(dead) + len(refused), duplicates)
 
 
-def load_registry(conn: psycopg.Connection[Any]) -> dict[str, str]:
+def load_registry(conn: Conn) -> dict[str, str]:
     """Registered device id -> school id."""
     with conn.cursor() as cur:
         cur.execute("select id, school_id from devices")

@@ -35,7 +35,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from core.mqtt import BrokerAddress, make_client
-from hub.db import connect
+from hub.db import Conn, connect
 from hub.ingest import store
 from hub.ingest.client import ConsumerClient
 from hub.ingest.routing import DeadLetter, Incoming, Store, route
@@ -104,7 +104,7 @@ class Ingest:
         self._stop = threading.Event()
         self._registry: dict[str, str] = {}
         self._registry_at = 0.0
-        self._conn: psycopg.Connection[Any] | None = None
+        self._conn: Conn | None = None
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer",
                                         daemon=True)
         client = make_client(self.address, client_id, username=username,
@@ -154,14 +154,14 @@ class Ingest:
 
     # -- writer thread ------------------------------------------------------------------
 
-    def _connection(self) -> psycopg.Connection[Any]:
+    def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = connect(self.database_url)
             store.prepare(self._conn)
             self._registry_at = 0.0
         return self._conn
 
-    def _refresh_registry(self, conn: psycopg.Connection[Any], *, force: bool = False) -> None:
+    def _refresh_registry(self, conn: Conn, *, force: bool = False) -> None:
         if force or time.monotonic() - self._registry_at > REGISTRY_REFRESH_S:
             with conn.transaction():
                 self._registry = store.load_registry(conn)

@@ -24,6 +24,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from hub.attendance.service import load_setups
+from hub.db import Conn
 from hub.notify.messages import Kind, render
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ where a.day = %(day)s and {column} is not null
 
 
 def enqueue_gate_notifications(
-    conn: psycopg.Connection[Any], *, day: date, tz: ZoneInfo
+    conn: Conn, *, day: date, tz: ZoneInfo
 ) -> int:
     """Entry and exit messages for ``day`` not enqueued yet; returns rows offered."""
     offered = 0
@@ -120,7 +121,7 @@ def enqueue_gate_notifications(
     return offered
 
 
-def run_absence_sweep(conn: psycopg.Connection[Any], *, now: datetime, tz: ZoneInfo) -> int:
+def run_absence_sweep(conn: Conn, *, now: datetime, tz: ZoneInfo) -> int:
     """Absence messages for students not arrived by their school's absent cutoff today.
 
     A student with any passage today, or a correction (say excused in advance), is not
@@ -171,7 +172,7 @@ class Claimed:
 
 
 def claim_due(
-    conn: psycopg.Connection[Any], *, limit: int, channels: list[str]
+    conn: Conn, *, limit: int, channels: list[str]
 ) -> list[Claimed]:
     """Take up to ``limit`` due messages of the configured ``channels``; other workers
     skip them (skip locked) and the lease keeps them from being retried while this worker
@@ -198,7 +199,7 @@ def claim_due(
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
-def mark_sent(conn: psycopg.Connection[Any], message_id: int) -> None:
+def mark_sent(conn: Conn, message_id: int) -> None:
     with conn.transaction():
         conn.execute(
             "update notification_outbox set status = 'sent', sent_at = now(), last_error = null"
@@ -208,7 +209,7 @@ def mark_sent(conn: psycopg.Connection[Any], message_id: int) -> None:
 
 
 def mark_retry(
-    conn: psycopg.Connection[Any], message_id: int, *, error: str, delay_s: float
+    conn: Conn, message_id: int, *, error: str, delay_s: float
 ) -> None:
     with conn.transaction():
         conn.execute(
@@ -218,7 +219,7 @@ def mark_retry(
         )
 
 
-def mark_failed(conn: psycopg.Connection[Any], message_id: int, *, error: str) -> None:
+def mark_failed(conn: Conn, message_id: int, *, error: str) -> None:
     with conn.transaction():
         conn.execute(
             "update notification_outbox set status = 'failed', last_error = %s where id = %s",

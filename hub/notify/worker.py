@@ -14,12 +14,13 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
 
+from hub.db import Conn
 from hub.notify import outbox
 from hub.notify.adapters import Adapter, DeliveryError, Outgoing, build_adapters
 from hub.notify.settings import NotifySettings
@@ -62,13 +63,13 @@ class NotificationWorker(threading.Thread):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng or random.Random()
         self._stopping = threading.Event()
-        self._conn: psycopg.Connection[Any] | None = None
+        self._conn: Conn | None = None
         self.sent = 0
         self.failed = 0
 
     # -- one pass, callable from tests ----------------------------------------------------
 
-    def _connection(self) -> psycopg.Connection[Any]:
+    def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self.database_url, autocommit=True,
                                          application_name="smartschool-notify")
@@ -90,7 +91,7 @@ class NotificationWorker(threading.Thread):
             self._deliver(conn, message)
         return len(claimed)
 
-    def _deliver(self, conn: psycopg.Connection[Any], message: outbox.Claimed) -> None:
+    def _deliver(self, conn: Conn, message: outbox.Claimed) -> None:
         adapter = self.adapters[message.channel]
         try:
             adapter.send(Outgoing(message.idempotency_key, message.kind, message.payload))

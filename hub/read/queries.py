@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
 from psycopg.rows import class_row
 
 from hub.attendance import reports
 from hub.attendance.service import load_setups
+from hub.db import Conn
 from hub.models import ApiModel
 
 
@@ -91,7 +90,7 @@ class DeadLetterPublic(ApiModel):
     received_at: datetime
 
 
-def list_schools(conn: psycopg.Connection[object]) -> list[SchoolPublic]:
+def list_schools(conn: Conn) -> list[SchoolPublic]:
     with conn.cursor(row_factory=class_row(SchoolPublic)) as cur:
         cur.execute(
             """
@@ -117,7 +116,7 @@ _EFFECTIVE_STATE = """
 
 
 def attendance_summary(
-    conn: psycopg.Connection[object],
+    conn: Conn,
     *,
     day: date,
     tz: str,
@@ -176,7 +175,7 @@ def attendance_summary(
 
 
 def district_day(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     *,
     day: date,
     tz: ZoneInfo,
@@ -221,7 +220,7 @@ def district_day(
 
 
 def list_devices(
-    conn: psycopg.Connection[object],
+    conn: Conn,
     *,
     offline_gate_s: int,
     offline_classroom_s: int,
@@ -246,7 +245,7 @@ def list_devices(
 
 
 def list_events(
-    conn: psycopg.Connection[object],
+    conn: Conn,
     *,
     device: str | None = None,
     school: str | None = None,
@@ -274,7 +273,7 @@ def list_events(
 
 
 def list_dead_letters(
-    conn: psycopg.Connection[object], *, limit: int = 100
+    conn: Conn, *, limit: int = 100
 ) -> list[DeadLetterPublic]:
     with conn.cursor(row_factory=class_row(DeadLetterPublic)) as cur:
         cur.execute(
@@ -288,7 +287,7 @@ def list_dead_letters(
 
 
 def arrivals_by_bucket(
-    conn: psycopg.Connection[object],
+    conn: Conn,
     *,
     day: date,
     tz: str,

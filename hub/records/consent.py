@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-import psycopg
 from psycopg import sql
 
-Conn = psycopg.Connection[Any]
+from hub.db import Conn
+
 ConsentRole = Literal["guardian", "self"]
 PersonKind = Literal["student", "staff"]
 

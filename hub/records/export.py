@@ -3,10 +3,7 @@ back changes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
-
+from hub.db import Conn
 from hub.records.cells import (
     CARD_STATUS_LABEL,
     CHANNEL_LABEL,
@@ -16,8 +13,6 @@ from hub.records.cells import (
 )
 from hub.records.codes import staff_code
 from hub.records.columns import COLUMNS, Kind
-
-Conn = psycopg.Connection[Any]
 
 
 def _date_text(value: object) -> str:

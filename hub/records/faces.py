@@ -14,15 +14,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
-import psycopg
 
 from faces.enroll import CrossMatch, Refusal, RefusedPhoto, enroll
 from faces.gallery import Gallery, GalleryEntry
 from faces.imaging import MAX_SIDE, Image, fit
 from faces.models import FaceModels
+from hub.db import Conn
 from hub.records.consent import (
     Person,
     active_consents,
@@ -32,8 +32,6 @@ from hub.records.consent import (
     person_sql,
 )
 from protocol.sync import ENCODING_BYTES
-
-Conn = psycopg.Connection[Any]
 
 # Encodings stored as little-endian float32 whatever the hub's CPU, so a gallery built
 # on another machine reads them the same.

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 import psycopg
 import yaml
 
+from hub.db import Conn
 from hub.records.columns import COLUMNS, Kind, find_header_row, resolve_layout
 from hub.records.tables import TableError, read_rows
 from hub.records.validate import (
@@ -30,8 +31,6 @@ from hub.records.writer import (
     write_students,
 )
 from hub.schools import grades_of
-
-Conn = psycopg.Connection[Any]
 
 # Serialises imports into one school so two clerks' files cannot interleave their upserts.
 IMPORT_LOCK_ID: Final = 0x5C5C_0005

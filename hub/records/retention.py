@@ -9,9 +9,9 @@ school's register, with its own legal retention.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
-import psycopg
+from hub.db import Conn
 
 # One school year and a summer: long enough for end-of-year questions about a given day.
 DEFAULT_EVENT_RETENTION_DAYS: Final = 400
@@ -29,7 +29,7 @@ def retention_cutoff(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
 
 
-def purge_gate_events(conn: psycopg.Connection[Any], cutoff: datetime, *,
+def purge_gate_events(conn: Conn, cutoff: datetime, *,
                       batch: int = PURGE_BATCH) -> int:
     """Delete raw gate events received before ``cutoff``; returns how many went."""
     total = 0

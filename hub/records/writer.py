@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-import psycopg
 from psycopg import sql
 
+from hub.db import Conn
 from hub.records.cells import same_name
 from hub.records.codes import staff_code, student_code
 from hub.records.columns import Layout
@@ -27,7 +26,6 @@ from hub.records.validate import (
     StudentRecord,
 )
 
-Conn = psycopg.Connection[Any]
 Progress = Callable[[int], None]
 
 

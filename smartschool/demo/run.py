@@ -23,7 +23,7 @@ import psycopg
 
 from core.settings import Settings
 from hub.accounts.auth import ensure_admin, generate_password
-from hub.db import migrate
+from hub.db import Conn, migrate
 from hub.service import Hub
 from smartschool.demo.district import generate_district
 from smartschool.demo.embedded import EmbeddedPostgres, ManagedBroker
@@ -42,7 +42,7 @@ class DemoOptions:
     broker: Literal["auto", "mosquitto", "amqtt"] = "auto"
 
 
-def ensure_school_day(conn: psycopg.Connection[object], day: date) -> bool:
+def ensure_school_day(conn: Conn, day: date) -> bool:
     """Make ``day`` a school day for the whole district when it falls on a weekend.
 
     The simulated district goes to school every day the demo runs; without this, on
@@ -58,7 +58,7 @@ def ensure_school_day(conn: psycopg.Connection[object], day: date) -> bool:
     return added.rowcount == 1
 
 
-def _admin_password(settings: Settings, conn: psycopg.Connection[object], demo_dir: Path) -> str:
+def _admin_password(settings: Settings, conn: Conn, demo_dir: Path) -> str:
     """The env password wins; else the one generated on an earlier run, kept 0600."""
     if settings.admin_password:
         password = settings.admin_password.get_secret_value()

@@ -13,6 +13,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
+from hub.db import Conn
 from smartschool.demo.district import District
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def _existing_counts(cur: psycopg.Cursor[Any], school_ids: list[str]) -> SeedCou
     return SeedCounts(schools, rooms, classes, students, cards, devices, created=False)
 
 
-def seed_district(conn: psycopg.Connection[Any], district: District) -> SeedCounts:
+def seed_district(conn: Conn, district: District) -> SeedCounts:
     """Write ``district`` unless its schools are already there; either way return the counts.
 
     All or nothing: one transaction (a savepoint if the caller has one open), so
@@ -190,7 +191,7 @@ DEMO_MODELS: Final = ("Epson EB-X51", "Panasonic PT-LB306", "Sony VPL-EX455", "V
 DEMO_INCOMPLETE_SHARE: Final = 0.12
 
 
-def seed_assets(conn: psycopg.Connection[Any], district: District) -> int:
+def seed_assets(conn: Conn, district: District) -> int:
     """The simulated district's projectors (one per classroom device), idempotent.
 
     Deterministic per tag, so a rerun of the demo writes the same register."""
