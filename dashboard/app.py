@@ -23,6 +23,7 @@ import logging
 import threading
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import dash
 from psycopg_pool import ConnectionPool
@@ -92,7 +93,7 @@ def create_app(settings: Settings, *, database_url: str,
     district.register_callbacks(
         app,
         snapshots=SnapshotCache(load),
-        timezone=settings.timezone,
+        tz=ZoneInfo(settings.timezone),
         default_lang=settings.language,
     )
     app.server.extensions[_POOL_KEY] = pool

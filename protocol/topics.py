@@ -7,9 +7,8 @@ from enum import StrEnum
 
 from protocol.ids import ID_PATTERN, is_valid_id
 
-# ID_PATTERN and is_valid_id stay importable from here: a topic is where the id rule bites.
-__all__ = ["DEVICE_CHANNELS", "ID_PATTERN", "PREFIX", "VERSION_SEGMENT", "Channel", "Topic",
-           "TopicError", "is_valid_id", "subscription"]
+__all__ = ["DEVICE_CHANNELS", "PREFIX", "VERSION_SEGMENT", "Channel", "Topic", "TopicError",
+           "subscription"]
 
 PREFIX = "ss"
 VERSION_SEGMENT = "v1"

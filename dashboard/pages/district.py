@@ -100,10 +100,8 @@ def layout(default_lang: Lang) -> html.Div:
 
 
 def register_callbacks(
-    app: Dash, *, snapshots: SnapshotCache, timezone: str, default_lang: Lang
+    app: Dash, *, snapshots: SnapshotCache, tz: ZoneInfo, default_lang: Lang
 ) -> None:
-    tz = ZoneInfo(timezone)
-
     register_language_sync(app, switch="lang", location="url", default=default_lang)
 
     outputs = [Output(element, "children") for element in _STATIC_TEXTS] + [

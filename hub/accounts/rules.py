@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Final
 
 from hub.access import ROLES, SCHOOL_ADMIN_GRANTS, SCHOOL_SCOPED_ROLES
-from protocol.topics import is_valid_id
+from protocol.ids import is_valid_id
 
 # Usernames go into SQL parameters and log lines: a bounded, printable alphabet keeps NUL
 # bytes (which PostgreSQL rejects with an error) and control characters out.

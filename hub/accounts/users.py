@@ -34,7 +34,7 @@ from hub.accounts.rules import (
     valid_username,
 )
 from hub.db import Conn
-from protocol.topics import is_valid_id
+from protocol.ids import is_valid_id
 
 # Unique among the hub's advisory lock ids (0x5C5C_00xx); taken by every change that could
 # leave the district without an active admin.

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from hub.db import Conn
+from protocol.ids import is_valid_id
 
 TAG_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-DEVICE_RE: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_TEXT: Final = 200
 MAX_ROWS: Final = 50_000
 
@@ -237,7 +237,7 @@ def _convert(canon: str, value: object, text: str) -> object:
             raise ValueError(f"{hours} is outside 1..100000 hours")
         return hours
     if canon == "device":
-        if not DEVICE_RE.match(text):
+        if not is_valid_id(text):
             raise ValueError(f"{text!r} is not a device id")
         return text
     return text

@@ -131,7 +131,7 @@ def list_(
 ) -> None:
     """List accounts with their role, school, state and classes. Never shows hashes."""
     from hub.accounts import rules, users
-    from protocol.topics import is_valid_id
+    from protocol.ids import is_valid_id
 
     if role is not None and (problem := rules.role_problem(role)):
         raise _fail(problem)

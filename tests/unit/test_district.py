@@ -11,7 +11,7 @@ from dataclasses import astuple
 import pytest
 
 from hub.records.identifiers import HAI_PHONG, validate_moet_id, validate_personal_id
-from protocol.topics import ID_PATTERN
+from protocol.ids import ID_PATTERN
 from smartschool.demo.district import (
     DEFAULT_SCHOOL_YEAR,
     WARDS,
