@@ -6,7 +6,7 @@ A child's face encoding is sensitive personal data. Before enrollment the guardi
 have agreed, and the child too from age 7 (Decree 13, Art. 20: the consent of a child
 aged 7 or over is needed as well). Withdrawal by either deletes the person's encodings
 in the same transaction and bumps the school's gallery version, the hub-side marker that
-the gates' galleries must be rebuilt; hub.devices.sync's publisher sees the new version
+the gates' galleries must be rebuilt; hub.devices.publisher sees the new version
 within seconds and tells the school's gates to fetch their gallery again.
 """
 
