@@ -80,3 +80,52 @@ def click_until(driver, xpath: str, done, what: str, attempts: int = 4,
             continue
     raise AssertionError(f"{what}: not done after {attempts} clicks; the page shows "
                          f"{str(driver.execute_script('return document.body.innerText'))[:1500]!r}")
+
+
+_WATCH_CALLBACKS = """
+window.__dash = {started: 0, done: 0, last: 0};
+// callbacks go out through fetch, or its polyfill over XMLHttpRequest: count both
+const open0 = XMLHttpRequest.prototype.open;
+const send0 = XMLHttpRequest.prototype.send;
+XMLHttpRequest.prototype.open = function (method, url) {
+    this.__dashCallback = String(url).includes('_dash-update-component');
+    return open0.apply(this, arguments);
+};
+XMLHttpRequest.prototype.send = function () {
+    if (this.__dashCallback) {
+        window.__dash.started += 1;
+        window.__dash.last = performance.now();
+        this.addEventListener('loadend', () => {
+            window.__dash.done += 1;
+            window.__dash.last = performance.now();
+        });
+    }
+    return send0.apply(this, arguments);
+};
+const fetch0 = window.fetch;
+window.fetch = function (url) {
+    const answer = fetch0.apply(this, arguments);
+    if (String(url).includes('_dash-update-component')) {
+        window.__dash.started += 1;
+        window.__dash.last = performance.now();
+        const done = () => { window.__dash.done += 1; window.__dash.last = performance.now(); };
+        answer.then(done, done);
+    }
+    return answer;
+};
+"""
+
+
+def watch_callbacks(driver) -> None:
+    """Count Dash callback round trips on every page loaded from now on (the counter is
+    in place before the page's own scripts run, so none is missed)."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                           {"source": _WATCH_CALLBACKS})
+
+
+def callbacks_settled(driver, quiet_ms: float = 500.0) -> bool:
+    """The page made callback round trips, none is in flight, and none started or ended
+    for ``quiet_ms``: what it was going to render, it has rendered."""
+    return bool(driver.execute_script(
+        "const d = window.__dash; return !!d && d.started > 0 && d.done === d.started"
+        " && performance.now() - d.last > arguments[0];", quiet_ms))

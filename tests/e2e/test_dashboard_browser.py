@@ -159,7 +159,7 @@ def test_district_page_live_and_bilingual(pg_url: str, browser, tmp_path: Path) 
         assert driver.find_elements(By.CSS_SELECTOR, ".feed-row.decision-denied.unresolved")
 
         # Totals: 10 enrolled, 8 arrived; devices 3 of 5 online.
-        assert text_of(driver, "#kpi-enrolled").endswith("10")
+        assert text_of(driver, "#kpi-enrolled .kpi-value") == "10"
         assert "3 / 5" in text_of(driver, ".kpi-devices")
         # The gate-less school (its only gate offline) is red, the half-online one amber.
         assert "tile-alert" in class_of(driver, "#tile-THCS-TT")

@@ -22,7 +22,15 @@ import pytest
 from core.settings import Settings
 from dashboard.app import DashboardServer, close_app, create_app
 from hub.accounts.auth import create_user, set_password
-from tests.e2e.browser import click, page_text, screenshot, text_of, wait_for
+from tests.e2e.browser import (
+    callbacks_settled,
+    click,
+    page_text,
+    screenshot,
+    text_of,
+    wait_for,
+    watch_callbacks,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -147,10 +155,13 @@ def test_login_flow_in_browser(pg_url: str, browser: Any, tmp_path: Path) -> Non
         screenshot(driver, tmp_path, "login-school.png")
 
         # Another school's page: "not allowed", and none of its children's names.
+        watch_callbacks(driver)
         driver.get(f"{base}/school/{HT}?lang=vi")
         wait_for(lambda: text_of(driver, "#auth-not-allowed"), what="the not-allowed notice")
         assert "không được xem dữ liệu của trường này" in text_of(driver, "#auth-not-allowed")
-        time.sleep(1.5)  # give any stray refresh time to show data, then look
+        # Absence means something only once the page has made every callback it was going
+        # to make (this page has no refresh timer: what it shows now, it keeps).
+        wait_for(lambda: callbacks_settled(driver), what="the page's callbacks done")
         text = page_text(driver)
         assert not any(name in text for name in HT_NAMES)
         assert "Trường Mầm non Hải Thành" not in text
