@@ -84,7 +84,9 @@ def test_folder_camera_paces_like_a_camera(frames_dir: Path) -> None:
         camera.close()
     elapsed = time.monotonic() - started
     assert seen == sorted(seen) and seen[-1] == 12
-    assert 0.4 < elapsed < 3.0
+    # paced, not dumped at once: 12 frames at 20 fps take 0.55 s at least. No upper
+    # bound: a busy machine only makes it slower, and speed is not this test's business.
+    assert elapsed > 0.4
 
 
 def test_video_file_through_folder_camera(video_file: Path) -> None:
