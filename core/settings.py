@@ -67,6 +67,21 @@ class Settings(BaseSettings):
         "hub every hour (and by `smartschool records purge`); the attendance rollup is kept"
     )
     log_level: str = Field(default="INFO", description="Python logging level")
+    # Transport and device tokens (issue #11: device identity end to end)
+    mqtt_ca_file: Path | None = Field(
+        default=None, description="CA certificate (PEM) an mqtts:// broker is verified "
+        "against, e.g. the district CA. Unset: the system trust store")
+    mqtt_cert_file: Path | None = Field(
+        default=None, description="Client certificate (PEM) presented to an mqtts:// broker")
+    mqtt_key_file: Path | None = Field(
+        default=None, description="Private key (PEM) of mqtt_cert_file")
+    mqtt_allow_plaintext: bool = Field(
+        default=False, description="Allow mqtt:// (no TLS) to a broker that is not on "
+        "loopback. Off: the hub refuses to start, since passwords and card UIDs would "
+        "cross the network in clear")
+    device_token_days: int = Field(
+        default=365, ge=1, le=3650, description="Lifetime of a device sync token "
+        "(`smartschool devices token` issues a new one)")
 
 
 @lru_cache(maxsize=1)
