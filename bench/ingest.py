@@ -1,25 +1,33 @@
 """Hub ingest benchmark: the hub against its ceiling and a naive baseline, in one run.
 
-    .venv/bin/python bench/ingest.py [--messages 200000] [--latency-seconds 20]
+    .venv/bin/python bench/ingest.py [--messages 200000] [--rounds 2] [--latency-seconds 20]
 
 One private Mosquitto (deploy/mosquitto/hub.conf settings), one scratch database
 on SMARTSCHOOL_TEST_PG's server, one publisher process that sends the same
 deterministic message set (gate events and telemetry of registered devices, QoS 1)
 to each consumer in turn:
 
-1. ceiling: a bare paho subscriber that only receives and parses the JSON;
-2. hub: one ``hub.ingest.worker.Ingest`` worker, publish -> committed rows;
-3. naive: one INSERT per message, autocommit;
-4. the ceiling again with the hub's own MQTT client (hub/consumer_client.py:
-   buffered reads), so the report also shows the ratio like for like: how much of
-   the hub's speed is its client and how much its pipeline costs.
+1. stock ceiling: a bare stock-paho subscriber that only receives and parses the JSON;
+2. like-for-like ceiling (A) and hub (B), interleaved A B A B ... (``--rounds``), so
+   that drift over the run (caches, the database's checkpoints, a neighbour's load)
+   falls on both alike. A is the same bare subscriber on the hub's own MQTT client
+   (hub/ingest/client.py: buffered reads); B is one ``hub.ingest.worker.Ingest``
+   worker, publish -> committed rows. ``ratio`` = median B / median A: what the
+   hub's pipeline (decode, route, COPY, commit, ack) costs on top of receiving;
+3. naive: one INSERT per message, autocommit (the table's keys, and nothing more).
+
+``ratio_stock_paho`` (hub / stock ceiling) is reported too: it mixes the hub's
+faster client into the comparison, so it is not the headline.
 
 Each rate is messages / (last message consumed or committed - first publish).
 Then the hub again at a paced 1,000 msg/s for publish -> commit latency (the
-publish time travels in the payload's ``ts``). Lost and duplicated are counted in
-the database. Prints a table, then one final line of JSON.
+publish time travels in the payload's ``ts``). Lost = messages published and not
+stored (the database's distinct keys); redelivered and duplicated are what the hub
+counted: deliveries the broker marked DUP, and messages its key absorbed (a row
+count under a unique key could not show them). Prints a table, then one final
+line of JSON.
 
-Targets: hub / ceiling >= 0.85, lost 0, duplicated 0, p99 <= 250 ms.
+Targets: ratio (like for like) >= 0.9, lost 0, p99 <= 250 ms.
 """
 
 from __future__ import annotations
@@ -65,7 +73,7 @@ CLASSROOMS_PER_SCHOOL = 20
 GATE_SHARE = 0.6  # of the messages; the rest is telemetry with three metrics each
 PUBLISH_WINDOW = 20_000  # unacknowledged publishes the publisher keeps in flight
 LATENCY_RATE = 1000.0  # msg/s offered in the latency phase
-TARGETS = {"ratio": 0.85, "lost": 0, "duplicated": 0, "p99_ms": 250.0}
+TARGETS = {"ratio": 0.9, "lost": 0, "p99_ms": 250.0}
 
 
 # -- the message set ---------------------------------------------------------------------
@@ -197,16 +205,14 @@ def reset(url: str) -> None:
 
 
 def counts(url: str) -> dict[str, int]:
-    """Stored messages, distinct (device, seq), and rows, across events and telemetry."""
+    """Stored messages (distinct (device, seq) over events and telemetry), dead letters."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "select (select count(*) from gate_events)"
-            " + (select count(distinct (device_id, seq)) from telemetry),"
-            " (select count(*) from (select distinct device_id, seq from gate_events) g)"
+            "select (select count(*) from (select distinct device_id, seq from gate_events) g)"
             " + (select count(*) from (select distinct device_id, seq from telemetry) t),"
             " (select count(*) from dead_letters)").fetchone()
     assert row is not None
-    return {"rows": int(row[0]), "distinct": int(row[1]), "dead": int(row[2])}
+    return {"distinct": int(row[0]), "dead": int(row[1])}
 
 
 # -- the consumers -----------------------------------------------------------------------
@@ -287,10 +293,12 @@ def run_hub(port: int, url: str, pub: Any, count: int, seq_base: int, rate: floa
                                client_id=client_id,
                                tz="Asia/Ho_Chi_Minh", on_commit=on_commit)
     worker.start()
-    deadline = time.monotonic() + 10
-    while not worker.stats.connected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # the SUBACK follows the CONNACK
+    # the SUBACK, not the CONNACK: until then the broker would drop the messages
+    deadline = time.monotonic() + 30
+    while not worker.stats.subscribed:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the hub did not subscribe")
+        time.sleep(0.01)
     pub.send((count, seq_base, rate))
     started, _, _ = pub.recv()
     done.wait(900)
@@ -362,6 +370,8 @@ def percentile(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="like-for-like ceiling / hub pairs, interleaved (ABAB)")
     parser.add_argument("--naive-messages", type=int, default=None,
                         help="messages for the naive baseline (default: --messages)")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
@@ -380,31 +390,45 @@ def main(argv: list[str] | None = None) -> int:
     parent, child = ctx.Pipe()
     pub = ctx.Process(target=publisher_main, args=(port, child), daemon=True)
     pub.start()
-    results: dict[str, Any] = {"messages": n, "cores": os.cpu_count()}
+    results: dict[str, Any] = {"messages": n, "cores": os.cpu_count(), "rounds": args.rounds}
     try:
         ceiling = run_ceiling(port, parent, n, 0)
-        print(f"ceiling (receive + json.loads): {ceiling:10,.0f} msg/s", flush=True)
+        print(f"stock paho ceiling (receive + json.loads): {ceiling:10,.0f} msg/s", flush=True)
 
-        hub_rate, _, stats = run_hub(port, url, parent, n, 0, 0.0)
-        c = counts(url)
-        lost = n - c["distinct"]
-        duplicated = c["rows"] - c["distinct"]
-        print(f"hub, one worker (committed):    {hub_rate:10,.0f} msg/s  "
-              f"ratio {hub_rate / ceiling:.2f}  lost {lost}  duplicated {duplicated}  "
-              f"received {stats.received} in {stats.batches} batches", flush=True)
+        # A B A B: the like-for-like ceiling and the hub, each round on fresh seqs.
+        ceilings_cc: list[float] = []
+        hubs: list[float] = []
+        lost = redelivered = duplicated = received = batches = 0
+        for r in range(args.rounds):
+            base = (r + 1) * 1_000_000
+            ceilings_cc.append(run_ceiling(port, parent, n, base, ConsumerClient))
+            reset(url)
+            hub_rate, _, stats = run_hub(port, url, parent, n, base + 500_000, 0.0)
+            hubs.append(hub_rate)
+            c = counts(url)
+            lost += n - c["distinct"]
+            redelivered += stats.redelivered
+            duplicated += stats.duplicates_dropped
+            received += stats.received
+            batches += stats.batches
+            print(f"round {r + 1}: ceiling on the hub's client {ceilings_cc[-1]:10,.0f} msg/s;"
+                  f" hub, one worker (committed) {hub_rate:10,.0f} msg/s"
+                  f" (this round {hub_rate / ceilings_cc[-1]:.2f}); lost {n - c['distinct']}"
+                  f"  redelivered {stats.redelivered}  duplicated {stats.duplicates_dropped}"
+                  f"  {stats.received} received in {stats.batches} batches", flush=True)
+        ceiling_cc = statistics.median(ceilings_cc)
+        hub_rate = statistics.median(hubs)
+        print(f"like for like, medians: hub {hub_rate:,.0f} / ceiling {ceiling_cc:,.0f} = "
+              f"{hub_rate / ceiling_cc:.2f} (target {TARGETS['ratio']}); hub / stock paho "
+              f"ceiling {hub_rate / ceiling:.2f}", flush=True)
 
         naive_rate = None
         if not args.skip_naive:
             reset(url)
             nn = args.naive_messages or n
-            naive_rate = run_naive(port, url, parent, nn, 0)
+            naive_rate = run_naive(port, url, parent, nn, 90_000_000)
             print(f"naive (INSERT per message):     {naive_rate:10,.0f} msg/s "
                   f"({nn} messages)", flush=True)
-
-        # like for like: the same bare subscriber on the hub's client (auto acks)
-        ceiling_cc = run_ceiling(port, parent, n, 30_000_000, ConsumerClient)
-        print(f"ceiling on the hub's client:    {ceiling_cc:10,.0f} msg/s  "
-              f"hub / this {hub_rate / ceiling_cc:.2f}", flush=True)
 
         reset(url)
         paced = int(LATENCY_RATE * args.latency_seconds)
@@ -417,17 +441,21 @@ def main(argv: list[str] | None = None) -> int:
         results.update(
             ceiling_msg_s=round(ceiling), hub_msg_s=round(hub_rate),
             naive_msg_s=round(naive_rate) if naive_rate else None,
-            ratio=round(hub_rate / ceiling, 3),
+            ratio=round(hub_rate / ceiling_cc, 3),
             ceiling_consumer_client_msg_s=round(ceiling_cc),
             ratio_like_for_like=round(hub_rate / ceiling_cc, 3),
+            ratio_stock_paho=round(hub_rate / ceiling, 3),
+            ceiling_consumer_client_runs_msg_s=[round(x) for x in ceilings_cc],
+            hub_runs_msg_s=[round(x) for x in hubs],
             hub_vs_naive=round(hub_rate / naive_rate, 1) if naive_rate else None,
-            lost=lost, duplicated=duplicated,
-            redelivered=stats.received - n,
+            lost=lost, duplicated=duplicated, redelivered=redelivered,
+            received=received, batches=batches,
             latency_msg_s=LATENCY_RATE, p50_ms=round(p50, 1), p99_ms=round(p99, 1),
             latency_lost=paced - lc["distinct"],
-            mean_latency_ms=round(statistics.fmean(latencies), 1))
+            mean_latency_ms=round(statistics.fmean(latencies), 1),
+            targets=TARGETS)
         results["targets_met"] = bool(
-            results["ratio"] >= TARGETS["ratio"] and lost == 0 and duplicated == 0
+            results["ratio"] >= TARGETS["ratio"] and lost == 0
             and p99 <= TARGETS["p99_ms"] and results["latency_lost"] == 0)
     finally:
         parent.send(None)
