@@ -1,6 +1,6 @@
 """Face pipeline benchmark on camera-sized frames, with its baselines measured in the same run.
 
-    .venv/bin/python bench/face.py [--quick]
+    .venv/bin/python bench/face.py [--quick] [--large-gallery 100000]
     PYTHONPATH=/tmp/dlib-blas .venv/bin/python bench/face.py   # another dlib build, side by side
 
 Frames: the test photos of tests/fixtures/faces letterboxed to 640x480, as a camera delivers them.
@@ -8,8 +8,12 @@ Prints a table, then a final line of JSON (medians in ms); exits 1 when a target
 is missed.
 
 Targets: frame pipeline (detect at 1/2 + encode one face + match 2,000 persons)
-<= 150 ms with dlib-bin, <= 50 ms with a BLAS build; 100,000-person match <= 10 ms;
-card tap -> relay decision <= 5 ms.
+<= 150 ms with dlib-bin, <= 50 ms with a BLAS build, and at that setting every
+one-face probe frame still identified (a detector that finds nothing is fast);
+100,000-person match <= 10 ms; card tap -> relay decision <= 5 ms.
+
+Matching is compared with the vectorised float64 baseline (one ``np.linalg.norm``
+over the whole matrix, as face_recognition does it), not only with a Python loop.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ sys.path.insert(0, str(ROOT))
 from edge.face.pipeline import FacePipeline  # noqa: E402
 from faces.decision import Box  # noqa: E402
 from faces.enroll import enroll_folder  # noqa: E402
-from faces.gallery import ENCODING_DIM, Gallery, GalleryEntry  # noqa: E402
+from faces.gallery import Gallery, GalleryEntry  # noqa: E402
 from faces.imaging import letterbox, load_bgr, scale, to_rgb  # noqa: E402
 from faces.models import FaceModels, dlib_build  # noqa: E402
+from protocol.sync import ENCODING_DIM  # noqa: E402
 
 FACES = ROOT / "tests" / "fixtures" / "faces"  # the test photos, MIT (see its README)
 EXPECTED = {
@@ -101,11 +106,14 @@ def check_probes(pipeline: FacePipeline) -> tuple[bool, list[str]]:
     return not problems, problems
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = parser.parse_args()
+    parser.add_argument("--large-gallery", type=int, default=100_000,
+                        help="persons in the large match (its target is for 100,000)")
+    args = parser.parse_args(argv)
     repeat = 5 if args.quick else 15
+    large = args.large_gallery
 
     build = dlib_build()
     print(f"dlib {build.version} [{build.distribution}] BLAS={build.blas}; numpy {np.__version__};"
@@ -150,7 +158,7 @@ def main() -> int:
 
     # -- gallery match: vectorised float32 vs a per-person loop ---------------------------
     match: dict[str, dict[str, float]] = {}
-    for persons in (2_000, 100_000):
+    for persons in (2_000, large):
         gallery = synthetic(persons, real)
         vectorised = median_ms(partial(gallery.match, probe), repeat * 3)
         gemv_only = median_ms(partial(gemv_argmin, gallery, probe), repeat * 3)
@@ -169,11 +177,13 @@ def main() -> int:
             "float64_norm": norm64,
             "loop": loop,
             "ratio_vectorised_over_loop": vectorised / loop,
+            "ratio_vectorised_over_float64_norm": vectorised / norm64,
         }
         rows.append((f"match {persons:,} persons, float32 GEMV", f"{vectorised:.2f}",
                      f"GEMV+argmin alone {gemv_only:.2f} ms"))
         rows.append((f"match {persons:,} persons, float64 norm", f"{norm64:.2f}",
-                     "face_recognition.face_distance's way, one call"))
+                     "face_recognition.face_distance's way, one call: "
+                     f"{norm64 / vectorised:.1f}x the float32 GEMV"))
         rows.append((f"match {persons:,} persons, Python loop", f"{loop:.1f}",
                      f"vectorised/loop = {vectorised / loop:.5f} "
                      f"({loop / vectorised:,.0f}x faster)"))
@@ -200,13 +210,15 @@ def main() -> int:
             "median_ms": median,
             "frames_with_face": f"{len(timed)}/{len(single)}",
             "identified": people,
-            "correct": all(people[n] in ([], EXPECTED[n]) for n in single),
+            # a frame whose face the detector missed is wrong, not "no opinion"
+            "correct": all(people[n] == EXPECTED[n] for n in single),
         }
         rows.append((f"frame pipeline, detect @ {factor:g} + 1 face + 2k", f"{median:.1f}",
                      f"face found in {len(timed)}/{len(single)} one-face frames: "
                      + ", ".join(f"{n.split('.')[0]} {v:.0f}" for n, v in timed.items())))
     pipeline_ms = medians["0.5"]
-    frames_ok = all(bool(p["correct"]) for p in pipeline.values())
+    # the timed setting must still find and identify every one-face probe
+    frames_ok = bool(pipeline["0.5"]["correct"])
     results["pipeline_ms"] = pipeline_ms
     results["pipeline"] = pipeline
 
@@ -242,13 +254,15 @@ def main() -> int:
     targets = {
         "pipeline_ms": pipeline_target,
         "pipeline_met": pipeline_ms <= pipeline_target,
+        "match_large_persons": large,
         "match_100k_ms": 10.0,
-        "match_100k_met": match["100000"]["vectorised"] <= 10.0,
+        "match_100k_met": large >= 100_000 and match[str(large)]["vectorised"] <= 10.0,
+        "pipeline_frames_ok": frames_ok,
         "card_ms": 5.0,
         "card_met": card_ms <= 5.0,
     }
     targets_met = bool(targets["pipeline_met"] and targets["match_100k_met"]
-                       and targets["card_met"] and probes_ok)
+                       and targets["card_met"] and probes_ok and frames_ok)
     final = {
         "dlib": build.as_dict(),
         "dlib_use_blas": build.blas,
