@@ -102,9 +102,10 @@ PERSONAL_ID_LENGTH: Final = 12
 PERSONAL_SERIAL_LIMIT: Final = 10**6
 
 # Assumption: MOET publishes no format for the pupil id of its education database
-# (mã định danh Bộ GD&ĐT). We treat it as 10 digits whose first 3 are the
-# province code of the table above, the remaining 7 a serial. Revisit when a
-# real export from the CSDL ngành is at hand.
+# (mã định danh Bộ GD&ĐT). Only the length is certain: 10 digits. We expect the first 3
+# to be the province code of the table above, but real exports carry ids starting with a
+# 2-digit province number, so an unexpected prefix is a warning (moet_id_warnings), never
+# a refusal. Revisit when MOET documents the structure.
 MOET_ID_LENGTH: Final = 10
 MOET_SERIAL_LIMIT: Final = 10 ** (MOET_ID_LENGTH - 3)
 
@@ -199,12 +200,18 @@ def make_moet_id(province: str, serial: int) -> str:
 
 
 def validate_moet_id(moet_id: str, *, province: str | None = None) -> list[str]:
-    """Problems with a MOET pupil id (format assumed, see MOET_ID_LENGTH); [] when valid."""
+    """What is certainly wrong with a MOET pupil id (not 10 digits; not of ``province``
+    when the caller says which province it must be); [] when acceptable."""
     if not _all_digits(moet_id, MOET_ID_LENGTH):
         return [IdProblem.NOT_10_DIGITS]
-    problems: list[str] = []
-    if moet_id[:3] not in PROVINCES:
-        problems.append(IdProblem.UNKNOWN_PROVINCE)
     if province is not None and moet_id[:3] != province:
-        problems.append(IdProblem.PROVINCE_MISMATCH)
-    return problems
+        return [IdProblem.PROVINCE_MISMATCH]
+    return []
+
+
+def moet_id_warnings(moet_id: str) -> list[str]:
+    """What is unexpected but possible in a well-formed MOET id (the structure is assumed,
+    see MOET_ID_LENGTH): worth telling the clerk, not worth refusing the pupil."""
+    if _all_digits(moet_id, MOET_ID_LENGTH) and moet_id[:3] not in PROVINCES:
+        return [IdProblem.UNKNOWN_PROVINCE]
+    return []

@@ -50,10 +50,14 @@ class ImportReport:
     unchanged: int = 0
     classes_created: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # imported all the same
     written: bool = False  # False: the transaction was rolled back (errors, or a dry run)
 
     def lines(self) -> list[str]:
         return [error.render(self.file) for error in self.errors]
+
+    def warning_lines(self) -> list[str]:
+        return [warning.render(self.file) for warning in self.warnings]
 
 
 def load_mapping(text: str) -> dict[str, str | None]:
@@ -113,6 +117,7 @@ def import_records(
     parsed = parse_rows(kind, numbered, layout, today=today, grades=grades)
     report.rows = sum(1 for _, cells in numbered if any(c.strip() for c in cells))
     report.errors = list(parsed.errors)
+    report.warnings = list(parsed.warnings)
     # The valid rows go through the writer even when others failed, inside a transaction
     # rolled back at the end: the report then also names the rows only the database can
     # fault (an identifier held at another school, an unknown card holder) in one pass.

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, Literal, TypeVar
 
 from hub.records.cells import (
     RELATION_LABEL,
@@ -38,7 +38,12 @@ from hub.records.cells import (
 )
 from hub.records.columns import COLUMNS, GUARDIAN_COLUMNS, Kind, Layout
 from hub.records.guardians import contact_problems, parent_year_problem
-from hub.records.identifiers import Gender, validate_moet_id, validate_personal_id
+from hub.records.identifiers import (
+    Gender,
+    moet_id_warnings,
+    validate_moet_id,
+    validate_personal_id,
+)
 
 MAX_CLASS_LEN: Final = 32
 MAX_POSITION_LEN: Final = 100
@@ -50,11 +55,14 @@ class RowError:
     row: int  # spreadsheet row, the header counted
     column: str  # header text as in the file
     reason: str
+    # A warning names something unexpected that is imported all the same.
+    severity: Literal["error", "warning"] = "error"
 
     def render(self, file: str) -> str:
         if self.row == 0:  # the file as a whole (unreadable, no header row)
             return f"{file}: {self.reason}"
-        return f"{file}:{self.row}:{self.column}: {self.reason}"
+        text = f"warning: {self.reason}" if self.severity == "warning" else self.reason
+        return f"{file}:{self.row}:{self.column}: {text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +131,7 @@ T = TypeVar("T")
 class Parsed(Generic[R]):
     records: list[R]
     errors: list[RowError]
+    warnings: list[RowError] = field(default_factory=list)
 
 
 def _personal_id_reason(pid: str, problems: list[str]) -> str:
@@ -147,12 +156,18 @@ class _Row:
             key: (cells[i] if i < len(cells) else "") for key, i in layout.index.items()
         }
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []
 
     def raw(self, key: str) -> str:
         return self.values.get(key, "").strip()
 
     def fail(self, key: str, reason: str) -> None:
         self.errors.append(RowError(self.row, self.layout.header.get(key, key), reason))
+
+    def warn(self, key: str, reason: str) -> None:
+        self.warnings.append(
+            RowError(self.row, self.layout.header.get(key, key), reason, severity="warning")
+        )
 
     def get(self, key: str, parse: Callable[[str], T], *, required: bool) -> T | None:
         text = self.raw(key)
@@ -174,6 +189,9 @@ def _identifiers(row: _Row, birth: date | None, gender: Gender | None
     moet = row.raw("moet_id") or None
     if moet is not None and (problems := validate_moet_id(moet)):
         row.fail("moet_id", f"{moet!r}: {', '.join(problems)}")
+    if moet is not None and (unexpected := moet_id_warnings(moet)):
+        row.warn("moet_id", f"{moet!r}: {', '.join(unexpected)} (imported; MOET publishes "
+                            "no id structure beyond its 10 digits)")
     pid = row.raw("personal_id") or None
     if pid is not None:
         problems = validate_personal_id(
@@ -373,6 +391,7 @@ def parse_rows(
     """Validate the data rows (``(spreadsheet row, cells)``) of one file of ``kind``."""
     assert kind in COLUMNS
     errors: list[RowError] = []
+    warnings: list[RowError] = []
     if kind == "guardians":
         guardians = []
         for number, cells in rows:
@@ -381,10 +400,12 @@ def parse_rows(
             row = _Row(number, cells, layout)
             contact = _guardian(row)
             errors += row.errors
+            warnings += row.warnings
             if contact is not None:
                 guardians.append(contact)
         kept_guardians = _guardian_duplicates(guardians, errors, layout)
-        return Parsed(kept_guardians, sorted(errors, key=_order))
+        return Parsed(kept_guardians, sorted(errors, key=_order),
+                      sorted(warnings, key=_order))
     if kind == "students":
         students = []
         for number, cells in rows:
@@ -393,11 +414,12 @@ def parse_rows(
             row = _Row(number, cells, layout)
             record = _student(row, today, grades)
             errors += row.errors
+            warnings += row.warnings
             if record is not None:
                 students.append(record)
         kept = _duplicates(students, errors, layout,
                            {"moet_id": "moet_id", "personal_id": "personal_id"})
-        return Parsed(kept, sorted(errors, key=_order))
+        return Parsed(kept, sorted(errors, key=_order), sorted(warnings, key=_order))
     if kind == "staff":
         staff = []
         for number, cells in rows:
@@ -406,11 +428,12 @@ def parse_rows(
             row = _Row(number, cells, layout)
             person = _staff(row, today)
             errors += row.errors
+            warnings += row.warnings
             if person is not None:
                 staff.append(person)
         kept_staff = _duplicates(staff, errors, layout, {
             "staff_code": "staff_code", "personal_id": "personal_id", "moet_id": "moet_id"})
-        return Parsed(kept_staff, sorted(errors, key=_order))
+        return Parsed(kept_staff, sorted(errors, key=_order), sorted(warnings, key=_order))
     cards = []
     for number, cells in rows:
         if _blank(cells):
@@ -418,10 +441,11 @@ def parse_rows(
         row = _Row(number, cells, layout)
         card = _card(row)
         errors += row.errors
+        warnings += row.warnings
         if card is not None:
             cards.append(card)
     kept_cards = _duplicates(cards, errors, layout, {"uid": "uid"})
-    return Parsed(kept_cards, sorted(errors, key=_order))
+    return Parsed(kept_cards, sorted(errors, key=_order), sorted(warnings, key=_order))
 
 
 def _order(error: RowError) -> int:

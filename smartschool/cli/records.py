@@ -88,14 +88,16 @@ def import_(
             )
         except (UnknownSchool, ValueError) as exc:
             raise _fail(str(exc)) from None
-    for line in report.lines():
+    for line in report.lines() + report.warning_lines():
         typer.echo(line, err=True)
     state = "written" if report.written else ("dry run, rolled back" if dry_run
                                               else "nothing written")
     typer.echo(
         f"{file}: {report.rows} rows, {report.inserted} new, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.classes_created} classes created, "
-        f"{len(report.errors)} errors; {state}"
+        f"{len(report.errors)} errors"
+        + (f", {len(report.warnings)} warnings" if report.warnings else "")
+        + f"; {state}"
     )
     if report.errors:
         raise typer.Exit(1)

@@ -311,3 +311,35 @@ def test_the_school_may_be_left_out_when_there_is_only_one(db: str) -> None:
     two = run("import", STUDENTS_CSV)
     assert two.exit_code == 2
     assert "the database holds 2 schools: say which with --school" in two.stderr
+
+
+def test_moet_ids_with_a_2_digit_province_import_with_warnings(db: str, tmp_path: Path) -> None:
+    """Issue 12: a real export whose 10-digit ids begin with a 2-digit province number
+    imports whole; the unexpected prefix is a warning per row, a 9-digit id an error."""
+    rows = list(csv.reader(STUDENTS_CSV.open(encoding="utf-8-sig", newline="")))
+    moet_at = rows[0].index("Mã định danh Bộ GD&ĐT")
+    head, pupils = rows[0], rows[1:11]
+    for n, row in enumerate(pupils):
+        row[moet_at] = f"31{n:08d}"  # Hải Phòng as 31, not 031
+    broken = list(rows[11])
+    broken[moet_at] = "311234567"
+    path = tmp_path / "two-digit-province.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([head, *pupils, broken])
+    result = run("import", path, "--school", SCHOOL, "--skip-invalid")
+    assert result.exit_code == 1, result.output  # the 9-digit row is an error
+    assert "11 rows, 10 new, 0 updated, 0 unchanged" in result.stdout, result.output
+    assert "1 errors, 10 warnings; written" in result.stdout
+    lines = result.stderr.splitlines()
+    assert f"{path}:12:Mã định danh Bộ GD&ĐT: '311234567': not-10-digits" in lines
+    assert (f"{path}:2:Mã định danh Bộ GD&ĐT: warning: '3100000000': unknown-province "
+            "(imported; MOET publishes no id structure beyond its 10 digits)") in lines
+    assert sum(": warning: " in line for line in lines) == 10
+    assert count(db, "select count(*) from students where moet_id like '31%'") == 10
+    # Without the broken row nothing is refused at all.
+    path.write_text("", encoding="utf-8")
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([head, *pupils])
+    clean = run("import", path, "--school", SCHOOL)
+    assert clean.exit_code == 0, clean.output
+    assert "0 new, 0 updated, 10 unchanged" in clean.stdout

@@ -13,6 +13,7 @@ from hub.records.identifiers import (
     decode_personal_id,
     make_moet_id,
     make_personal_id,
+    moet_id_warnings,
     validate_moet_id,
     validate_personal_id,
 )
@@ -137,13 +138,29 @@ def test_decode_refuses_malformed(bad):
         ("031000000", {}, ["not-10-digits"]),
         ("03100000011", {}, ["not-10-digits"]),
         ("031000000a", {}, ["not-10-digits"]),
-        ("0030000001", {}, ["unknown-province"]),
+        # An unexpected prefix is only a warning: the structure past the length is assumed.
+        ("0030000001", {}, []),
+        ("3100000001", {}, []),
         ("0010000001", {"province": "031"}, ["province-mismatch"]),
-        ("9990000001", {"province": "031"}, ["unknown-province", "province-mismatch"]),
+        ("9990000001", {"province": "031"}, ["province-mismatch"]),
     ],
 )
 def test_moet_ids(moet_id, kwargs, problems):
     assert validate_moet_id(moet_id, **kwargs) == problems
+
+
+@pytest.mark.parametrize(
+    ("moet_id", "warnings"),
+    [
+        ("0310000001", []),
+        ("0030000001", ["unknown-province"]),
+        ("3100000001", ["unknown-province"]),  # a 2-digit province number first
+        ("9990000001", ["unknown-province"]),
+        ("031000000", []),  # malformed: an error, not also a warning
+    ],
+)
+def test_moet_id_warnings(moet_id, warnings):
+    assert moet_id_warnings(moet_id) == warnings
 
 
 def test_make_moet_id():

@@ -50,6 +50,8 @@ class ImportReportPublic(ApiModel):
     classes_created: int
     written: bool
     errors: list[str]  # FILE:ROW:COLUMN: reason
+    # FILE:ROW:COLUMN: warning: text; something unexpected that was imported all the same
+    warnings: list[str] = Field(default_factory=list)
 
 
 class GuardianPublic(ApiModel):
@@ -160,6 +162,7 @@ def import_records_file(
         file=report.file, kind=report.kind, rows=report.rows, inserted=report.inserted,
         updated=report.updated, unchanged=report.unchanged,
         classes_created=report.classes_created, written=report.written, errors=report.lines(),
+        warnings=report.warning_lines(),
     )
     if report.errors and not report.written:
         return Response(body.model_dump_json(), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
