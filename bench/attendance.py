@@ -5,13 +5,17 @@
 Builds a throw-away database on SMARTSCHOOL_TEST_PG's server: the simulated district
 (25 schools, 15k students, smartschool.demo.district + smartschool.demo.seed), then a
 school year of gate events (one entry and one exit per student per school day, generated in SQL with
-generate_series) and the attendance rollup, with teachers' corrections on about 1% of
+generate_series into the ingest's staging table, then moved into gate_events and the
+attendance rollup by the ingest's own statement, hub.ingest.store.insert_staged_gates,
+one school day per transaction), with teachers' corrections on about 1% of
 student-days and a few schools on their own late/absent cutoffs. Times, through the real
 API (FastAPI TestClient, the full route stack with auth): the district daily summary by
 the attendance rules (GET /api/v1/attendance/daily: per-school cutoffs, calendar,
 corrections, pending; the number the dashboard shows) for one day, the older start-time
 head count (GET /api/v1/attendance/summary) and a class register; and, in the same run,
-the naive district count over raw gate_events. Checks that the summary and the engine's
+the naive district count over raw gate_events, given the partial covering index on
+the day's granted entries that a competent engineer would add for it (NAIVE_INDEX).
+Also times the district generation alone. Checks that the summary and the engine's
 register agree on the measured class. Prints median and p99, then a last line of bare
 JSON (ms). Target: district daily summary <= 100 ms median.
 """
@@ -43,6 +47,7 @@ from hub.accounts.auth import ensure_admin  # noqa: E402
 from hub.api.app import create_app  # noqa: E402
 from hub.attendance.calendar import SchoolCalendar  # noqa: E402
 from hub.db import migrate  # noqa: E402
+from hub.ingest import store  # noqa: E402
 from smartschool.demo.district import generate_district  # noqa: E402
 from smartschool.demo.seed import seed_district  # noqa: E402
 
@@ -52,30 +57,28 @@ YEAR_START = date(2025, 9, 5)
 TARGET_SUMMARY_MS = 100.0
 
 # One entry (06:25-07:20 local, a few late) and one exit (16:00-17:00) per student and
-# school day; about 3% of students absent on any day. Device = the school's first gate.
-_EVENTS = """
-insert into gate_events (device_id, seq, ts, received_at, school_id, direction, method,
-                         card_uid, decision, clock_synced, student_id, resolved)
-select g.device_id, d.i * 10000000 + st.id * 2 + k.o, t.ts, t.ts + interval '300 ms',
-       st.school_id, k.dir, 'card', null, 'granted', true, st.id, true
-from unnest(%(days)s::date[]) with ordinality as d(day, i)
-cross join students st
+# school day; about 3% of students absent on any day. Device = the school's first gate;
+# the pupil is named by code (a face match), so the ingest's statement resolves them.
+_STAGE_DAY = """
+insert into stage_gate (device_id, seq, ts, received_at, school_id, direction, method,
+                        card_uid, person_ref, distance, decision, reason, clock_synced)
+select g.device_id, %(i)s::bigint * 10000000 + st.id * 2 + k.o, t.ts,
+       t.ts + interval '300 ms', st.school_id, k.dir, 'face', null, st.code, 0.4,
+       'granted', null, true
+from students st
 join lateral (select min(id) as device_id from devices dv
               where dv.school_id = st.school_id and dv.role = 'gate') g on true
 cross join (values (0, 'in'), (1, 'out')) k(o, dir)
-cross join lateral (select (d.day + case k.o
-    when 0 then time '06:25' + ((hashint4((st.id * 31 + d.i)::int) & 4095) * interval '0.8 s')
-    else time '16:00' + ((hashint4((st.id * 17 + d.i)::int) & 4095) * interval '0.87 s') end)
+cross join lateral (select (%(day)s::date + case k.o
+    when 0 then time '06:25' + ((hashint4((st.id * 31 + %(i)s)::int) & 4095) * interval '0.8 s')
+    else time '16:00' + ((hashint4((st.id * 17 + %(i)s)::int) & 4095) * interval '0.87 s') end)
     at time zone 'Asia/Ho_Chi_Minh' as ts) t
-where hashint4((st.id * 7 + d.i)::int) & 31 <> 0
+where hashint4((st.id * 7 + %(i)s)::int) & 31 <> 0
 """
 
-_ROLLUP = """
-insert into attendance_daily (student_id, day, school_id, first_in, last_out)
-select student_id, (ts at time zone 'Asia/Ho_Chi_Minh')::date, school_id,
-       min(ts) filter (where direction = 'in'), max(ts) filter (where direction = 'out')
-from gate_events group by 1, 2, 3
-"""
+# The naive query filters the day's granted entries: this is the index for it.
+NAIVE_INDEX = ("create index bench_naive_entries on gate_events (ts, student_id, school_id)"
+               " where direction = 'in' and decision = 'granted' and student_id is not null")
 
 # Teachers' corrections on about 1 in 100 student-days (mostly excused absences).
 _CORRECTIONS = """
@@ -125,13 +128,13 @@ def timed(fn: Callable[[], object], runs: int) -> dict[str, float]:
     return {"median_ms": round(statistics.median(samples), 2), "p99_ms": round(p99, 2)}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=5_000_000, help="about this many events")
     ap.add_argument("--students", type=int, default=15_000)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     name = f"ss_bench_att_{uuid.uuid4().hex[:8]}"
     base = ADMIN_PG.rpartition("/")[0]
@@ -141,18 +144,25 @@ def main() -> int:
     try:
         migrate(url)
         t0 = time.perf_counter()
+        district = generate_district(students_target=args.students)
+        district_s = time.perf_counter() - t0
         with psycopg.connect(url) as conn:
-            counts = seed_district(conn, generate_district(students_target=args.students))
+            counts = seed_district(conn, district)
             ensure_admin(conn, password="bench-pass-1")
         # ~97% of students pass twice a school day
         per_day = counts.students * 2 * 0.97
         n_days = max(1, round(args.events / per_day))
         days = list(SchoolCalendar().school_days(YEAR_START, YEAR_START + timedelta(days=400)))
         days = days[:n_days]
+        with psycopg.connect(url) as conn:
+            store.prepare(conn)
+            for i, day in enumerate(days, start=1):
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.execute(_STAGE_DAY, {"day": day, "i": i})
+                    store.insert_staged_gates(cur, tz=TZ)
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(_EVENTS, {"days": days})
-            conn.execute(_ROLLUP)
             conn.execute(_CORRECTIONS, {"days": days})
+            conn.execute(NAIVE_INDEX)
             conn.execute(_OWN_CUTOFFS)
             conn.execute("vacuum analyze")
             n_events = conn.execute("select count(*) from gate_events").fetchone()[0]  # type: ignore[index]
@@ -219,7 +229,8 @@ def main() -> int:
               f"{'met' if met else 'MISSED'}; naive / API = {ratio:.1f}x")
         print(json.dumps({
             "events": n_events, "students": counts.students, "school_days": len(days),
-            "generate_s": round(gen_s, 1), "day": day.isoformat(),
+            "generate_s": round(gen_s, 1), "district_generate_s": round(district_s, 2),
+            "day": day.isoformat(), "naive_index": NAIVE_INDEX,
             "district_summary": summary, "district_daily": daily,
             "class_register": register, "naive_raw_count": naive,
             "target_summary_median_ms": TARGET_SUMMARY_MS,
