@@ -42,6 +42,8 @@ class Reason(StrEnum):
     # Decided by the hub against its records, not by the payload alone.
     UNREGISTERED_DEVICE = "unregistered-device"
     SCHOOL_MISMATCH = "school-mismatch"
+    # A registered device sending a type its role may not (a classroom Pi's `gate` event).
+    WRONG_ROLE = "wrong-role"
 
 
 @dataclass(frozen=True, slots=True)

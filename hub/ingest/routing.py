@@ -1,7 +1,8 @@
 """Pure routing of decoded messages: store, or dead-letter with a reason.
 
-The hub never trusts a payload alone: the topic's device must be registered, and
-registered to the school named in the topic.
+The hub never trusts a payload alone: the topic's device must be registered,
+registered to the school named in the topic, and its role must allow the payload's
+type (a classroom Pi's credentials cannot mark attendance with a `gate` event).
 """
 
 from __future__ import annotations
@@ -9,10 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from protocol import Accepted, Reason, Rejected, decode
 
 DEAD_LETTER_PAYLOAD_CAP = 4096
+
+# What each registered role may send. Written here, against the registry, not in
+# protocol/: the wire accepts any type on its channel, the hub decides who may use it.
+ROLE_TYPES: Final[Mapping[str, frozenset[str]]] = {
+    "gate": frozenset({"gate", "telemetry", "status", "reply"}),
+    "classroom": frozenset({"telemetry", "status", "reply"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """What the hub's registry holds about one device."""
+
+    school: str
+    role: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +62,33 @@ class DeadLetter:
         return self.message.payload[:DEAD_LETTER_PAYLOAD_CAP]
 
 
-def route(message: Incoming, registry: Mapping[str, str]) -> Store | DeadLetter:
-    """``registry`` maps each registered device id to its school id."""
+def route(message: Incoming, registry: Mapping[str, Registered | str]) -> Store | DeadLetter:
+    """``registry`` maps each registered device id to its school and role
+    (``hub.ingest.store.load_registry``). A bare school id is a registry without
+    roles (tests that only care about schools): the role check is then skipped."""
     result = decode(message.topic, message.payload)
     if isinstance(result, Rejected):
         return DeadLetter(message, result.reason.value, result.detail)
     topic = result.topic
-    school = registry.get(topic.device)
-    if school is None:
+    entry = registry.get(topic.device)
+    if entry is None:
         return DeadLetter(
             message, Reason.UNREGISTERED_DEVICE.value, f"device {topic.device!r} is not registered"
         )
+    school = entry if isinstance(entry, str) else entry.school
     if school != topic.school:
         return DeadLetter(
             message,
             Reason.SCHOOL_MISMATCH.value,
             f"device {topic.device!r} is registered to {school!r}, not {topic.school!r}",
         )
+    if isinstance(entry, Registered):
+        kind = result.payload.type
+        if kind not in ROLE_TYPES.get(entry.role, frozenset()):
+            return DeadLetter(
+                message,
+                Reason.WRONG_ROLE.value,
+                f"device {topic.device!r} is registered as {entry.role}, which may not "
+                f"send {kind!r} messages",
+            )
     return Store(message, result)

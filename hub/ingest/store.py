@@ -24,7 +24,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from hub.db import Conn
-from hub.ingest.routing import DeadLetter, Store
+from hub.ingest.routing import DeadLetter, Registered, Store
 from protocol import GatePayload, ReplyPayload, StatusPayload, TelemetryPayload
 
 log = logging.getLogger(__name__)
@@ -279,8 +279,9 @@ def write_batch(
     return BatchResult(len(stores) - len(refused), len(dead) + len(refused), duplicates)
 
 
-def load_registry(conn: Conn) -> dict[str, str]:
-    """Registered device id -> school id."""
+def load_registry(conn: Conn) -> dict[str, Registered]:
+    """Registered device id -> its school and role."""
     with conn.cursor() as cur:
-        cur.execute("select id, school_id from devices")
-        return {str(device): str(school) for device, school in cur.fetchall()}
+        cur.execute("select id, school_id, role from devices")
+        return {str(device): Registered(str(school), str(role))
+                for device, school, role in cur.fetchall()}

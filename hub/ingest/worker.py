@@ -38,7 +38,7 @@ from core.mqtt import BrokerAddress, make_client
 from hub.db import Conn, connect
 from hub.ingest import store
 from hub.ingest.client import ConsumerClient
-from hub.ingest.routing import DeadLetter, Incoming, Store, route
+from hub.ingest.routing import DeadLetter, Incoming, Registered, Store, route
 from protocol.topics import DEVICE_CHANNELS, subscription
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Ingest:
         self._queue: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
         self._session = 0  # bumped on every CONNACK; see the module docstring
         self._stop = threading.Event()
-        self._registry: dict[str, str] = {}
+        self._registry: dict[str, Registered] = {}
         self._registry_at = 0.0
         self._conn: Conn | None = None
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer",

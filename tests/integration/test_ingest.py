@@ -188,3 +188,35 @@ def test_status_and_telemetry_update_the_device(
                             "order by metric").fetchall()
     assert rows == [("cpu.temp_c", 48.5, None, None), ("fw.channel", None, None, "stable"),
                     ("net.reachable", 1.0, True, None)]
+
+
+def test_a_classroom_device_cannot_mark_attendance(
+    hub: Hub, publisher: mqtt.Client, pg_url: str
+) -> None:
+    """The hub trusts the account's registered role, not the payload: a classroom Pi's
+    `gate` event is dead-lettered (wrong-role); what a classroom may send is stored."""
+    classroom = f"{SCHOOL}-room-1"
+    with psycopg.connect(pg_url) as conn:
+        add_device(conn, school=SCHOOL, device=classroom, role="classroom")
+    # registered after the hub started: the worker reloads its registry on an unknown device
+    now = datetime.now(VN).isoformat()
+    tele = {"v": 1, "type": "telemetry", "device": classroom, "seq": 1, "ts": now,
+            "asset": None, "metrics": {"cpu.temp_c": 40.0}}
+    publish(publisher, f"ss/v1/{SCHOOL}/{classroom}/event", gate_event(2, device=classroom))
+    publish(publisher, f"ss/v1/{SCHOOL}/{classroom}/telemetry", json.dumps(tele).encode())
+    publish(publisher, f"ss/v1/{SCHOOL}/{GATE}/event", gate_event(3))
+    wait_until(lambda: count(pg_url, "select count(*) from gate_events where device_id = %s",
+                             GATE), what="the gate's own event")
+    wait_until(lambda: count(pg_url, "select count(*) from telemetry where device_id = %s",
+                             classroom), what="the classroom's telemetry")
+    wait_until(lambda: count(pg_url, "select count(*) from dead_letters"), what="dead letter")
+    with psycopg.connect(pg_url) as conn:
+        letters = conn.execute("select reason, topic, detail from dead_letters").fetchall()
+        forged = count(pg_url, "select count(*) from gate_events where device_id = %s",
+                       classroom)
+    assert forged == 0
+    assert letters == [("wrong-role", f"ss/v1/{SCHOOL}/{classroom}/event", letters[0][2])]
+    assert "classroom" in letters[0][2]
+    client = api(hub)
+    events = client.get("/api/v1/events", params={"school": SCHOOL}).json()
+    assert [e["device"] for e in events] == [GATE]
