@@ -5,6 +5,7 @@ Pure: imports neither paho nor psycopg, so edge, hub and tests share it freely.
 
 from protocol.messages import (
     PROTOCOL_VERSION,
+    AckPayload,
     CmdPayload,
     GatePayload,
     Payload,
@@ -19,6 +20,7 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "PROTOCOL_VERSION",
     "Accepted",
+    "AckPayload",
     "Channel",
     "CmdPayload",
     "GatePayload",

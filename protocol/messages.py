@@ -26,6 +26,9 @@ MetricName = Annotated[
 ShortText = Annotated[str, StringConstraints(max_length=128)]
 MetricValue = Annotated[bool, Field(strict=True)] | int | float | ShortText
 Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
+# End-to-end delivery (docs/protocol.md, "Delivery acknowledgements and outbox identity"):
+# the id of one outbox's life, random, made with the outbox; absent = the legacy identity.
+Incarnation = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,32}$")]
 
 
 class Envelope(BaseModel):
@@ -37,6 +40,10 @@ class Envelope(BaseModel):
     ts: AwareDatetime = Field(description="RFC 3339 with offset, the device clock")
     clock_synced: bool | None = Field(
         default=None, description="False when the device clock has no NTP sync"
+    )
+    inc: Incarnation | None = Field(
+        default=None,
+        description="Outbox incarnation: seq counts within it; absent on v1 devices without it",
     )
 
 
@@ -80,12 +87,21 @@ class ReplyPayload(Envelope):
     detail: str | dict[str, Any] | None = None
 
 
+class AckPayload(Envelope):
+    """Hub -> device, retained on the ``ack`` channel: how far this device's outbox
+    messages (event, telemetry, reply) of incarnation ``inc`` are committed."""
+
+    type: Literal["ack"]
+    upto: Seq = Field(description="Highest seq of incarnation inc committed by the hub; "
+                                  "every outbox message up to it is stored")
+
+
 Payload = Annotated[
-    GatePayload | TelemetryPayload | StatusPayload | CmdPayload | ReplyPayload,
+    GatePayload | TelemetryPayload | StatusPayload | CmdPayload | ReplyPayload | AckPayload,
     Field(discriminator="type"),
 ]
 
-TYPE_NAMES: tuple[str, ...] = ("gate", "telemetry", "status", "reply", "cmd")
+TYPE_NAMES: tuple[str, ...] = ("gate", "telemetry", "status", "reply", "cmd", "ack")
 
 
 def to_json(payload: BaseModel) -> bytes:

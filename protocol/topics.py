@@ -24,6 +24,7 @@ class Channel(StrEnum):
     STATUS = "status"
     REPLY = "reply"
     CMD = "cmd"
+    ACK = "ack"  # hub -> device, retained: end-to-end delivery (docs/protocol.md)
 
 
 # Channels a device publishes on; the hub subscribes to these.

@@ -23,6 +23,7 @@ CHANNEL_TYPES: dict[Channel, tuple[str, ...]] = {
     Channel.STATUS: ("status",),
     Channel.REPLY: ("reply",),
     Channel.CMD: ("cmd",),
+    Channel.ACK: ("ack",),
 }
 
 

@@ -1,10 +1,12 @@
 """Write one batch of routed messages in one transaction.
 
 Rows go through COPY into per-connection staging tables, then ``insert ... on
-conflict do nothing`` dedups on ``(device, seq)``: a replay is stored once, two
-events in the same millisecond are two rows. The same transaction links events
-to students, keeps the attendance rollup and device state current, and stores
-the dead letters, so the broker is acknowledged only for what is durable.
+conflict do nothing`` dedups on ``(device, inc, seq)``: a replay is stored once, two
+events in the same millisecond are two rows, and a new outbox's sequence (a new
+incarnation ``inc``, migration 0011; '' for devices that send none) is new rows.
+The same transaction links events to students, keeps the attendance rollup and
+device state current, and stores the dead letters, so the broker is acknowledged
+only for what is durable.
 
 Each insert reports what it actually added, so a batch also says how many of its
 messages were already stored: the duplicates the key absorbed (a redelivery after
@@ -30,38 +32,41 @@ from protocol import GatePayload, ReplyPayload, StatusPayload, TelemetryPayload
 log = logging.getLogger(__name__)
 
 STORAGE_REJECTED = "storage-rejected"
+# The incarnation of messages without ``inc`` (v1 devices) and of rows older than 0011.
+LEGACY_INC = ""
 
 _STAGING = """
 create temp table if not exists stage_gate (
-    device_id text, seq bigint, ts timestamptz, received_at timestamptz, school_id text,
-    direction text, method text, card_uid text, person_ref text, distance real,
-    decision text, reason text, clock_synced boolean
+    device_id text, inc text default '', seq bigint, ts timestamptz, received_at timestamptz,
+    school_id text, direction text, method text, card_uid text, person_ref text,
+    distance real, decision text, reason text, clock_synced boolean
 ) on commit delete rows;
 create temp table if not exists stage_telemetry (
-    device_id text, seq bigint, metric text, ts timestamptz, received_at timestamptz,
-    asset text, value_num double precision, value_bool boolean, value_text text
+    device_id text, inc text default '', seq bigint, metric text, ts timestamptz,
+    received_at timestamptz, asset text, value_num double precision, value_bool boolean,
+    value_text text
 ) on commit delete rows;
 create temp table if not exists stage_status (
-    ord integer, device_id text, seq bigint, ts timestamptz, received_at timestamptz,
-    state text, fw text, role text, ip text, boot timestamptz
+    ord integer, device_id text, inc text default '', seq bigint, ts timestamptz,
+    received_at timestamptz, state text, fw text, role text, ip text, boot timestamptz
 ) on commit delete rows;
 """
 
 # Binary COPY: no text escaping on our side or parsing on the server's, about 20%
 # cheaper per row than text COPY. The types follow the staging tables above.
-_GATE_TYPES = ["text", "int8", "timestamptz", "timestamptz", "text", "text", "text", "text",
+_GATE_TYPES = ["text", "text", "int8", "timestamptz", "timestamptz", "text", "text", "text", "text",
                "text", "float4", "text", "text", "bool"]
-_TELEMETRY_TYPES = ["text", "int8", "text", "timestamptz", "timestamptz", "text", "float8",
+_TELEMETRY_TYPES = ["text", "text", "int8", "text", "timestamptz", "timestamptz", "text", "float8",
                     "bool", "text"]
-_STATUS_TYPES = ["int4", "text", "int8", "timestamptz", "timestamptz", "text", "text", "text",
-                 "text", "timestamptz"]
+_STATUS_TYPES = ["int4", "text", "text", "int8", "timestamptz", "timestamptz", "text", "text",
+                 "text", "text", "timestamptz"]
 
 _INSERT_GATE = """
 with inserted as (
-    insert into gate_events (device_id, seq, ts, received_at, school_id, direction, method,
+    insert into gate_events (device_id, inc, seq, ts, received_at, school_id, direction, method,
                              card_uid, person_ref, distance, decision, reason, clock_synced,
                              student_id, staff_id, resolved)
-    select g.device_id, g.seq, g.ts, g.received_at, g.school_id, g.direction, g.method,
+    select g.device_id, g.inc, g.seq, g.ts, g.received_at, g.school_id, g.direction, g.method,
            g.card_uid, g.person_ref, g.distance, g.decision, g.reason, g.clock_synced,
            coalesce(c.student_id, sp.id), coalesce(c.staff_id, tp.id),
            coalesce(c.student_id, sp.id, c.staff_id, tp.id) is not null
@@ -69,7 +74,7 @@ with inserted as (
     left join cards c on c.uid = g.card_uid
     left join students sp on sp.code = g.person_ref
     left join staff tp on tp.code = g.person_ref
-    on conflict (device_id, seq) do nothing
+    on conflict (device_id, inc, seq) do nothing
     returning student_id, school_id, direction, decision,
               -- a device without NTP sync: the hub's receive time is the better clock
               case when clock_synced is false then received_at else ts end as at
@@ -93,26 +98,27 @@ select count(*) from inserted
 # telemetry is partitioned by ts (0006), so its key carries ts; a replay repeats the ts.
 _INSERT_TELEMETRY = """
 with inserted as (
-    insert into telemetry (device_id, seq, metric, ts, received_at, asset,
+    insert into telemetry (device_id, inc, seq, metric, ts, received_at, asset,
                            value_num, value_bool, value_text)
-    select device_id, seq, metric, ts, received_at, asset, value_num, value_bool, value_text
+    select device_id, inc, seq, metric, ts, received_at, asset, value_num, value_bool, value_text
     from stage_telemetry
-    on conflict (device_id, seq, metric, ts) do nothing
-    returning device_id, seq
+    on conflict (device_id, inc, seq, metric, ts) do nothing
+    returning device_id, inc, seq
 )
-select count(distinct (device_id, seq)) from inserted
+select count(distinct (device_id, inc, seq)) from inserted
 """
 
 _INSERT_STATUS = """
 with inserted as (
-    insert into device_status (device_id, seq, ts, received_at, state, fw, role, ip, boot)
-    select device_id, seq, ts, received_at, state, fw, role, ip, boot from stage_status
-    on conflict (device_id, seq) do nothing
-    returning device_id, seq
+    insert into device_status (device_id, inc, seq, ts, received_at, state, fw, role, ip,
+                               boot)
+    select device_id, inc, seq, ts, received_at, state, fw, role, ip, boot from stage_status
+    on conflict (device_id, inc, seq) do nothing
+    returning device_id, inc, seq
 ), latest as (
     -- arrival order, not seq: a Last Will carries the seq reserved when it was set
     select distinct on (s.device_id) s.*
-    from stage_status s join inserted i using (device_id, seq)
+    from stage_status s join inserted i using (device_id, inc, seq)
     order by s.device_id, s.ord desc
 ), touched as (
     update devices d
@@ -129,9 +135,9 @@ where d.id = v.id
 """
 
 _INSERT_REPLY = """
-insert into device_replies (device_id, seq, ts, received_at, cmd_id, ok, detail)
-values (%s, %s, %s, %s, %s, %s, %s)
-on conflict (device_id, seq) do nothing
+insert into device_replies (device_id, inc, seq, ts, received_at, cmd_id, ok, detail)
+values (%s, %s, %s, %s, %s, %s, %s, %s)
+on conflict (device_id, inc, seq) do nothing
 """
 
 _INSERT_DEAD = """
@@ -174,20 +180,22 @@ def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], tz: str) ->
         at = item.message.received_at
         if p.device not in seen or seen[p.device] < at:
             seen[p.device] = at
+        inc = p.inc or LEGACY_INC
         if isinstance(p, GatePayload):
-            gates.append((p.device, p.seq, p.ts, at, school, p.direction, p.method, p.card_uid,
-                          p.person, p.distance, p.decision, p.reason, p.clock_synced))
+            gates.append((p.device, inc, p.seq, p.ts, at, school, p.direction, p.method,
+                          p.card_uid, p.person, p.distance, p.decision, p.reason,
+                          p.clock_synced))
         elif isinstance(p, TelemetryPayload):
             telemetry_messages += bool(p.metrics)
             for name, value in p.metrics.items():
-                metrics.append((p.device, p.seq, name, p.ts, at, p.asset,
+                metrics.append((p.device, inc, p.seq, name, p.ts, at, p.asset,
                                 *_metric_columns(value)))
         elif isinstance(p, StatusPayload):
-            statuses.append((order, p.device, p.seq, p.ts, at, p.state, p.fw, p.role, p.ip,
-                             p.boot))
+            statuses.append((order, p.device, inc, p.seq, p.ts, at, p.state, p.fw, p.role,
+                             p.ip, p.boot))
         elif isinstance(p, ReplyPayload):
             detail = Jsonb(p.detail) if p.detail is not None else None
-            replies.append((p.device, p.seq, p.ts, at, p.id, p.ok, detail))
+            replies.append((p.device, inc, p.seq, p.ts, at, p.id, p.ok, detail))
         # cmd payloads never reach here: decode refuses them on device channels.
     duplicates = 0
     if gates:
