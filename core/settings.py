@@ -67,6 +67,26 @@ class Settings(BaseSettings):
         "hub every hour (and by `smartschool records purge`); the attendance rollup is kept"
     )
     log_level: str = Field(default="INFO", description="Python logging level")
+    # --- broker provisioning (issue #11): `smartschool broker init` writes these into
+    # DIR/smartschool.env; with them, `smartschool devices add/rotate/decommission`
+    # manage device accounts on the broker's dynamic security plugin.
+    broker_admin_url: str | None = Field(
+        default=None, description="Broker URL of the account administration (mqtt:// or "
+        "mqtts://); unset: `devices` commands only touch the registry")
+    broker_admin_username: str | None = Field(
+        default=None, description="Broker account allowed to administer accounts")
+    broker_admin_password: SecretStr | None = Field(
+        default=None, description="Password of the broker admin account")
+    broker_ca_file: Path | None = Field(
+        default=None, description="The district CA certificate: trusted for mqtts:// to the "
+        "broker and copied into device bundles")
+    broker_device_url: str | None = Field(
+        default=None, description="Broker URL devices use, written into bundles' YAML "
+        "(e.g. mqtts://broker.example.vn:8883)")
+    device_hub_url: str | None = Field(
+        default=None, description="The hub's API as gates reach it (https://...), written "
+        "into gate bundles' sync.hub_url; unset: bundles have no sync section")
+
     # Transport and device tokens (issue #11: device identity end to end)
     mqtt_ca_file: Path | None = Field(
         default=None, description="CA certificate (PEM) an mqtts:// broker is verified "

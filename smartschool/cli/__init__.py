@@ -14,6 +14,7 @@ import typer
 
 from smartschool.cli import (
     assets,
+    broker,
     db,
     devices,
     edge,
@@ -44,6 +45,8 @@ app.add_typer(faces.app, name="faces")
 app.add_typer(records.app, name="records")
 app.add_typer(users.app, name="users")
 app.add_typer(assets.app, name="assets")
+# broker provisioning (issue #11)
+app.add_typer(broker.app, name="broker")
 
 
 def main() -> None:
