@@ -36,3 +36,11 @@ def may_manage(role: str, user_school: str | None, school: str) -> bool:
     if role == "district_admin":
         return True
     return role == "school_admin" and user_school is not None and user_school == school
+
+# Least knowledge (issue 12). Who manages cards sees card UIDs: a 125 kHz UID is enough to
+# clone a card, so other roles get gate passages without it.
+CARD_ROLES: Final[frozenset[str]] = ADMIN_ROLES
+# Who may see which pupil did what: class registers, and the names, person codes and
+# classes in gate passages. A facility manager looks after equipment: gate decisions and
+# reasons, not who passed.
+PERSON_ROLES: Final[frozenset[str]] = ROLES - {"facility_manager"}

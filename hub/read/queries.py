@@ -66,6 +66,8 @@ class GateEventPublic(ApiModel):
     received_at: datetime
     direction: str
     method: str
+    # null unless the caller's role manages cards (hub/access.py CARD_ROLES); person,
+    # person_name and class_name are null for roles outside PERSON_ROLES
     card_uid: str | None
     person: str | None  # the records' person code when resolved, else what the edge sent
     person_name: str | None

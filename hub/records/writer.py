@@ -28,6 +28,10 @@ from hub.records.validate import (
 
 Progress = Callable[[int], None]
 
+# An identifier or card held at another school: the reason names neither the school nor
+# the person (least knowledge, issue 12), also in a dry run; the district office can look.
+ELSEWHERE = "already registered elsewhere; ask the district office"
+
 
 @dataclass(slots=True)
 class WriteResult:
@@ -89,9 +93,9 @@ def _match(
     for found, key in ((by_moet, "moet_id"), (by_pid, "personal_id")):
         if found is not None and found[1] != school:
             # A transfer moves the pupil's history with them: a deliberate act of the
-            # district office, not a side effect of one school's spreadsheet.
-            return RowError(record.row, header(key),
-                            f"belongs to a person of school {found[1]}; transfer them first")
+            # district office, not a side effect of one school's spreadsheet. The message
+            # names no school: a clerk learns nothing about another school's persons.
+            return RowError(record.row, header(key), ELSEWHERE)
     if by_moet and by_pid and by_moet[0] != by_pid[0]:
         return RowError(record.row, header("personal_id"),
                         "held by another person than the one with this MOET id")
@@ -275,8 +279,7 @@ def _write_card(conn: Conn, school: str, record: CardRecord, layout: Layout, cha
         (record.uid,),
     ).fetchone()
     if existing is not None and existing[3] != school:
-        return RowError(record.row, layout.header.get("uid", "uid"),
-                        f"card of a person of school {existing[3]}")
+        return RowError(record.row, layout.header.get("uid", "uid"), ELSEWHERE)
     if existing is None:
         conn.execute(
             "insert into cards (uid, student_id, staff_id, status) values (%s, %s, %s, %s)",

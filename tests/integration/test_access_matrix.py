@@ -9,6 +9,7 @@ the access policy in one line.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -47,9 +48,12 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     # dead letters name every school's topics: unscoped roles only
     ("GET", "/api/v1/dead-letters",
      {"da": 200, "sa": 403, "gv": 403, "fm": 403, "sb": 403, "cr": 200, "anon": 401}),
-    # a class register: the school's staff and the district; not another school
+    # a class register: the school's staff and the district; not another school, and not
+    # the facility manager (equipment, not registers)
     ("GET", f"/api/v1/attendance/register?class_id=class&date={DAY}",
-     {"da": 200, "sa": 200, "gv": 200, "fm": 200, "sb": 404, "cr": 200, "anon": 401}),
+     {"da": 200, "sa": 200, "gv": 200, "fm": 403, "sb": 404, "cr": 200, "anon": 401}),
+    ("GET", f"/api/v1/attendance/HS001/{DAY}/corrections",
+     {"da": 200, "sa": 200, "gv": 200, "fm": 403, "sb": 404, "cr": 200, "anon": 401}),
     # corrections: the class's teacher and the school's admins; nobody read-only
     ("POST", f"/api/v1/attendance/HS004/{DAY}/correction",
      {"da": 201, "sa": 201, "gv": 201, "fm": 403, "sb": 403, "cr": 403, "anon": 401}),
@@ -142,3 +146,25 @@ def test_scoped_reads_show_only_the_own_school(client: tuple[TestClient, int]) -
         assert all(e["school"] == school for e in events), role
     everything = c.get("/api/v1/schools", headers=headers(c, "da")).json()
     assert {s["id"] for s in everything} == {"thcs-a", "th-b"}
+
+
+def test_card_uids_and_names_in_events_by_role(client: tuple[TestClient, int]) -> None:
+    """Card UIDs only to roles that manage cards; a facility manager sees decisions, not
+    who passed (issue 12). The field stays, null."""
+    from tests.conftest import _db_url
+    from tests.integration.test_notify_support import GATE, gate_payload, ingest
+
+    c, _ = client
+    at = datetime(2025, 9, 8, 6, 50, tzinfo=UTC)
+    ingest(_db_url("ss_test_matrix"), [(GATE, gate_payload(900 + n, f"C0{n:03d}", at))
+                                       for n in (1, 2)])
+    seen = {role: c.get("/api/v1/events", headers=headers(c, role)).json()
+            for role in ("da", "sa", "gv", "fm", "cr")}
+    assert any(e["card_uid"] for e in seen["da"]) and any(e["card_uid"] for e in seen["sa"])
+    assert any(e["person_name"] for e in seen["gv"])
+    for role in ("gv", "fm", "cr"):
+        assert seen[role] and all("card_uid" in e for e in seen[role]), role
+        assert all(e["card_uid"] is None for e in seen[role]), role
+    assert all(e["person"] is None and e["person_name"] is None and e["class_name"] is None
+               for e in seen["fm"])
+    assert [e["decision"] for e in seen["fm"]] == [e["decision"] for e in seen["sa"]]

@@ -224,3 +224,40 @@ def test_consent_input_is_checked(client: TestClient, imported: dict[str, str]) 
     r = client.post(f"/api/v1/students/{YOUNG}/consents", headers=imported,
                     json={"given_by": "A", "role": "teacher", "method": "form"})
     assert r.status_code == 422
+
+
+def test_cross_school_probes_learn_nothing(client: TestClient, imported: dict[str, str],
+                                           tmp_path: Path) -> None:
+    """Issue 12: an identifier or a card held at another school is refused without naming
+    that school or its person, in a dry run as in a real import."""
+    other = login(client, "ht.khac")
+    # Another school's clerk uploads pupils of this school (the fixture's first rows).
+    text = (FIXTURES / f"{SCHOOL}-students.csv").read_text(encoding="utf-8-sig")
+    rows = [line.split(",") for line in text.splitlines()[:3]]
+    for row in rows[1:]:
+        row[1] = "6A1"  # a grade the other school teaches: only the identifiers clash
+    probe = tmp_path / "probe.csv"
+    probe.write_text("\n".join(",".join(row) for row in rows), encoding="utf-8")
+    for form in ({"dry_run": "true"}, {}):
+        r = upload(client, other, probe, school=OTHER, **form)
+        assert r.status_code == 422, r.text
+        errors = r.json()["errors"]
+        assert errors and all(e.endswith("already registered elsewhere; ask the district "
+                                         "office") for e in errors), errors
+        assert SCHOOL not in r.text and "Đa Phúc" not in r.text
+    # A card of this school's pupil, claimed for a pupil of the other school.
+    own = tmp_path / "own.csv"
+    own.write_text("Mã lớp,Mã định danh Bộ GD&ĐT,Họ và tên,Ngày sinh,Giới tính\n"
+                   "6A1,0319999901,Đỗ Văn Khoa,03/04/2013,Nam\n", encoding="utf-8")
+    assert upload(client, other, own, school=OTHER).status_code == 200
+    cards = tmp_path / "cards.csv"
+    cards.write_text("UID,Mã học sinh,Mã cán bộ,Trạng thái\n04A1B2C3D4,0310034156,,Hoạt động\n",
+                     encoding="utf-8")
+    assert upload(client, imported, cards, kind="cards").status_code == 200
+    cards.write_text("UID,Mã học sinh,Mã cán bộ,Trạng thái\n"
+                     "04A1B2C3D4,0319999901,,Hoạt động\n", encoding="utf-8")
+    r = upload(client, other, cards, school=OTHER, kind="cards", dry_run="true")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [
+        "cards.csv:2:UID: already registered elsewhere; ask the district office"]
+    assert SCHOOL not in r.text and "0310034156" not in r.text

@@ -294,8 +294,13 @@ def test_an_identifier_of_another_school_is_refused(db: str, tmp_path: Path) -> 
     result = run("import", STUDENTS_CSV, "--school", "th-other")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        f"{STUDENTS_CSV}:2:Mã định danh Bộ GD&ĐT: belongs to a person of school {SCHOOL}; "
-        "transfer them first")
+        f"{STUDENTS_CSV}:2:Mã định danh Bộ GD&ĐT: already registered elsewhere; "
+        "ask the district office")
+    dry = run("import", STUDENTS_CSV, "--school", "th-other", "--dry-run")
+    assert "already registered elsewhere" in dry.stderr
+    for line in (result.output + dry.output).splitlines():
+        # The file is named after the school that exported it; the messages name nothing.
+        assert SCHOOL not in line.replace(str(STUDENTS_CSV), "FILE"), line
     assert count(db, "select count(*) from classes where school_id = 'th-other'") == 0
 
 

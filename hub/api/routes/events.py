@@ -1,4 +1,9 @@
-"""Gate passages, newest first."""
+"""Gate passages, newest first.
+
+What a role sees (hub/access.py): ``card_uid`` only for roles that manage cards
+(CARD_ROLES), null for the others; ``person``, ``person_name`` and ``class_name`` are null
+for a facility manager (PERSON_ROLES), who sees the gate's decisions, not who passed.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hub.api.deps import ID_PATTERN, ConnDep, SchoolFilterDep
+from hub.access import CARD_ROLES, PERSON_ROLES
+from hub.api.deps import ID_PATTERN, ConnDep, CurrentUser, SchoolFilterDep
 from hub.read import queries
 from hub.read.queries import GateEventPublic
 
@@ -18,6 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 @router.get("/events", response_model=list[GateEventPublic])
 def read_events(
     conn: ConnDep,
+    user: CurrentUser,
     schools: SchoolFilterDep,
     device: Annotated[
         str | None, Query(pattern=ID_PATTERN, description="Only this device (its id)")
@@ -26,4 +33,10 @@ def read_events(
 ) -> list[GateEventPublic]:
     if schools.matches_nothing:
         return []
-    return queries.list_events(conn, device=device, school=schools.school, limit=limit)
+    events = queries.list_events(conn, device=device, school=schools.school, limit=limit)
+    hidden: dict[str, None] = {}
+    if user.role not in CARD_ROLES:
+        hidden["card_uid"] = None
+    if user.role not in PERSON_ROLES:
+        hidden |= {"person": None, "person_name": None, "class_name": None}
+    return [e.model_copy(update=hidden) for e in events] if hidden else events
