@@ -40,11 +40,17 @@ def upsert_school(conn: Conn, *, code: str, name: str, level: str, ward: str,
         )
 
 
-def add_device(conn: Conn, *, school: str, device: str, role: str) -> None:
+def add_device(conn: Conn, *, school: str, device: str, role: str, face: bool = False) -> None:
+    """Register a device, or confirm one already registered. ``face`` marks a face gate:
+    only its sync token receives the school's face gallery. Adding an existing device
+    again sets ``face`` as given (a token already issued keeps what it carries, so
+    making a card-only gate a face gate also needs a new token)."""
     if not is_valid_id(device):
         raise RegistryError(f"device id {device!r} must match {ID_PATTERN.pattern}")
     if role not in ROLES:
         raise RegistryError(f"role {role!r} is not gate or classroom")
+    if face and role != "gate":
+        raise RegistryError(f"device {device!r} is a {role} device; only a gate decides by face")
     with conn.transaction():
         if conn.execute("select 1 from schools where id = %s", (school,)).fetchone() is None:
             raise RegistryError(f"school {school!r} does not exist (add it with "
@@ -55,7 +61,7 @@ def add_device(conn: Conn, *, school: str, device: str, role: str) -> None:
             raise RegistryError(f"device {device!r} is already registered to {existing[0]!r} "
                                 f"as {existing[1]}")
         conn.execute(
-            "insert into devices (id, school_id, role) values (%s, %s, %s) "
-            "on conflict (id) do nothing",
-            (device, school, role),
+            "insert into devices (id, school_id, role, face) values (%s, %s, %s, %s) "
+            "on conflict (id) do update set face = excluded.face",
+            (device, school, role, face),
         )

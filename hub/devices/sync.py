@@ -233,10 +233,13 @@ def school_faces(conn: Conn, school: str) -> list[SyncFace]:
 
 
 def build_sync(conn: Conn, device: Device, *, at: datetime, gallery: bool) -> SyncDocument:
-    """The document for ``device``. The version is read first, so the content is at least
-    as new as the version says; a change in between bumps it again at the next check
-    and the gate is told once more (a spare fetch, never a missed change)."""
+    """The document for ``device`` (the gallery only for a face gate). The version is
+    read first, so the content is at least as new as the version says; a change in
+    between bumps it again at the next check and the gate is told once more (a spare
+    fetch, never a missed change)."""
     version = sync_versions(conn, device.school).get(device.school, 0)
-    faces = school_faces(conn, device.school) if gallery else None
+    # Checked here too, not only by the route: a card-only gate's document never holds
+    # encodings, whoever builds it.
+    faces = school_faces(conn, device.school) if gallery and device.face else None
     return sync_document(device, version=version, at=at,
                          cards=school_cards(conn, device.school), faces=faces)

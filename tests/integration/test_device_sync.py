@@ -35,7 +35,8 @@ from faces.keys import KEY_ENV, new_key
 from hub.accounts.auth import ensure_admin
 from hub.devices.publisher import SyncPublisher
 from hub.devices.registry import add_device, upsert_school
-from hub.devices.tokens import hash_token
+from hub.devices.tokens import hash_token, revoke_token
+from hub.devices.tokens import issue_token as issue_token_in
 from hub.service import Hub
 from protocol import CmdPayload
 from tests.conftest import FACES, Broker, free_port, wait_until
@@ -45,7 +46,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 MONDAY_7 = datetime(2025, 9, 8, 7, 0, tzinfo=DISTRICT_TZ)
 SCHOOL, OTHER = "th-sync", "th-other"
-GATE, CLASSROOM = "th-sync-gate-1", "th-sync-class-1"
+GATE, CLASSROOM = "th-sync-gate-1", "th-sync-class-1"  # GATE is a face gate
+CARD_GATE = "th-sync-gate-card"  # registered by the tests that use it
+
+
+def add_card_gate(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        add_device(conn, school=SCHOOL, device=CARD_GATE, role="gate")
 OLDER, YOUNGER, ELSEWHERE = f"{SCHOOL}-00001", f"{SCHOOL}-00002", f"{OTHER}-00001"
 OLDER_CARD, YOUNGER_CARD, OTHER_CARD = "04A1B2C3", "04A1B2C4", "0BADCAFE"
 PASSWORD = "sync-admin-pass-123"
@@ -73,7 +80,7 @@ def seed(url: str) -> None:
                       ward="Hải Thành")
         upsert_school(conn, code=OTHER, name="Trường Tiểu học Khác", level="tieu_hoc",
                       ward="Hòa Nghĩa")
-        add_device(conn, school=SCHOOL, device=GATE, role="gate")
+        add_device(conn, school=SCHOOL, device=GATE, role="gate", face=True)
         add_device(conn, school=SCHOOL, device=CLASSROOM, role="classroom")
         with conn.transaction():
             for code, school, born, card in ((OLDER, SCHOOL, "2014-05-01", OLDER_CARD),
@@ -325,7 +332,8 @@ def test_the_sync_api_admits_gate_tokens_only(hub: Hub, pg_url: str,
     result = run_cli(pg_url, ["devices", "token", CLASSROOM], monkeypatch)
     assert result.exit_code == 2 and "only gates" in result.output
     with psycopg.connect(pg_url) as conn:
-        conn.execute("update devices set token_hash = %s where id = %s",
+        conn.execute("update devices set token_hash = %s,"
+                     " token_expires_at = now() + interval '1 day' where id = %s",
                      (hash_token("classroom-" + "x" * 40), CLASSROOM))
     r = httpx.get(url, headers={"Authorization": f"Bearer classroom-{'x' * 40}"})
     assert r.status_code == 403 and "only gates" in r.json()["detail"]
@@ -402,3 +410,78 @@ def test_one_publisher_leads_and_the_other_stands_by(pg_url: str, broker: Broker
     finally:
         standby.stop()
         leader.stop()
+
+
+def test_a_card_only_gates_token_never_opens_the_gallery(
+        hub: Hub, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"{base_url(hub)}/api/v1/device/sync"
+    add_card_gate(pg_url)
+    card_token = issue_token(pg_url, CARD_GATE, monkeypatch)
+    face_token = issue_token(pg_url, GATE, monkeypatch)
+    card = {"Authorization": f"Bearer {card_token}"}
+    face = {"Authorization": f"Bearer {face_token}"}
+
+    r = httpx.get(url, headers=card, params={"gallery": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["gallery"] is None
+    assert [c["uid"] for c in r.json()["cards"]] == [OLDER_CARD, YOUNGER_CARD]
+    for params in ({"gallery": True}, {}):  # asking for faces, or not saying
+        r = httpx.get(url, headers=card, params=params)
+        assert r.status_code == 403, r.text
+        assert "card-only gate" in r.json()["detail"]
+        assert "encodings" not in r.text.replace("face encodings", "")
+
+    r = httpx.get(url, headers=face, params={"gallery": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["gallery"] is not None
+
+    with psycopg.connect(pg_url) as conn:
+        caps = dict(conn.execute("select id, token_capabilities from devices"
+                                 " where token_hash is not null").fetchall())
+        # the token is issued for its lifetime (SMARTSCHOOL_DEVICE_TOKEN_DAYS, 365)
+        days = conn.execute("select extract(day from token_expires_at - token_issued_at)"
+                            " from devices where id = %s", (GATE,)).fetchone()
+    assert caps == {CARD_GATE: ["cards"], GATE: ["cards", "faces"]}
+    assert days is not None and int(days[0]) == 365
+
+    # Made card-only, the face gate's token stops opening the gallery at once.
+    with psycopg.connect(pg_url) as conn:
+        add_device(conn, school=SCHOOL, device=GATE, role="gate", face=False)
+    assert httpx.get(url, headers=face, params={"gallery": True}).status_code == 403
+    assert httpx.get(url, headers=face, params={"gallery": False}).status_code == 200
+    # Made a face gate again, a card-only token does not gain faces without a new one.
+    with psycopg.connect(pg_url) as conn:
+        add_device(conn, school=SCHOOL, device=GATE, role="gate", face=True)
+        add_device(conn, school=SCHOOL, device=CARD_GATE, role="gate", face=True)
+    r = httpx.get(url, headers=card, params={"gallery": True})
+    assert r.status_code == 403 and "not issued for faces" in r.json()["detail"]
+
+
+def test_expired_and_revoked_tokens_are_refused(
+        hub: Hub, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"{base_url(hub)}/api/v1/device/sync"
+    add_card_gate(pg_url)
+    with psycopg.connect(pg_url) as conn:
+        issued = issue_token_in(conn, CARD_GATE, days=1)
+        assert not isinstance(issued, str)
+        card = {"Authorization": f"Bearer {issued[0]}"}
+        assert httpx.get(url, headers=card, params={"gallery": False}).status_code == 200
+        conn.execute("update devices set token_expires_at = now() - interval '1 second'"
+                     " where id = %s", (CARD_GATE,))
+        conn.commit()
+        r = httpx.get(url, headers=card, params={"gallery": False})
+        assert r.status_code == 401 and "expired" in r.json()["detail"]
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+
+        face_token = issue_token(pg_url, GATE, monkeypatch)
+        face = {"Authorization": f"Bearer {face_token}"}
+        assert httpx.get(url, headers=face).status_code == 200
+        assert revoke_token(conn, GATE) is True
+        assert revoke_token(conn, GATE) is False  # nothing live left to revoke
+        assert revoke_token(conn, CLASSROOM) is False  # never had a token
+        r = httpx.get(url, headers=face)
+        assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    # Issuing again is the way back.
+    again = issue_token(pg_url, GATE, monkeypatch)
+    assert httpx.get(url, headers={"Authorization": f"Bearer {again}"}).status_code == 200
+    assert httpx.get(url, headers=face).status_code == 401

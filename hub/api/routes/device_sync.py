@@ -14,7 +14,15 @@ from fastapi import APIRouter, Header, HTTPException, Query, status
 
 from hub.api.deps import ConnDep, ContextDep
 from hub.devices.sync import build_sync
-from hub.devices.tokens import access_refusal, bearer_token, device_for_token
+from hub.devices.tokens import (
+    CARDS,
+    FACES,
+    access_refusal,
+    bearer_token,
+    capability_refusal,
+    grant_for_token,
+    grant_refusal,
+)
 from protocol.sync import SyncDocument
 
 router = APIRouter(prefix="/api/v1", tags=["device sync"])
@@ -26,8 +34,11 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 @router.get("/device/sync", response_model=SyncDocument,
-            responses={401: {"description": "No, or an unknown, device token"},
-                       403: {"description": "The device is not a gate"}})
+            responses={401: {"description": "No device token, or an unknown, expired or "
+                                             "revoked one"},
+                       403: {"description": "The device is not a gate, or its token does "
+                                            "not carry what was asked (faces for a "
+                                            "card-only gate)"}})
 def device_sync(
     conn: ConnDep,
     ctx: ContextDep,
@@ -43,10 +54,16 @@ def device_sync(
     if token is None:
         raise _unauthorized("send the device token as Authorization: Bearer <token> "
                             "(`smartschool devices token DEVICE` issues one)")
-    device = device_for_token(conn, token)
-    if device is None:
+    grant = grant_for_token(conn, token)
+    if grant is None:
         raise _unauthorized("unknown device token (revoked by a newer one, or never issued)")
-    refusal = access_refusal(device)
+    now = dt.datetime.now(ctx.tz)
+    refusal = grant_refusal(grant, now)
+    if refusal is not None:
+        raise _unauthorized(refusal)
+    refusal = access_refusal(grant.device)
+    for capability in (CARDS, FACES) if gallery else (CARDS,):
+        refusal = refusal or capability_refusal(grant, capability)
     if refusal is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
-    return build_sync(conn, device, at=dt.datetime.now(ctx.tz), gallery=gallery)
+    return build_sync(conn, grant.device, at=now, gallery=gallery)
