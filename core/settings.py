@@ -87,6 +87,27 @@ class Settings(BaseSettings):
         default=None, description="The hub's API as gates reach it (https://...), written "
         "into gate bundles' sync.hub_url; unset: bundles have no sync section")
 
+    # People leave, retention and the smaller items (issue #12). The retention defaults
+    # are hub.records.retention's (core imports nothing of ours, so they are repeated).
+    notification_retention_days: int = Field(
+        default=90, ge=1, description="Parents' notifications (phone or address and the "
+        "message text) older than this are purged by the hub every hour")
+    dead_letter_retention_days: int = Field(
+        default=30, ge=1, description="Dead letters (raw refused payloads) older than this "
+        "are purged by the hub every hour")
+    device_reply_retention_days: int = Field(
+        default=30, ge=1, description="Device replies older than this are purged by the hub "
+        "every hour (the answer to each gate's latest sync push is kept)")
+    leaver_retention_days: int = Field(
+        default=365, ge=1, description="A pupil who left this many days ago loses their "
+        "national ids and their guardians' contacts; name, code and registers stay")
+    dashboard_secure_cookie: bool = Field(
+        default=False, description="Mark the dashboard's session cookie Secure (sent over "
+        "HTTPS only): set it when the dashboard is served behind TLS")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or networks (JSON list, e.g. "
+        '["127.0.0.1", "10.0.0.0/8"]) of reverse proxies whose X-Forwarded-For names the '
+        "client for login throttling; from anyone else the header is ignored")
     # Transport and device tokens (issue #11: device identity end to end)
     mqtt_ca_file: Path | None = Field(
         default=None, description="CA certificate (PEM) an mqtts:// broker is verified "

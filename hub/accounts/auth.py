@@ -23,7 +23,12 @@ from pydantic import BaseModel, ConfigDict
 
 from core.settings import Settings
 from hub.access import ROLES, SCHOOL_SCOPED_ROLES, Role
-from hub.accounts.rules import MAX_PASSWORD_LEN, valid_username
+from hub.accounts.rules import (
+    MAX_PASSWORD_LEN,
+    admin_password_problem,
+    secret_key_problem,
+    valid_username,
+)
 from hub.db import Conn
 
 ADMIN_USERNAME: Final = "admin"
@@ -31,6 +36,7 @@ TOKEN_ALGORITHM: Final = "HS256"  # noqa: S105 - an algorithm name
 SECRET_FILE_NAME: Final = "secret_key"  # noqa: S105 - a file name
 GENERATED_PASSWORD_BYTES: Final = 12
 SECRET_KEY_BYTES: Final = 48
+PASSWORD_VERSION_CLAIM: Final = "pwv"  # noqa: S105 - a claim name
 
 # Failed logins allowed per (username, client) within the window before 429.
 LOGIN_MAX_FAILURES: Final = 5
@@ -53,6 +59,8 @@ class User(BaseModel):
     school_id: str | None
     full_name: str | None
     disabled: bool
+    # Bumped by every password change; tokens issued under another value are refused.
+    password_version: int = 0
 
     @property
     def school_scoped(self) -> bool:
@@ -63,6 +71,11 @@ class User(BaseModel):
 class TokenClaims:
     username: str
     expires_at: datetime
+    password_version: int = 0  # tokens issued before the claim existed count as 0
+
+
+class WeakSecretError(ValueError):
+    """A configured secret (signing key, admin password) is too weak to start with."""
 
 
 class InvalidTokenError(Exception):
@@ -103,7 +116,10 @@ def load_or_create_secret(settings: Settings) -> str:
     The file is created with O_EXCL so two processes starting together agree on one key.
     """
     if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value()
+        key = settings.secret_key.get_secret_value()
+        if problem := secret_key_problem(key):
+            raise WeakSecretError(problem)
+        return key
     path = Path(settings.data_dir) / SECRET_FILE_NAME
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
@@ -121,9 +137,11 @@ def load_or_create_secret(settings: Settings) -> str:
     return secret
 
 
-def create_token(*, username: str, secret: str, ttl: timedelta, now: datetime | None = None) -> str:
+def create_token(*, username: str, secret: str, ttl: timedelta, now: datetime | None = None,
+                 password_version: int = 0) -> str:
     issued = now or datetime.now(UTC)
-    claims = {"sub": username, "iat": issued, "exp": issued + ttl}
+    claims = {"sub": username, "iat": issued, "exp": issued + ttl,
+              PASSWORD_VERSION_CLAIM: password_version}
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
@@ -149,7 +167,16 @@ def decode_token(token: str, *, secret: str, now: datetime | None = None) -> Tok
     sub = payload.get("sub")
     if not isinstance(sub, str) or not sub:
         raise InvalidTokenError("invalid token: no subject")
-    return TokenClaims(username=sub, expires_at=datetime.fromtimestamp(payload["exp"], UTC))
+    version = payload.get(PASSWORD_VERSION_CLAIM, 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidTokenError("invalid token: bad password version")
+    return TokenClaims(username=sub, expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+                       password_version=version)
+
+
+def token_current(claims: TokenClaims, user: User) -> bool:
+    """The token was issued under the account's present password."""
+    return claims.password_version == user.password_version
 
 
 # --- accounts --------------------------------------------------------------------------
@@ -160,8 +187,8 @@ def get_user(conn: Conn, *, username: str) -> User | None:
         return None
     with conn.cursor(row_factory=class_row(User)) as cur:
         cur.execute(
-            "select username, password_hash, role, school_id, full_name, disabled"
-            " from users where username = %s",
+            "select username, password_hash, role, school_id, full_name, disabled,"
+            " password_version from users where username = %s",
             (username,),
         )
         return cur.fetchone()
@@ -188,7 +215,8 @@ def create_user(
         cur.execute(
             "insert into users (username, password_hash, role, school_id, full_name)"
             " values (%s, %s, %s, %s, %s)"
-            " returning username, password_hash, role, school_id, full_name, disabled",
+            " returning username, password_hash, role, school_id, full_name, disabled,"
+            " password_version",
             (username, hash_password(password), role, school_id, full_name),
         )
         row = cur.fetchone()
@@ -197,10 +225,13 @@ def create_user(
     return row
 
 
-def set_password(conn: Conn, *, username: str, password: str) -> None:
+def set_password(conn: Conn, *, username: str, password: str, changed: bool = True) -> None:
+    """Store a new hash. ``changed`` (a new password, not a rehash of the same one) also
+    bumps the password version, which ends the account's tokens and sessions."""
     conn.execute(
-        "update users set password_hash = %s where username = %s",
-        (hash_password(password), username),
+        "update users set password_hash = %s,"
+        " password_version = password_version + %s where username = %s",
+        (hash_password(password), 1 if changed else 0, username),
     )
     conn.commit()
 
@@ -211,6 +242,8 @@ def ensure_admin(conn: Conn, *, password: str | None) -> str | None:
     A given password (SMARTSCHOOL_ADMIN_PASSWORD) is authoritative: an existing admin's
     hash is replaced, so changing the setting and restarting resets the password.
     """
+    if password is not None and (problem := admin_password_problem(password)):
+        raise WeakSecretError(problem)
     existing = get_user(conn, username=ADMIN_USERNAME)
     if existing is not None:
         if password is not None and not verify_password(existing.password_hash, password):
@@ -239,7 +272,7 @@ def authenticate(conn: Conn, *, username: str, password: str) -> User | None:
     if not verify_password(user.password_hash, password) or user.disabled:
         return None
     if needs_rehash(user.password_hash):
-        set_password(conn, username=user.username, password=password)
+        set_password(conn, username=user.username, password=password, changed=False)
     return user
 
 

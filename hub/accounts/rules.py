@@ -131,6 +131,26 @@ def password_problem(password: str, *, username: str) -> str | None:
     return None
 
 
+# SMARTSCHOOL_SECRET_KEY signs every token and dashboard session: shorter than this it
+# can be searched offline from one captured token (the generated key has 64 characters).
+MIN_SECRET_KEY_LEN: Final = 32
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why a configured token signing key is refused at start, or None."""
+    if len(key.strip()) < MIN_SECRET_KEY_LEN:
+        return (f"SMARTSCHOOL_SECRET_KEY is too short: at least {MIN_SECRET_KEY_LEN} "
+                "characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'),"
+                " or unset it to have one generated into the data dir")
+    return None
+
+
+def admin_password_problem(password: str) -> str | None:
+    """The built-in admin's password from SMARTSCHOOL_ADMIN_PASSWORD: an account's rules."""
+    problem = password_problem(password, username="admin")
+    return None if problem is None else f"SMARTSCHOOL_ADMIN_PASSWORD: {problem}"
+
+
 def normalise_full_name(name: str | None) -> str | None:
     """NFC (as the records import does, so names compare equal), trimmed; blank is none."""
     if name is None:

@@ -202,9 +202,12 @@ def update_account(
         _keep_an_active_district_admin(conn, before, after)
         conn.execute(
             "update users set role = %s, school_id = %s, full_name = %s, disabled = %s,"
-            " password_hash = coalesce(%s, password_hash) where username = %s",
+            " password_hash = coalesce(%s, password_hash),"
+            # a new password ends the account's tokens (hub.accounts.auth.token_current)
+            " password_version = password_version + (%s::text is not null)::int"
+            " where username = %s",
             (after.role, after.school, after.full_name, after.disabled, password_hash,
-             username),
+             password_hash, username),
         )
         released: list[ClassRef] = []
         if releases_classes(before, after):

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
-from hub.accounts.auth import InvalidTokenError, User, decode_token, get_user
+from hub.accounts.auth import InvalidTokenError, User, decode_token, get_user, token_current
 from hub.api.context import ApiContext
 from hub.db import Conn
 from protocol import ids
@@ -58,6 +58,8 @@ def get_current_user(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
     user = get_user(conn, username=claims.username)
     if user is None or user.disabled:
         raise _unauthorized("account unknown or disabled")
+    if not token_current(claims, user):
+        raise _unauthorized("the password changed since this token was issued; sign in again")
     return user
 
 

@@ -11,8 +11,9 @@ from hub.read.queries import SchoolAttendance
 
 class HealthPublic(ApiModel):
     status: Literal["ok", "degraded"]
-    mqtt: str
-    database: str
+    # Where the broker and the database are: only to a caller with a valid token.
+    mqtt: str | None = None
+    database: str | None = None
     detail: str | None = None
 
 

@@ -8,7 +8,13 @@ from typing import Annotated, Literal
 import typer
 
 from core.settings import Settings, get_settings
-from smartschool.cli.support import broker_url, database_url, setup_logging, wait_for_shutdown
+from smartschool.cli.support import (
+    broker_url,
+    database_url,
+    fail,
+    setup_logging,
+    wait_for_shutdown,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -43,9 +49,25 @@ def demo(
         raise typer.BadParameter("broker must be auto, mosquitto or amqtt")
     prefer: Literal["auto", "mosquitto", "amqtt"] = broker  # type: ignore[assignment]
     settings = get_settings()
+    refuse_weak_secrets(settings)
     setup_logging(settings)
     run_demo(settings, DemoOptions(speed=speed, students=students, seed=seed,
                                    duration=duration, fresh=fresh, broker=prefer))
+
+
+def refuse_weak_secrets(settings: Settings) -> None:
+    """Exit 2 before starting anything when SMARTSCHOOL_SECRET_KEY or
+    SMARTSCHOOL_ADMIN_PASSWORD is set but too weak (unset, strong ones are generated)."""
+    from hub.accounts.rules import admin_password_problem, secret_key_problem
+
+    problems = []
+    if settings.secret_key is not None:
+        problems.append(secret_key_problem(settings.secret_key.get_secret_value()))
+    if settings.admin_password is not None:
+        problems.append(admin_password_problem(settings.admin_password.get_secret_value()))
+    found = [p for p in problems if p]
+    if found:
+        raise fail("; ".join(found))
 
 
 def _ensure_admin(settings: Settings, database_url: str) -> None:
@@ -79,6 +101,7 @@ def hub(
     from hub.service import Hub
 
     settings = get_settings()
+    refuse_weak_secrets(settings)
     setup_logging(settings)
     url = database_url(settings)
     mqtt_url = broker_url(settings)
@@ -98,11 +121,22 @@ def dashboard() -> None:
     from dashboard.app import serve
 
     settings = get_settings()
+    refuse_weak_secrets(settings)
     setup_logging(settings)
     serve(settings, database_url=database_url(settings),
           host=settings.dashboard_host, port=settings.dashboard_port)
 
 
 def settings() -> None:
-    """Print the effective settings (secrets masked) as JSON."""
-    typer.echo(get_settings().model_dump_json(indent=2))
+    """Print the effective settings (secrets masked, the database password too) as JSON."""
+    import json
+
+    from hub.api.redact import redact_url
+
+    values = json.loads(get_settings().model_dump_json())
+    # The URL is a plain string (libpq reads it whole), so pydantic cannot mask the
+    # password inside it; the API's health answer redacts it the same way.
+    for name in ("database_url", "mqtt_url"):
+        if values.get(name):
+            values[name] = redact_url(values[name])
+    typer.echo(json.dumps(values, indent=2, ensure_ascii=False))

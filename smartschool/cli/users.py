@@ -168,7 +168,7 @@ def set_password(
     """Set an account's password.
 
     Typed twice on a terminal, read with --password-stdin, else generated and printed
-    once. Tokens already issued stay valid until they expire; `disable` stops them."""
+    once. The account's tokens already issued and its dashboard sessions end at once."""
     from hub.accounts import rules, users
 
     with _session() as conn:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import socket
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from core.settings import Settings
+from hub.accounts.auth import ensure_admin
 from hub.api import deps
 from hub.api.app import create_app
 from hub.api.redact import redact_url
 from hub.api.routes import health
 
 pytestmark = pytest.mark.integration
+
+ADMIN_PASSWORD = "health-admin-pass-123"
 
 
 def closed_port() -> int:
@@ -26,11 +30,21 @@ def settings_for(tmp_path) -> Settings:
     return Settings(_env_file=None, data_dir=tmp_path, secret_key="s" * 48)
 
 
-def test_health_ok_without_token(pg_url: str, tmp_path) -> None:
+def test_health_ok_without_token_shows_hosts_only_with_one(pg_url: str, tmp_path) -> None:
+    with psycopg.connect(pg_url) as conn:
+        ensure_admin(conn, password=ADMIN_PASSWORD)
     app = create_app(settings_for(tmp_path), database_url=pg_url,
                      mqtt_display="mqtt://127.0.0.1:1883")
     with TestClient(app) as client:
         r = client.get("/api/health")
+        assert r.status_code == 200
+        # where the broker and the database live is not for anyone who asks
+        assert r.json() == {"status": "ok", "mqtt": None, "database": None, "detail": None}
+        forged = client.get("/api/health", headers={"Authorization": "Bearer not-a-token"})
+        assert forged.status_code == 200 and forged.json()["database"] is None
+        token = client.post("/api/v1/auth/token", data={
+            "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+        r = client.get("/api/health", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200
     assert r.json() == {"status": "ok", "mqtt": "mqtt://127.0.0.1:1883",
                         "database": redact_url(pg_url), "detail": None}
@@ -49,7 +63,7 @@ def test_health_degraded_and_routes_503_when_database_down(
         body = r.json()
         assert body["status"] == "degraded"
         assert "s3cret-pw" not in r.text
-        assert body["database"].startswith("postgresql://hub:***@127.0.0.1:")
+        assert body["database"] is None  # no token could be checked: no hosts
         r = client.post("/api/v1/auth/token", data={"username": "admin", "password": "x"})
         assert r.status_code == 503
         assert r.json()["detail"] == "the database is unavailable; try again shortly"

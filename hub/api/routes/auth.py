@@ -49,6 +49,7 @@ def issue_token(ctx: ContextDep, conn: ConnDep, form: FormDep, request: Request)
     ctx.login_limiter.reset(key)
     ttl = ctx.token_ttl
     return TokenPublic(
-        access_token=create_token(username=user.username, secret=ctx.secret, ttl=ttl),
+        access_token=create_token(username=user.username, secret=ctx.secret, ttl=ttl,
+                                  password_version=user.password_version),
         expires_in=int(ttl.total_seconds()),
     )
