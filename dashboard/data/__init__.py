@@ -5,3 +5,8 @@ register, export tables; equipment: assets, open alarms, a metric chart, and the
 acknowledge and clear, under the API's own rule. Each reads through the hub code the API
 answers with, so a page and /api/v1 never disagree.
 """
+
+from hub.db import Conn
+
+# The connection type the pages hand to the data functions; pages import no hub module.
+__all__ = ["Conn"]

@@ -34,6 +34,7 @@ from dashboard.builders.equipment import (
     build_equipment_kpis,
     build_metric_figure,
 )
+from dashboard.data import Conn
 from dashboard.data.equipment import AlarmError, AlarmStep, act_on_alarm, load_chart, load_equipment
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
@@ -265,7 +266,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         return message, (done or 0) + 1, "" if acted else no_update
 
 
-def take_step(conn: psycopg.Connection[Any], viewer: Viewer | None, *, kind: str,
+def take_step(conn: Conn, viewer: Viewer | None, *, kind: str,
               alarm_id: int, comment: str | None, lang: Lang) -> tuple[str, bool]:
     """Acknowledge or clear as the logged-in account; (what to say, whether it acted).
     An alarm already in that state, or out of the account's scope, is said as the API

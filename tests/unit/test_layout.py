@@ -170,6 +170,16 @@ def test_each_package_imports_only_what_its_layer_allows(graph: dict[str, set[st
     assert layer_violations(graph, ALLOWED) == []
 
 
+def test_dashboard_pages_read_through_the_data_layer(graph: dict[str, set[str]]) -> None:
+    """Pages reach the hub only through dashboard.data, so every read and every write the
+    dashboard makes is found in one place and applies the API's rules. (Builders take the
+    hub's row models as their input types: pure, no reads.)"""
+    reaching = sorted(f"{mod} imports {target}" for mod, targets in graph.items()
+                      if mod.startswith("dashboard.pages")
+                      for target in targets if target.split(".")[0] == "hub")
+    assert reaching == []
+
+
 def test_no_import_cycles(graph: dict[str, set[str]]) -> None:
     assert cycles(graph) == []
 
