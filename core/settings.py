@@ -108,6 +108,18 @@ class Settings(BaseSettings):
         default_factory=list, description="Addresses or networks (JSON list, e.g. "
         '["127.0.0.1", "10.0.0.0/8"]) of reverse proxies whose X-Forwarded-For names the '
         "client for login throttling; from anyone else the header is ignored")
+    # Public surfaces show no person (issue #12): the district wall and its kiosk.
+    dashboard_public_wall: bool = Field(
+        default=False, description="Show the district wall (/) without signing in: "
+        "counts, rates and device states only, never a name, class or card. The demo "
+        "turns it on; off, / asks for a district-wide account or the kiosk")
+    dashboard_kiosk_token: SecretStr | None = Field(
+        default=None, description="Password of the read-only `kiosk` dashboard sign-in "
+        "for wall screens that show the live gate feed (class and decision, no name); "
+        "unset: no kiosk sign-in. At least 20 characters")
+    dashboard_wall_names: bool = Field(
+        default=False, description="Show masked names (family name, initials, given "
+        "name) in the wall's gate feed to the kiosk and signed-in district accounts")
     # Transport and device tokens (issue #11: device identity end to end)
     mqtt_ca_file: Path | None = Field(
         default=None, description="CA certificate (PEM) an mqtts:// broker is verified "
