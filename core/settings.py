@@ -6,12 +6,13 @@ Secrets live here, never in device YAML. Every field is documented in the README
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -108,6 +109,19 @@ class Settings(BaseSettings):
         default_factory=list, description="Addresses or networks (JSON list, e.g. "
         '["127.0.0.1", "10.0.0.0/8"]) of reverse proxies whose X-Forwarded-For names the '
         "client for login throttling; from anyone else the header is ignored")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        # Refused at start, naming the entry, rather than at the first login behind it.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or network "
+                                 "(e.g. 10.0.0.0/8)") from None
+        return value
+
     # Public surfaces show no person (issue #12): the district wall and its kiosk.
     dashboard_public_wall: bool = Field(
         default=False, description="Show the district wall (/) without signing in: "

@@ -48,6 +48,7 @@ from dashboard.access import (
 )
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, language_from_search, t
 from hub.accounts.auth import LoginRateLimiter, User, authenticate, get_user, load_or_create_secret
+from hub.accounts.rules import client_address, trusted_networks
 from hub.db import Conn
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class DashboardAuth:
         self.public_district = public_district
         self.lifetime = timedelta(minutes=settings.token_ttl_minutes)
         self.limiter = LoginRateLimiter()
+        self.trusted_proxies = trusted_networks(settings.trusted_proxies)
         self._secret = session_secret(load_or_create_secret(settings))
 
     # --- wiring ------------------------------------------------------------------------
@@ -146,6 +148,8 @@ class DashboardAuth:
             SESSION_COOKIE_NAME=COOKIE_NAME,
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
+            # Behind TLS (SMARTSCHOOL_DASHBOARD_SECURE_COOKIE): never sent over plain HTTP.
+            SESSION_COOKIE_SECURE=self.settings.dashboard_secure_cookie,
             PERMANENT_SESSION_LIFETIME=self.lifetime,
             # The login time in the cookie bounds a session; polling must not extend it.
             SESSION_REFRESH_EACH_REQUEST=False,
@@ -253,7 +257,9 @@ class DashboardAuth:
         if not self._csrf_ok(form.get("csrf")):
             return self._page(lang, target=target, username=username,
                               error=t(lang, "login_form_expired")), 400
-        client = request.remote_addr or "unknown"
+        # Behind a configured proxy, the address it forwarded (SMARTSCHOOL_TRUSTED_PROXIES).
+        client = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                                self.trusted_proxies)
         key = (username.casefold(), client)
         wait = self.limiter.retry_after(key)
         if wait > 0:

@@ -16,8 +16,10 @@ already holds every right, so only the rules that protect the data itself apply 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Final
@@ -245,3 +247,53 @@ def require_allowed(actor: Account | None, target: Account) -> None:
             "a school admin manages only their school's teachers and facility managers"
             if actor.role == "school_admin" else "only a district or school admin manages accounts"
         )
+
+
+# --- the client address login throttling keys on (issue #12) ------------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    """SMARTSCHOOL_TRUSTED_PROXIES parsed; a bad entry is an error naming it."""
+    found = []
+    for entry in entries:
+        try:
+            found.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"SMARTSCHOOL_TRUSTED_PROXIES: {entry!r} is not an address or "
+                             "network (e.g. 10.0.0.0/8)") from None
+    return tuple(found)
+
+
+def _trusted(address: str, trusted: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+def client_address(peer: str | None, forwarded_for: str | None,
+                   trusted: Sequence[Network]) -> str:
+    """Whom a request comes from, for throttling failed logins.
+
+    The peer itself unless it is a trusted proxy; then X-Forwarded-For read from the
+    right (the hops our own proxies appended), skipping trusted proxies: the first other
+    address is the client. Anything to its left was written by the client and may be
+    forged. Behind a proxy without this setting every login shares the proxy's address,
+    so one person's typos would lock everyone out; with it, no outsider can pick the
+    address a failure is counted against.
+    """
+    who = peer or "unknown"
+    if not forwarded_for or not _trusted(who, trusted):
+        return who
+    hops = [hop.strip() for hop in forwarded_for.split(",")]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return who  # a malformed header: keep the proxy's own address
+        if not _trusted(hop, trusted):
+            return hop
+    return hops[0]  # every hop is one of ours: the request started inside

@@ -3,6 +3,7 @@ under (issue #12). Pure: no database."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +22,13 @@ from hub.accounts.auth import (
     load_or_create_secret,
     token_current,
 )
-from hub.accounts.rules import MIN_SECRET_KEY_LEN, admin_password_problem, secret_key_problem
+from hub.accounts.rules import (
+    MIN_SECRET_KEY_LEN,
+    admin_password_problem,
+    client_address,
+    secret_key_problem,
+    trusted_networks,
+)
 
 SECRET = "unit-secret-" + "z" * 40
 
@@ -95,3 +102,34 @@ def test_a_malformed_password_version_is_refused(bad: object) -> None:
                        SECRET, algorithm=TOKEN_ALGORITHM)
     with pytest.raises(InvalidTokenError, match="password version"):
         decode_token(token, secret=SECRET)
+
+
+PROXIES = trusted_networks(["10.0.0.0/8", "2001:db8::1"])
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("203.0.113.7", None, "203.0.113.7"),  # no proxy
+        ("203.0.113.7", "198.51.100.1", "203.0.113.7"),  # untrusted peer: header ignored
+        ("10.0.0.5", None, "10.0.0.5"),  # a proxy that forwarded nothing
+        ("10.0.0.5", "198.51.100.1", "198.51.100.1"),
+        ("10.0.0.5", "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # left of it is forgeable
+        ("10.0.0.5", "198.51.100.1, 10.0.0.9", "198.51.100.1"),  # two of our proxies
+        ("2001:db8::1", "2001:db8::77", "2001:db8::77"),
+        ("10.0.0.5", "10.0.0.7, 10.0.0.9", "10.0.0.7"),  # started inside
+        ("10.0.0.5", "not-an-address", "10.0.0.5"),  # malformed: the proxy's own
+        ("10.0.0.5", "198.51.100.1, junk", "10.0.0.5"),
+        (None, "198.51.100.1", "unknown"),
+    ],
+)
+def test_client_address_trusts_x_forwarded_for_only_from_proxies(
+    peer: str | None, forwarded: str | None, client: str,
+) -> None:
+    assert client_address(peer, forwarded, PROXIES) == client
+    assert client_address(peer, forwarded, ()) == (peer or "unknown")  # none configured
+
+
+def test_trusted_networks_name_a_bad_entry() -> None:
+    with pytest.raises(ValueError, match=re.escape("'10.0.0/33'")):
+        trusted_networks(["10.0.0/33"])

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from hub.accounts.auth import authenticate, create_token
+from hub.accounts.rules import client_address, trusted_networks
 from hub.api.deps import TOKEN_URL, ConnDep, ContextDep
 from hub.api.models import ErrorPublic, TokenPublic
 
@@ -26,7 +27,10 @@ FormDep = Annotated[OAuth2PasswordRequestForm, Depends()]
     },
 )
 def issue_token(ctx: ContextDep, conn: ConnDep, form: FormDep, request: Request) -> TokenPublic:
-    client = request.client.host if request.client else "unknown"
+    # Behind a configured proxy, the address it forwarded (SMARTSCHOOL_TRUSTED_PROXIES).
+    client = client_address(request.client.host if request.client else None,
+                            request.headers.get("x-forwarded-for"),
+                            trusted_networks(ctx.settings.trusted_proxies))
     # Case-folded so "Admin" and "admin" share one quota.
     key = (form.username.casefold(), client)
     wait = ctx.login_limiter.retry_after(key)
