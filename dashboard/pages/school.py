@@ -39,9 +39,11 @@ from dashboard.builders.school import (
 from dashboard.data.school import load_export, load_register, load_school
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
 from dashboard.login import DashboardAuth
-from dashboard.pages.language import register_language_sync
+from dashboard.pages.language import register_shell_language_sync, switch_id
 
 log = logging.getLogger(__name__)
+
+SWITCH: Final = switch_id("school")
 
 REFRESH_MS: Final = 5000  # staff screens: fresh enough, and the register runs the engine
 
@@ -80,7 +82,7 @@ def layout(default_lang: Lang, school: str) -> html.Div:
                              className="brand"),
                     html.Div(id="sc-hours", className="sc-hours"),
                     dcc.RadioItems(
-                        id="sc-lang",
+                        id=SWITCH,
                         options=[{"label": code.upper(), "value": code} for code in LANGUAGES],
                         value=default_lang, inline=True, className="lang-switch",
                     ),
@@ -144,8 +146,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
     tz = ZoneInfo(settings.timezone)
     default: Lang = settings.language
 
-    # Writes the shell's own location, so the nav bar follows the language too.
-    register_language_sync(app, switch="sc-lang", location="page", default=default)
+    register_shell_language_sync(app, location="page", default=default)
 
     @app.callback(
         *[Output(element, "children") for element in _TEXTS],
@@ -162,7 +163,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         Output("sc-status", "children"),
         Output("sc-status", "className"),
         Input("sc-tick", "n_intervals"),
-        Input("sc-lang", "value"),
+        Input(SWITCH, "value"),
         State("sc-school", "data"),
         State("sc-class", "value"),
     )
@@ -207,7 +208,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         Output("sc-register", "children"),
         Input("sc-class", "value"),
         Input("sc-tick", "n_intervals"),
-        Input("sc-lang", "value"),
+        Input(SWITCH, "value"),
     )
     def register(class_id: int | None, _tick: int, value: str | None) -> Any:
         lang = coerce_lang(value, default)

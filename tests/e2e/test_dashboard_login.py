@@ -195,7 +195,8 @@ def _register_call(class_id: int) -> dict[str, Any]:
         "outputs": {"id": "sc-register", "property": "children"},
         "inputs": [{"id": "sc-class", "property": "value", "value": class_id},
                    {"id": "sc-tick", "property": "n_intervals", "value": 0},
-                   {"id": "sc-lang", "property": "value", "value": "vi"}],
+                   {"id": {"page": "school", "type": "lang-switch"}, "property": "value",
+                    "value": "vi"}],
         "changedPropIds": ["sc-class.value"],
         "state": [],
     }
