@@ -20,6 +20,7 @@ from psycopg_pool import ConnectionPool
 from core.settings import Settings
 from hub.accounts.auth import load_or_create_secret
 from hub.api.context import ApiContext
+from hub.api.limits import BodyLimits
 from hub.api.redact import redact_url
 from hub.api.routes import (
     attendance,
@@ -95,6 +96,8 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     app.state.ctx = ctx
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     app.add_exception_handler(AlarmError, _alarm_refused)
+    # Limits before work (issue #12): body sizes and upload tokens checked before a read.
+    app.add_middleware(BodyLimits)
     for module in (health, auth, users, schools, attendance, devices, events, dead_letters):
         app.include_router(module.router)
     app.include_router(records.router)

@@ -17,13 +17,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.access import PERSON_ROLES
 from hub.accounts.auth import User
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser, SchoolFilterDep
+from hub.api.responses import AUTHED, FORBIDDEN, NOT_FOUND, attachment, downloads
 from hub.attendance import corrections, reports
 from hub.attendance.export import MEDIA_TYPES, ExportFormat, register_table, to_csv, to_xlsx
 
-router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
+router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"], responses=AUTHED)
 
 FormatQuery = Annotated[ExportFormat, Query(description="json (default), csv or xlsx")]
 STUDENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# Years the district's registers can hold: anything else is a typo (or year 0, which no
+# date type represents), refused with 422 before any query.
+MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2100, 12, 31)
+DayQuery = Annotated[dt.date | None, Query(ge=FIRST_DAY, le=LAST_DAY,
+                                           description="YYYY-MM-DD; default today")]
 
 
 class CorrectionCreate(BaseModel):
@@ -80,7 +88,7 @@ def _download(
     return Response(
         content=body,
         media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+        headers={"Content-Disposition": attachment(f"{name}.{fmt}")},
     )
 
 
@@ -93,13 +101,14 @@ def _table(models: Sequence[BaseModel], exclude: set[str] | None = None) -> tupl
 
 
 @router.get("/register", response_model=reports.ClassRegister,
-            responses={403: {"description": "A role that sees no registers"}})
+            responses=NOT_FOUND | downloads()
+            | {403: {"description": "A role that sees no registers"}})
 def read_register(
     ctx: ContextDep,
     conn: ConnDep,
     user: CurrentUser,
     class_id: Annotated[int, Query(ge=1, le=2**62)],
-    date: Annotated[dt.date | None, Query(description="Default today")] = None,
+    date: DayQuery = None,
     format: FormatQuery = "json",
 ) -> Any:
     _require_person_role(user)
@@ -118,12 +127,12 @@ def read_register(
     return _download(format, f"so-diem-danh-{register.class_name}-{day}", columns, rows)
 
 
-@router.get("/daily", response_model=DailyPublic)
+@router.get("/daily", response_model=DailyPublic, responses=downloads())
 def read_daily(
     ctx: ContextDep,
     conn: ConnDep,
     schools: SchoolFilterDep,
-    date: Annotated[dt.date | None, Query(description="Default today")] = None,
+    date: DayQuery = None,
     by_class: Annotated[bool, Query(description="One row per class (needs `school`)")] = False,
     format: FormatQuery = "json",
 ) -> Any:
@@ -147,13 +156,13 @@ def read_daily(
     return _download(format, f"diem-danh-{schools.school or 'quan'}-{day}", columns, table)
 
 
-@router.get("/monthly", response_model=MonthlyPublic)
+@router.get("/monthly", response_model=MonthlyPublic, responses=NOT_FOUND | downloads())
 def read_monthly(
     ctx: ContextDep,
     conn: ConnDep,
     user: CurrentUser,
     school: Annotated[str, Query(pattern=ID_PATTERN)],
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
+    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM, 2000-2100")],
     format: FormatQuery = "json",
 ) -> Any:
     if not _visible(user, school):
@@ -181,7 +190,7 @@ StudentPath = Annotated[str, Path(pattern=STUDENT_CODE_PATTERN)]
 
 
 @router.post("/{student_code}/{day}/correction", response_model=CorrectionPublic,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=FORBIDDEN | NOT_FOUND)
 def create_correction(
     ctx: ContextDep,
     conn: ConnDep,
@@ -206,7 +215,8 @@ def create_correction(
 
 
 @router.get("/{student_code}/{day}/corrections", response_model=list[CorrectionPublic],
-            responses={403: {"description": "A role that sees no registers"}})
+            responses=NOT_FOUND
+            | {403: {"description": "A role that sees no registers"}})
 def read_corrections(
     conn: ConnDep, user: CurrentUser, student_code: StudentPath, day: dt.date
 ) -> list[CorrectionPublic]:
