@@ -8,6 +8,7 @@ is left unacknowledged by a hub that already went away.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import signal
 import stat
@@ -69,8 +70,12 @@ def _admin_password(settings: Settings, conn: Conn, demo_dir: Path) -> str:
         password = remembered.read_text().strip()
     else:
         password = generate_password()
-        remembered.write_text(password + "\n")
-        remembered.chmod(stat.S_IRUSR | stat.S_IWUSR)
+        # Created 0600 in the same call: a chmod afterwards would leave a moment in which
+        # the file is readable under the umask's mode.
+        fd = os.open(remembered, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                     stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(password + "\n")
     ensure_admin(conn, password=password)
     return password
 

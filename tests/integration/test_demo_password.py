@@ -60,3 +60,35 @@ def test_a_weekend_demo_day_is_a_school_day(empty_pg_url: str) -> None:
     calendar = build_calendar([CalendarEntry(sunday, None, "makeup")], school_id="thcs-a")
     assert calendar.is_school_day(sunday)
     assert not calendar.is_school_day(date(2026, 12, 6))  # the next Sunday is off again
+
+
+def test_the_password_file_is_private_from_its_creation(
+    empty_pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Created 0600 by the open itself (issue #12): with a chmod afterwards the file would
+    exist for a moment with the umask's mode, readable by everyone on the machine."""
+    import os
+
+    from smartschool.demo import run as demo_run
+
+    migrate(empty_pg_url)
+    opened: list[tuple[str, int, int]] = []
+    real_open = os.open
+
+    def spy(path: object, flags: int, mode: int = 0o777, **kw: object) -> int:
+        opened.append((str(path), flags, mode))
+        return real_open(path, flags, mode, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(demo_run.os, "open", spy)
+    monkeypatch.setattr(Path, "chmod", lambda *_: pytest.fail("chmod after creation"))
+    old_umask = os.umask(0)  # the worst umask: whatever the open asks for is what it gets
+    try:
+        with psycopg.connect(empty_pg_url, autocommit=True) as conn:
+            demo_run._admin_password(Settings(_env_file=None, admin_password=None), conn,
+                                     tmp_path)
+    finally:
+        os.umask(old_umask)
+    kept = tmp_path / "admin_password"
+    assert [(p, m) for p, _, m in opened] == [(str(kept), 0o600)]
+    assert opened[0][1] & os.O_EXCL  # never through a file (or link) already there
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
