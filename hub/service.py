@@ -8,12 +8,13 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import uvicorn
 
-from core.mqtt import BrokerAddress
+from core.mqtt import BrokerAddress, TlsFiles, transport_problem
 from core.settings import Settings
 from hub.devices.publisher import SyncPublisher
 from hub.equipment.evaluator import Evaluator
@@ -116,6 +117,15 @@ class ApiServer:
         self.thread.join(10)
 
 
+def broker_tls(settings: Settings) -> TlsFiles:
+    """The TLS files the settings name (SMARTSCHOOL_MQTT_CA_FILE, ..._CERT_FILE, ..._KEY_FILE)."""
+    def text(path: Path | None) -> str | None:
+        return str(path) if path is not None else None
+
+    return TlsFiles(text(settings.mqtt_ca_file), text(settings.mqtt_cert_file),
+                    text(settings.mqtt_key_file))
+
+
 class Hub:
     def __init__(
         self,
@@ -135,6 +145,14 @@ class Hub:
         the parents' notification worker here; several are safe (rows are claimed with
         ``for update skip locked``)."""
         self.settings = settings
+        # Transport (issue #11): the district CA and client certificate from the settings;
+        # plain MQTT to another machine is refused unless allowed explicitly.
+        tls = broker_tls(settings)
+        problem = transport_problem(
+            BrokerAddress.parse(mqtt_url, tls), allow_plaintext=settings.mqtt_allow_plaintext,
+            how_to_allow="set SMARTSCHOOL_MQTT_ALLOW_PLAINTEXT=true")
+        if problem is not None:
+            raise ValueError(problem)
         self.notifier: NotificationWorker | None = None
         # Alarms and rollups: every hub process may run one; an advisory lock makes one
         # the leader and the others standbys.
@@ -164,6 +182,7 @@ class Hub:
                 username=settings.mqtt_username,
                 password=password,
                 shared=shared,
+                tls=tls,
             )
         # Gates told to fetch when their school's cards or gallery change: beside the API
         # they fetch from (worker processes run --no-api); an advisory lock keeps it to
@@ -180,7 +199,7 @@ class Hub:
                 database_url, mqtt_url=mqtt_url,
                 client_id=f"{client_id or settings.hub_client_id}-sync",
                 tz=ZoneInfo(settings.timezone), username=settings.mqtt_username,
-                password=password,
+                password=password, tls=tls,
             )
 
     def start(self) -> None:

@@ -1,4 +1,9 @@
-"""The ``mqtt:`` section. The password is never here: see ``edge.secrets``."""
+"""The ``mqtt:`` section. The password is never here: see ``edge.secrets``.
+
+Plain ``mqtt://`` is for a broker on the device itself (loopback); to anything else the
+YAML must use ``mqtts://`` (with ``ca_file``: the district CA) or say ``allow_plaintext:
+true`` explicitly (``core.mqtt.transport_problem``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from core.configbase import StrictModel
-from core.mqtt import BrokerAddress
+from core.mqtt import BrokerAddress, TlsFiles, transport_problem
 
 SECRETS_ADVICE = (
     "secrets never live in the device YAML: set the environment variable "
@@ -27,6 +32,32 @@ class MqttConfig(StrictModel):
         min_length=1,
         max_length=64,
         description="Broker user name. Default: the device id, which the broker ACL keys on",
+    )
+    ca_file: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description="CA certificate (PEM) the mqtts:// broker is verified against, e.g. "
+        "/etc/smartschool/district-ca.crt. Unset: the system trust store",
+    )
+    cert_file: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description="Client certificate (PEM) presented to an mqtts:// broker (optional)",
+    )
+    key_file: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description="Private key (PEM) of cert_file (optional: omit if cert_file holds it)",
+    )
+    allow_plaintext: bool = Field(
+        default=False,
+        description="Allow mqtt:// (no TLS) to a broker that is not on this device. Off by "
+        "default: the device password, card UIDs and person codes would cross the "
+        "school network in clear. Set it only for a lab or a broker reached through a "
+        "tunnel you trust",
     )
     keepalive_s: int = Field(
         default=30,
@@ -48,6 +79,15 @@ class MqttConfig(StrictModel):
         BrokerAddress.parse(value)
         return value
 
+    @model_validator(mode="after")
+    def _transport(self) -> MqttConfig:
+        problem = transport_problem(self.address, allow_plaintext=self.allow_plaintext,
+                                    how_to_allow="set allow_plaintext: true")
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
     @property
     def address(self) -> BrokerAddress:
-        return BrokerAddress.parse(self.url)
+        return BrokerAddress.parse(
+            self.url, TlsFiles(self.ca_file, self.cert_file, self.key_file))

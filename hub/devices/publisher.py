@@ -23,7 +23,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.reasoncodes import ReasonCode
 
-from core.mqtt import BrokerAddress, make_client
+from core.mqtt import BrokerAddress, TlsFiles, make_client
 from hub.db import Conn
 from hub.devices.sync import sync_versions
 from protocol.messages import PROTOCOL_VERSION, CmdPayload, to_json
@@ -133,9 +133,10 @@ class SyncPublisher:
         username: str | None = None,
         password: str | None = None,
         poll_s: float = POLL_S,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.database_url = database_url
-        self.address = BrokerAddress.parse(mqtt_url)
+        self.address = BrokerAddress.parse(mqtt_url, tls)
         self.client_id = client_id
         self.tz = tz
         self.username, self.password = username, password

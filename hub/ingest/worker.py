@@ -34,7 +34,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from core.mqtt import BrokerAddress, make_client
+from core.mqtt import BrokerAddress, TlsFiles, make_client
 from hub.db import Conn, connect
 from hub.ingest import store
 from hub.ingest.client import ConsumerClient
@@ -91,9 +91,10 @@ class Ingest:
         password: str | None = None,
         shared: bool = False,
         on_commit: Callable[[Sequence[Incoming]], None] | None = None,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.database_url = database_url
-        self.address = BrokerAddress.parse(mqtt_url)
+        self.address = BrokerAddress.parse(mqtt_url, tls)
         self.tz = tz
         self.shared = shared
         self.stats = IngestStats()
