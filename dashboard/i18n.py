@@ -78,6 +78,7 @@ STRINGS: Final[dict[Lang, dict[str, str]]] = {
         "eq_unknown": "Chưa rõ",
         "eq_no_assets": "Chưa có tài sản nào",
         "eq_no_alarms": "Không có cảnh báo đang mở",
+        "eq_more_alarms": "… và {n} cảnh báo khác (lọc theo trường để xem)",
         "eq_ack": "Xác nhận",
         "eq_clear": "Xoá",
         "eq_comment": "Ghi chú (tuỳ chọn)",
@@ -167,6 +168,11 @@ STRINGS: Final[dict[Lang, dict[str, str]]] = {
         "role_teacher": "Giáo viên",
         "role_facility_manager": "Quản lý thiết bị",
         "role_control_room": "Trung tâm điều hành",
+        # public wall and kiosk (issue #12)
+        "role_kiosk": "Màn hình kiosk",
+        "gate_activity": "Lượt qua cổng trong {minutes} phút qua",
+        "all_schools": "Toàn quận",
+        "no_activity": "Không có lượt qua cổng nào trong {minutes} phút qua",
     },
     "en": {
         "title": "Dương Kinh District Education Control Centre",
@@ -231,6 +237,7 @@ STRINGS: Final[dict[Lang, dict[str, str]]] = {
         "eq_unknown": "Unknown",
         "eq_no_assets": "No assets yet",
         "eq_no_alarms": "No open alarms",
+        "eq_more_alarms": "… and {n} more alarms (filter by school to see them)",
         "eq_ack": "Acknowledge",
         "eq_clear": "Clear",
         "eq_comment": "Comment (optional)",
@@ -320,6 +327,11 @@ STRINGS: Final[dict[Lang, dict[str, str]]] = {
         "role_teacher": "Teacher",
         "role_facility_manager": "Facility manager",
         "role_control_room": "Control room",
+        # public wall and kiosk (issue #12)
+        "role_kiosk": "Kiosk wall screen",
+        "gate_activity": "Gate passages, last {minutes} minutes",
+        "all_schools": "Whole district",
+        "no_activity": "No gate passages in the last {minutes} minutes",
     },
 }
 

@@ -86,6 +86,16 @@ def test_alarm_list_buttons() -> None:
     assert rendered.count("disabled=True") == 1
 
 
+def test_alarm_list_is_capped_with_a_count_of_the_rest() -> None:
+    alarms = [alarm(i, "device_offline", "active_unack") for i in range(1, 8)]
+    items = build_alarm_list(alarms, {"s1": "S"}, "en", TZ, limit=5)
+    rendered = str(items)
+    assert rendered.count("'type': 'eq-ack'") == 5
+    assert "'id': 5" in rendered and "'id': 6" not in rendered
+    assert "and 2 more alarms" in text(items)
+    assert "more alarms" not in text(build_alarm_list(alarms, {"s1": "S"}, "en", TZ, limit=7))
+
+
 def test_kpis() -> None:
     view = EquipmentView(
         assets=[asset("A", 1)], alarms=[alarm(1, "lamp_life", "cleared_unack")],
