@@ -73,9 +73,14 @@ class SnapshotStore:
         return sorted(found)
 
     def prune(self, now: datetime) -> int:
-        """Delete crops past the age limit, then the oldest beyond the count. Runs even
-        when disabled: turning snapshots off must not leave old crops behind forever."""
+        """Delete crops past the age limit, then the oldest beyond the count; the gate
+        runs it at every start. Disabled, every crop goes: with snapshots turned off the
+        review they were kept for is over, and nothing else would ever delete them."""
         found = self.snapshots()
+        if not self.enabled:
+            for _, path in found:
+                path.unlink(missing_ok=True)
+            return len(found)
         cutoff = now - self.max_age
         doomed = [path for taken, path in found if taken < cutoff]
         kept = [path for taken, path in found if taken >= cutoff]

@@ -155,6 +155,10 @@ class GateAgent(DeviceAgent):
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.snapshots is not None:
+            # Crops kept before a restart, or before snapshots were turned off, go now:
+            # nothing else would ever look at them again (SnapshotStore.prune).
+            self.snapshots.prune(self.clock.now())
         super().start()
         if self.gate.uses_face and self._face_thread is None:
             assert self.camera is not None
