@@ -1,0 +1,416 @@
+"""Provisioning on the real thing: `smartschool broker init --tls` writes the setup, a
+real Mosquitto runs it, `smartschool devices add/rotate/decommission` manage accounts
+through its dynamic security plugin, and real edge agents run from their bundles.
+
+Every refusal is shown against a witness: a message the same client may send, sent
+after the forbidden one and seen by a subscriber that reads everything, so "nothing
+arrived" means refused, not "not arrived yet".
+"""
+
+from __future__ import annotations
+
+import getpass
+import ssl
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+from typer.testing import CliRunner
+
+from core.settings import get_settings
+from edge.agent import build_agent
+from edge.cards.readers import SimulatedCardReader
+from edge.config import load_config
+from edge.gate.agent import GateAgent
+from edge.hardware.relay import NoopRelay
+from hub.broker.acl import HUB_USER
+from hub.devices.registry import upsert_school
+from hub.ingest.worker import Ingest
+from smartschool.cli import app
+from tests.conftest import free_port, mosquitto_binary, wait_port, wait_until
+
+pytestmark = pytest.mark.integration
+
+SCHOOL = "th-prov"
+GATE_A, GATE_B, ROOM = "th-prov-gate-a", "th-prov-gate-b", "th-prov-r101"
+HUB_ID = "smartschool-hub"  # the hub's client id (Settings.hub_client_id's default)
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, (args, result.stdout, result.stderr)
+    return result.stdout
+
+
+def read_env(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
+             if line and not line.startswith("#"))
+    return {key: value for key, value in pairs}
+
+
+@dataclass
+class District:
+    directory: Path
+    env: dict[str, str]
+    port: int  # loopback, plain: the hub and the CLI
+    tls_port: int  # devices
+    bundles: Path
+    db: str
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def ca(self) -> str:
+        return self.env["SMARTSCHOOL_BROKER_CA_FILE"]
+
+    def bundle(self, device: str) -> Path:
+        return self.bundles / device
+
+    def password(self, device: str) -> str:
+        return (self.bundle(device) / "mqtt-password").read_text().strip()
+
+
+@pytest.fixture
+def district(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[District]:
+    directory, port, tls_port = tmp_path / "broker", free_port(), free_port()
+    out = cli("broker", "init", str(directory), "--tls", "--port", str(port),
+              "--tls-port", str(tls_port), "--hostname", "127.0.0.1",
+              "--user", getpass.getuser())
+    assert f"conf: {directory / 'mosquitto.conf'}" in out
+    proc = subprocess.Popen([mosquitto_binary(), "-c", str(directory / "mosquitto.conf")],
+                            stdout=subprocess.DEVNULL,
+                            stderr=(tmp_path / "mosquitto.log").open("ab"))
+    try:
+        wait_port(port)
+        wait_port(tls_port)
+        env = read_env(directory / "smartschool.env")
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("SMARTSCHOOL_DATABASE_URL", pg_url)
+        monkeypatch.setenv("SMARTSCHOOL_DATA_DIR", str(tmp_path / "data"))
+        get_settings.cache_clear()
+        with psycopg.connect(pg_url) as conn:
+            upsert_school(conn, code=SCHOOL, name="Trường Tiểu học Thử", level="tieu_hoc",
+                          ward="Hải Thành")
+        bundles = tmp_path / "bundles"
+        for device, role in ((GATE_A, "gate"), (GATE_B, "gate"), (ROOM, "classroom")):
+            out = cli("devices", "add", SCHOOL, device, "--role", role,
+                      "--bundle", str(bundles / device), "--device-dir", str(bundles / device))
+            assert f"device {device} registered to {SCHOOL} as {role}" in out
+        yield District(directory, env, port, tls_port, bundles, pg_url, proc)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        get_settings.cache_clear()
+
+
+# --- plain clients ------------------------------------------------------------------------
+
+
+@dataclass
+class Probe:
+    """A paho client that records what happened to it."""
+
+    client: mqtt.Client
+    connack: ReasonCode | None = None
+    suback: list[ReasonCode] = field(default_factory=list)
+    pubacks: dict[int, ReasonCode] = field(default_factory=dict)
+    received: list[tuple[str, bytes]] = field(default_factory=list)
+    disconnected: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def publish(self, topic: str, body: bytes) -> ReasonCode:
+        info = self.client.publish(topic, body, qos=1)
+        wait_until(lambda: info.mid in self.pubacks, what=f"PUBACK of {topic}")
+        return self.pubacks[info.mid]
+
+    def subscribe(self, topic: str) -> ReasonCode:
+        self.suback.clear()
+        self.client.subscribe(topic, qos=1)
+        wait_until(lambda: self.suback, what=f"SUBACK of {topic}")
+        return self.suback[0]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def probe(district: District, *, username: str | None, password: str | None,
+          client_id: str, tls: bool = True, port: int | None = None) -> Probe:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=MQTTProtocolVersion.MQTTv5)
+    p = Probe(client)
+    if username is not None:
+        client.username_pw_set(username, password)
+    if tls:
+        client.tls_set(ca_certs=district.ca, cert_reqs=ssl.CERT_REQUIRED)
+
+    def on_connect(_c: Any, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
+        p.connack = rc
+        p.done.set()
+
+    def on_disconnect(_c: Any, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
+        p.disconnected.set()
+        p.done.set()
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    client.on_subscribe = lambda _c, _u, _m, codes, _p: p.suback.extend(codes)
+    client.on_publish = lambda _c, _u, mid, rc, _p: p.pubacks.__setitem__(mid, rc)
+    client.on_message = lambda _c, _u, m: p.received.append((m.topic, m.payload))
+    client.reconnect_delay_set(30, 60)  # a refused probe must not retry within the test
+    if port is None:
+        port = district.tls_port if tls else district.port
+    client.connect("127.0.0.1", port, keepalive=30)
+    client.loop_start()
+    assert p.done.wait(10), "no CONNACK"
+    return p
+
+
+def device_probe(district: District, device: str, *, password: str | None = None,
+                 client_id: str | None = None) -> Probe:
+    return probe(district, username=device,
+                 password=password if password is not None else district.password(device),
+                 client_id=client_id or device)
+
+
+@pytest.fixture
+def spy(district: District) -> Iterator[Probe]:
+    """The hub's account (the one reader of everything) under a client id of its own."""
+    p = probe(district, username=HUB_USER, password=district.env["SMARTSCHOOL_MQTT_PASSWORD"],
+              client_id=f"spy-{uuid.uuid4().hex[:6]}", tls=False)
+    assert p.connack is not None and not p.connack.is_failure
+    assert not p.subscribe("ss/v1/#").is_failure
+    yield p
+    p.close()
+
+
+def topic(device: str, channel: str) -> str:
+    return f"ss/v1/{SCHOOL}/{device}/{channel}"
+
+
+def seen(spy: Probe, t: str) -> list[bytes]:
+    return [body for got, body in spy.received if got == t]
+
+
+def accepted(p: Probe) -> bool:
+    return p.connack is not None and not p.connack.is_failure
+
+
+def refused_publish(district: District, device: str, t: str) -> None:
+    """A publish the device's ACL forbids: Mosquitto 2.0 answers "not authorised" and
+    drops the connection (observed on 2.0.11), so each attempt gets a connection of its
+    own."""
+    p = device_probe(district, device)
+    try:
+        assert accepted(p)
+        assert p.publish(t, b"forged").is_failure
+        assert p.disconnected.wait(10), f"{device} still connected after publishing on {t}"
+    finally:
+        p.close()
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_init_writes_a_tls_only_device_listener_and_private_secrets(district: District) -> None:
+    d = district.directory
+    conf = (d / "mosquitto.conf").read_text().splitlines()
+    assert f"listener {district.port} 127.0.0.1" in conf and f"listener {district.tls_port}" in conf
+    for secret in ("smartschool.env", "dynamic-security.json", "tls/broker.key",
+                   "tls/district-ca.key"):
+        assert (d / secret).stat().st_mode & 0o077 == 0, secret
+    for device in (GATE_A, GATE_B, ROOM):
+        b = district.bundle(device)
+        assert (b / "mqtt-password").stat().st_mode & 0o777 == 0o600
+        assert (b / "district-ca.crt").read_bytes() == Path(district.ca).read_bytes()
+        assert load_config(b / f"{device}.yaml").mqtt.url == (
+            f"mqtts://127.0.0.1:{district.tls_port}")
+    assert (district.bundle(GATE_A) / "device_token").stat().st_mode & 0o777 == 0o600
+    assert not (district.bundle(ROOM) / "device_token").exists()  # nothing to sync
+    # Plain MQTT on the device listener gets no CONNACK: the broker drops the connection.
+    plain = probe(district, username=GATE_A, password=district.password(GATE_A),
+                  client_id=GATE_A, tls=False, port=district.tls_port)
+    assert plain.connack is None and plain.disconnected.is_set()
+    plain.close()
+    ok = device_probe(district, GATE_A)
+    assert accepted(ok)
+    ok.close()
+
+
+def test_agents_run_from_their_bundles_over_tls_and_their_messages_are_stored(
+        district: District, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env = district.env
+    ingest = Ingest(database_url=district.db, mqtt_url=env["SMARTSCHOOL_MQTT_URL"],
+                    client_id=HUB_ID, tz="Asia/Ho_Chi_Minh",
+                    username=env["SMARTSCHOOL_MQTT_USERNAME"],
+                    password=env["SMARTSCHOOL_MQTT_PASSWORD"])
+    ingest.start()
+    agents: list[Any] = []
+    try:
+        wait_until(lambda: ingest.stats.subscribed, what="hub subscribed")
+        for device in (GATE_A, ROOM):
+            # The agent reads its password as the systemd credential of its bundle.
+            monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(district.bundle(device)))
+            monkeypatch.delenv("SMARTSCHOOL_MQTT_PASSWORD", raising=False)
+            config = load_config(district.bundle(device) / f"{device}.yaml")
+            assert config.mqtt.address.tls
+            agent = build_agent(config, relay=NoopRelay(), card_reader=SimulatedCardReader(),
+                                data_dir=tmp_path / device)
+            agents.append(agent)
+            agent.start()
+            assert agent.link.wait_connected(10), f"{device} did not connect"
+        gate = agents[0]
+        assert isinstance(gate, GateAgent)
+        taps = [gate.handle_tap(uid) for uid in ("04A1B2C3", "04A1B2C4")]
+        assert all(taps)
+        with psycopg.connect(district.db) as conn:
+            def stored() -> list[tuple[Any, ...]]:
+                return conn.execute(
+                    "select seq, card_uid from gate_events where device_id = %s order by seq",
+                    (GATE_A,)).fetchall()
+            rows = wait_until(lambda: len(stored()) == 2 and stored(), what="2 taps stored")
+            assert [r[1] for r in rows] == ["04A1B2C3", "04A1B2C4"]
+            online = wait_until(lambda: conn.execute(
+                "select id from devices where state = 'online' order by id").fetchall() == [
+                    (GATE_A,), (ROOM,)] or None, what="both agents online")
+            assert online
+        assert ingest.stats.connections == 1 and ingest.stats.dead_lettered == 0
+    finally:
+        for agent in agents:
+            agent.stop()
+        ingest.stop()
+
+
+def test_refused_anonymous_and_wrong_password(district: District) -> None:
+    for tls in (True, False):
+        anonymous = probe(district, username=None, password=None, client_id="anon", tls=tls)
+        assert not accepted(anonymous), tls
+        anonymous.close()
+    wrong = device_probe(district, GATE_A, password="not-the-password")
+    assert not accepted(wrong)
+    wrong.close()
+    # A device account does not open the hub's plain loopback listener either.
+    local = probe(district, username=GATE_A, password="not-the-password", client_id=GATE_A,
+                  tls=False)
+    assert not accepted(local)
+    local.close()
+
+
+def test_a_gate_cannot_speak_for_another_nor_take_the_hubs_client_id(
+        district: District, spy: Probe) -> None:
+    for channel in ("event", "status", "telemetry", "reply", "cmd"):  # cmd: the hub's
+        refused_publish(district, GATE_A, topic(GATE_B, channel))
+    a = device_probe(district, GATE_A)
+    try:
+        assert accepted(a)
+        assert not a.publish(topic(GATE_A, "event"), b"witness").is_failure
+        wait_until(lambda: seen(spy, topic(GATE_A, "event")), what="the witness")
+        assert [t for t, _ in spy.received if GATE_B in t] == []
+
+        # Its credentials with the hub's client id: refused, and the session is untouched.
+        hub = probe(district, username=HUB_USER,
+                    password=district.env["SMARTSCHOOL_MQTT_PASSWORD"], client_id=HUB_ID,
+                    tls=False)
+        assert accepted(hub)
+        taker = device_probe(district, GATE_A, client_id=HUB_ID)
+        assert not accepted(taker)
+        taker.close()
+        other = device_probe(district, GATE_A, client_id=GATE_B)
+        assert not accepted(other)
+        other.close()
+        assert hub.client.is_connected() and not hub.disconnected.is_set()
+        hub.close()
+    finally:
+        a.close()
+
+
+def test_a_gate_subscribing_to_everything_receives_nothing_of_others(
+        district: District, spy: Probe) -> None:
+    a = device_probe(district, GATE_A)
+    b = device_probe(district, GATE_B)
+    try:
+        assert a.subscribe("ss/v1/#").is_failure
+        assert a.subscribe(topic(GATE_B, "cmd")).is_failure
+        assert not a.subscribe(topic(GATE_A, "cmd")).is_failure  # its own commands
+        assert not b.publish(topic(GATE_B, "event"), b"b's event").is_failure
+        hub = probe(district, username=HUB_USER,
+                    password=district.env["SMARTSCHOOL_MQTT_PASSWORD"],
+                    client_id=f"cmd-{uuid.uuid4().hex[:6]}", tls=False)
+        assert not hub.publish(topic(GATE_B, "cmd"), b"for b").is_failure
+        assert not hub.publish(topic(GATE_A, "cmd"), b"for a").is_failure  # the witness
+        hub.close()
+        wait_until(lambda: a.received, what="a's own command")
+        assert a.received == [(topic(GATE_A, "cmd"), b"for a")]
+        assert seen(spy, topic(GATE_B, "event")) == [b"b's event"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_classroom_agent_cannot_publish_gate_events(district: District, spy: Probe) -> None:
+    refused_publish(district, ROOM, topic(ROOM, "event"))
+    room = device_probe(district, ROOM)
+    try:
+        assert not room.publish(topic(ROOM, "telemetry"), b"witness").is_failure
+        wait_until(lambda: seen(spy, topic(ROOM, "telemetry")), what="the witness")
+        assert seen(spy, topic(ROOM, "event")) == []
+    finally:
+        room.close()
+
+
+def test_rotation_stops_the_old_password_and_decommissioning_the_account(
+        district: District, spy: Probe) -> None:
+    old = district.password(GATE_A)
+    with psycopg.connect(district.db) as conn:
+        old_token = conn.execute("select token_hash from devices where id = %s",
+                                 (GATE_A,)).fetchone()
+    connected = device_probe(district, GATE_A)
+    assert accepted(connected)
+    out = cli("devices", "rotate", GATE_A, "--bundle", str(district.bundle(GATE_A)),
+              "--device-dir", str(district.bundle(GATE_A)))
+    assert "old ones no longer work" in out
+    assert connected.disconnected.wait(10), "the broker kept the old password's connection"
+    connected.close()
+    assert district.password(GATE_A) != old
+    stale = device_probe(district, GATE_A, password=old)
+    assert not accepted(stale)
+    stale.close()
+    fresh = device_probe(district, GATE_A)
+    assert accepted(fresh)
+    assert not fresh.publish(topic(GATE_A, "event"), b"after rotation").is_failure
+    fresh.close()
+    with psycopg.connect(district.db) as conn:
+        assert conn.execute("select token_hash from devices where id = %s",
+                            (GATE_A,)).fetchone() != old_token
+
+    b = device_probe(district, GATE_B)
+    assert accepted(b)
+    assert not b.publish(topic(GATE_B, "event"), b"before").is_failure
+    out = cli("devices", "decommission", GATE_B)
+    assert "broker account removed, token revoked" in out
+    assert b.disconnected.wait(10), "the broker kept the decommissioned device connected"
+    b.close()
+    gone = device_probe(district, GATE_B)
+    assert not accepted(gone)
+    gone.close()
+    with psycopg.connect(district.db) as conn:
+        row = conn.execute("select school_id, token_revoked_at is not null from devices"
+                           " where id = %s", (GATE_B,)).fetchone()
+    assert row == (SCHOOL, True)  # still registered (its history stays), token revoked
+    assert seen(spy, topic(GATE_B, "event")) == [b"before"]
+    # Nothing of the broker account is left: adding it again starts afresh.
+    again = cli("devices", "add", SCHOOL, GATE_B, "--role", "gate",
+                "--bundle", str(district.bundle(GATE_B)))
+    assert "registered" in again
+    back = device_probe(district, GATE_B)
+    assert accepted(back)
+    back.close()
