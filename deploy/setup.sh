@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Set up smartschool in ./.venv with every extra (edge, hub, dashboard, face, dev).
+# Set up smartschool in ./.venv with every extra (gate, classroom, hub, dashboard, demo, face, dev).
 #   bash deploy/setup.sh            # then: .venv/bin/smartschool demo
+#   bash deploy/setup.sh --blas     # also build dlib against OpenBLAS (a face gate, a hub
+#                                   # that enrolls many faces); same as SMARTSCHOOL_DLIB_BLAS=1
 # Safe to re-run; it only installs what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+blas=${SMARTSCHOOL_DLIB_BLAS:-0}
+for arg in "$@"; do
+    case "$arg" in
+        --blas) blas=1 ;;
+        --no-blas) blas=0 ;;
+        -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+        *) echo "setup.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
 
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
@@ -17,10 +29,9 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
 # face_recognition's metadata asks for dlib, a 10-minute source build; dlib-bin
 # (installed by the `face` extra) provides the same module prebuilt.
 "${PIP[@]}" install --no-deps 'face_recognition>=1.3'
-# The face encoder is about 3-8x faster on dlib built against OpenBLAS. Build it where
-# this machine can (a wheel is cached, so only the first run pays the ~10 minutes);
-# anything that fails leaves dlib-bin in place. SMARTSCHOOL_DLIB_BLAS=0 skips it.
-if [ "${SMARTSCHOOL_DLIB_BLAS:-1}" != 0 ]; then
+# The face encoder is about 4x faster on dlib built against OpenBLAS, but the build costs
+# about 8 minutes the first time, and the demo and the tests do not need the speed: opt in.
+if [ "$blas" != 0 ]; then
     bash deploy/build-dlib-blas.sh || echo "continuing with dlib-bin (no BLAS build here)"
 fi
 echo "smartschool is installed in .venv: run .venv/bin/smartschool --help"
