@@ -21,6 +21,7 @@ from dash.development.base_component import Component
 from dashboard.builders.district import _kpi, _number
 from dashboard.i18n import Lang, format_date, level_label, t
 from hub.attendance.export import MEDIA_TYPES, to_csv, to_xlsx
+from hub.attendance.labels import localise
 from hub.attendance.reports import ClassRegister, DailyRow, StudentDayRow
 from hub.attendance.rules import FLAG_CORRECTED
 from hub.read.queries import ArrivalBucket
@@ -204,10 +205,14 @@ def daily_table(total: DailyRow | None, classes: Sequence[DailyRow]) -> tuple[
 
 
 def build_download(
-    fmt: FileFormat, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    fmt: FileFormat, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+    lang: Lang = "vi", heading: str | None = None,
 ) -> dict[str, Any]:
-    """What a ``dcc.Download`` needs: the file's bytes (hub.attendance.export) and name."""
-    body = to_csv(columns, rows) if fmt == "csv" else to_xlsx(columns, rows, title=name)
+    """What a ``dcc.Download`` needs: the file's bytes (hub.attendance.export) and name,
+    with the API's export words (hub.attendance.labels) in ``lang``."""
+    columns, rows = localise(columns, rows, lang)
+    body = (to_csv(columns, rows) if fmt == "csv"
+            else to_xlsx(columns, rows, title=name, heading=heading))
     # The dict dcc.send_bytes makes, spelled out (its stub is untyped); with the MIME type.
     return {"content": base64.b64encode(body).decode("ascii"), "filename": f"{name}.{fmt}",
             "type": MEDIA_TYPES[fmt], "base64": True}

@@ -1,12 +1,14 @@
-"""Tables to CSV (UTF-8 with BOM, so Excel shows Vietnamese right) and XLSX bytes."""
+"""Tables to CSV (UTF-8 with BOM, so Excel shows Vietnamese right) and XLSX bytes, inert
+(no cell can become a formula) and laid out for a secretary (hub/spreadsheets.py); the
+words (headers, statuses) come from hub/attendance/labels.py."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
+
+from hub.spreadsheets import csv_bytes, xlsx_bytes
 
 if TYPE_CHECKING:
     from hub.attendance.reports import ClassRegister
@@ -22,7 +24,9 @@ def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
         # Spreadsheets have no time zones: local wall time, as the register is read.
         return value.replace(tzinfo=None)
-    if isinstance(value, list | tuple | frozenset | set):
+    if isinstance(value, frozenset | set):
+        return ", ".join(sorted(str(v) for v in value))  # one order, file after file
+    if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
@@ -30,25 +34,16 @@ def _cell(value: Any) -> Any:
 
 
 def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if v is None else _cell(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """A plain table (header row, then rows; no title row, so programs can read it too)."""
+    return csv_bytes(columns, [[_cell(v) for v in row] for row in rows])
 
 
-def to_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=title[:31])  # Excel's limit on sheet names
-    ws.append(list(columns))
-    for row in rows:
-        ws.append([_cell(v) for v in row])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+def to_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str,
+            heading: str | None = None) -> bytes:
+    """``title`` names the sheet; ``heading``, when given, is the title row above the
+    headers."""
+    return xlsx_bytes(columns, [[_cell(v) for v in row] for row in rows], sheet=title,
+                      title=heading)
 
 
 REGISTER_COLUMNS: tuple[str, ...] = ("student", "full_name", "status", "first_in", "last_out",

@@ -2,6 +2,8 @@
 
 Everything leaves here as strings: the validators decide what a cell means, so a date or
 a number typed into Excel is turned back into the text the clerk would have typed.
+Written files are inert (hub/spreadsheets.py): a CSV cell escaped with a leading quote
+reads back as it was, so an export re-imports unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Final
+
+from hub.spreadsheets import csv_bytes, restore_csv_cell, xlsx_bytes
 
 SUFFIXES: Final = (".xlsx", ".csv")
 # Excel opens a CSV as UTF-8 only with the byte order mark; without it Vietnamese turns
@@ -58,7 +62,8 @@ def read_rows(data: bytes, name: str) -> list[list[str]]:
         )
     except csv.Error:
         dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text, newline=""), dialect)]
+    return [[restore_csv_cell(cell) for cell in row]
+            for row in csv.reader(io.StringIO(text, newline=""), dialect)]
 
 
 def _xlsx_rows(data: bytes, name: str) -> Iterator[list[str]]:
@@ -80,23 +85,8 @@ def _xlsx_rows(data: bytes, name: str) -> Iterator[list[str]]:
 
 def write_rows(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     if suffix_of(path.name) == ".xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None  # a new workbook has one sheet
-        sheet.title = SHEET_TITLE
-        sheet.append(list(headers))
-        for row in rows:
-            sheet.append(list(row))
         # Text format for every cell: identifiers keep their leading zeros when the clerk
-        # edits the file and saves it again.
-        for column in sheet.iter_cols():
-            for cell in column:
-                cell.number_format = "@"
-        book.save(path)
+        # edits the file and saves it again. No title row: the import's own format.
+        path.write_bytes(xlsx_bytes(headers, rows, sheet=SHEET_TITLE, text_only=True))
         return
-    with path.open("w", encoding=CSV_ENCODING, newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(headers)
-        writer.writerows(rows)
+    path.write_bytes(csv_bytes(headers, rows))

@@ -175,15 +175,15 @@ def test_school_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         sheet = load_workbook(xlsx, read_only=True).active
         assert sheet is not None
         cells = [tuple(row) for row in sheet.iter_rows(values_only=True)]
-        assert cells[0][:3] == ("student", "full_name", "status")
+        assert cells[0][:3] == ("Mã học sinh", "Họ và tên", "Trạng thái")
         chi = next(row for row in cells if row[0] == "HS103")
-        assert chi[1:3] == ("Lê Minh Chi", "excused")
+        assert chi[1:3] == ("Lê Minh Chi", "Có phép")
         assert REASON in chi and "gvcn.7a1" in chi
         click(driver, "#sc-exp-daily-csv", "the daily export")
         daily = wait_file(downloads, ".csv")
         rows = list(csv.DictReader(io.StringIO(daily.read_text(encoding="utf-8-sig"))))
-        assert [r["class_name"] for r in rows] == ["7A1", "7A2", ""]
-        assert rows[-1]["enrolled"] == "6" and rows[-1]["late"] == "2"
+        assert [r["Lớp"] for r in rows] == ["7A1", "7A2", ""]
+        assert rows[-1]["Sĩ số"] == "6" and rows[-1]["Đi muộn"] == "2"
 
         # English via the switch, reflected in the URL; names and data unchanged.
         english = ("Late students", "Arrivals today", "Class register", "School daily report",

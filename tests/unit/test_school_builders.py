@@ -177,7 +177,13 @@ def test_downloads_are_real_csv_and_xlsx_files() -> None:
     assert data["filename"] == "so-diem-danh-7A1-2026-11-30.csv" and data["base64"] is True
     body = base64.b64decode(data["content"]).decode("utf-8-sig")
     parsed = list(csv.reader(io.StringIO(body)))
-    assert parsed[2][:3] == ["HS103", "Lê Minh Chi", "excused"]
+    assert parsed[0][:3] == ["Mã học sinh", "Họ và tên", "Trạng thái"]
+    assert parsed[2][:3] == ["HS103", "Lê Minh Chi", "Có phép"]
+    english = build_download("csv", "register", columns, rows, lang="en")
+    parsed = list(csv.reader(io.StringIO(base64.b64decode(english["content"])
+                                         .decode("utf-8-sig"))))
+    assert parsed[0][:3] == ["Student code", "Full name", "Status"]
+    assert parsed[2][2] == "Excused"
 
     data = build_download("xlsx", "so-diem-danh-7A1-2026-11-30", columns, rows)
     assert data["filename"].endswith(".xlsx")

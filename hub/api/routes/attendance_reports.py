@@ -18,12 +18,14 @@ from hub.access import PERSON_ROLES
 from hub.accounts.auth import User
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser, SchoolFilterDep
 from hub.api.responses import AUTHED, FORBIDDEN, NOT_FOUND, attachment, downloads
-from hub.attendance import corrections, reports
+from hub.attendance import corrections, labels, reports
 from hub.attendance.export import MEDIA_TYPES, ExportFormat, register_table, to_csv, to_xlsx
 
 router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"], responses=AUTHED)
 
 FormatQuery = Annotated[ExportFormat, Query(description="json (default), csv or xlsx")]
+# The words of a csv/xlsx file (headers, statuses); JSON keeps its field names.
+LangQuery = Annotated[labels.Lang, Query(description="csv/xlsx words: vi (default) or en")]
 STUDENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 # Years the district's registers can hold: anything else is a typo (or year 0, which no
 # date type represents), refused with 422 before any query.
@@ -82,9 +84,12 @@ def _require_person_role(user: User) -> None:
 
 
 def _download(
-    fmt: ExportFormat, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    fmt: ExportFormat, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+    *, lang: labels.Lang = labels.DEFAULT_LANG, heading: str | None = None,
 ) -> Response:
-    body = to_csv(columns, rows) if fmt == "csv" else to_xlsx(columns, rows, title=name)
+    columns, rows = labels.localise(columns, rows, lang)
+    body = (to_csv(columns, rows) if fmt == "csv"
+            else to_xlsx(columns, rows, title=name, heading=heading))
     return Response(
         content=body,
         media_type=MEDIA_TYPES[fmt],
@@ -110,6 +115,7 @@ def read_register(
     class_id: Annotated[int, Query(ge=1, le=2**62)],
     date: DayQuery = None,
     format: FormatQuery = "json",
+    lang: LangQuery = labels.DEFAULT_LANG,
 ) -> Any:
     _require_person_role(user)
     now = _now()
@@ -124,7 +130,9 @@ def read_register(
     if format == "json":
         return register
     columns, rows = register_table(register, ctx.tz)
-    return _download(format, f"so-diem-danh-{register.class_name}-{day}", columns, rows)
+    return _download(format, f"so-diem-danh-{register.class_name}-{day}", columns, rows,
+                     lang=lang, heading=labels.title("register", lang,
+                                                     name=register.class_name, day=day))
 
 
 @router.get("/daily", response_model=DailyPublic, responses=downloads())
@@ -135,6 +143,7 @@ def read_daily(
     date: DayQuery = None,
     by_class: Annotated[bool, Query(description="One row per class (needs `school`)")] = False,
     format: FormatQuery = "json",
+    lang: LangQuery = labels.DEFAULT_LANG,
 ) -> Any:
     """The district (or school) daily summary by the attendance rules: each school's
     late and absent cutoffs, its calendar (a holiday or weekend is ``school_day: false``
@@ -153,7 +162,9 @@ def read_daily(
     if format == "json":
         return DailyPublic(date=day, rows=rows)
     columns, table = _table(rows)
-    return _download(format, f"diem-danh-{schools.school or 'quan'}-{day}", columns, table)
+    return _download(format, f"diem-danh-{schools.school or 'quan'}-{day}", columns, table,
+                     lang=lang, heading=labels.title("daily", lang, name=schools.school,
+                                                     day=day))
 
 
 @router.get("/monthly", response_model=MonthlyPublic, responses=NOT_FOUND | downloads())
@@ -164,6 +175,7 @@ def read_monthly(
     school: Annotated[str, Query(pattern=ID_PATTERN)],
     month: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM, 2000-2100")],
     format: FormatQuery = "json",
+    lang: LangQuery = labels.DEFAULT_LANG,
 ) -> Any:
     if not _visible(user, school):
         raise _not_found(f"school {school} not found")
@@ -175,7 +187,8 @@ def read_monthly(
     if format == "json":
         return MonthlyPublic(school=school, month=month, classes=rows)
     columns, table = _table(rows)
-    return _download(format, f"ty-le-chuyen-can-{school}-{month}", columns, table)
+    return _download(format, f"ty-le-chuyen-can-{school}-{month}", columns, table,
+                     lang=lang, heading=labels.title("monthly", lang, name=school, day=month))
 
 
 def _public(result: corrections.CorrectionResult) -> CorrectionPublic:
