@@ -39,6 +39,11 @@ class BrokerRefused(RuntimeError):
     to fall back to another protocol version."""
 
 
+class TransportRefused(ValueError):
+    """A transport this client may not use: plain MQTT to another machine without an
+    explicit allowance, TLS files on a plain URL (``transport_problem``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TlsFiles:
     """PEM files for an ``mqtts://`` connection. None: the system trust store, no client

@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo
 
 import uvicorn
 
-from core.mqtt import BrokerAddress, TlsFiles, transport_problem
+from core.mqtt import BrokerAddress, TlsFiles, TransportRefused, transport_problem
 from core.settings import Settings
 from hub.devices.publisher import SyncPublisher
 from hub.equipment.evaluator import Evaluator
 from hub.ingest.worker import Ingest
 from hub.notify.settings import NotifySettings
 from hub.notify.worker import NotificationWorker
+from hub.records.retention import RetentionWindows
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class Hub:
             BrokerAddress.parse(mqtt_url, tls), allow_plaintext=settings.mqtt_allow_plaintext,
             how_to_allow="set SMARTSCHOOL_MQTT_ALLOW_PLAINTEXT=true")
         if problem is not None:
-            raise ValueError(problem)
+            raise TransportRefused(problem)
         self.notifier: NotificationWorker | None = None
         # Alarms and rollups: every hub process may run one; an advisory lock makes one
         # the leader and the others standbys.
@@ -163,6 +164,7 @@ class Hub:
                 offline_after_gate_s=settings.offline_after_gate_s,
                 offline_after_classroom_s=settings.offline_after_classroom_s,
                 event_retention_days=settings.event_retention_days,
+                retention=RetentionWindows.from_settings(settings),
             )
         if notify if notify is not None else api:
             self.notifier = NotificationWorker(database_url, settings=NotifySettings(),

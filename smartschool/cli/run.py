@@ -107,8 +107,14 @@ def hub(
     mqtt_url = broker_url(settings)
     migrate(url)
     _ensure_admin(settings, url)
-    service = Hub(settings, database_url=url, mqtt_url=mqtt_url, api=api,
-                  ingest=ingest, shared=shared, client_id=client_id, workers=workers)
+    from core.mqtt import BrokerRefused, TransportRefused
+
+    try:
+        service = Hub(settings, database_url=url, mqtt_url=mqtt_url, api=api,
+                      ingest=ingest, shared=shared, client_id=client_id, workers=workers)
+    except (TransportRefused, BrokerRefused) as exc:
+        # plain MQTT off loopback, bad broker credentials, a CA that does not verify it
+        raise fail(f"broker {mqtt_url}: {exc}") from exc
     service.start()
     try:
         wait_for_shutdown()

@@ -272,3 +272,34 @@ def test_every_client_runs_mqtt5_and_the_hub_session_outlives_the_hub(
         gate.stop()
         room.stop()
         (restarted or hub).stop()
+
+
+@pytest.mark.parametrize(("env", "words"), [
+    ({"SMARTSCHOOL_MQTT_URL": "mqtt://10.1.2.3:1883"}, "in clear"),
+    ({"SMARTSCHOOL_MQTT_URL": "{tls}", "SMARTSCHOOL_MQTT_USERNAME": HUB_USER,
+      "SMARTSCHOOL_MQTT_PASSWORD": "wrong", "SMARTSCHOOL_MQTT_CA_FILE": "{ca}"},
+     f"refused {HUB_USER}"),
+    ({"SMARTSCHOOL_MQTT_URL": "{tls}", "SMARTSCHOOL_MQTT_USERNAME": HUB_USER,
+      "SMARTSCHOOL_MQTT_PASSWORD": PASSWORDS[HUB_USER]}, "TLS"),  # no district CA
+])
+def test_smartschool_hub_exits_with_the_reason(
+        env: dict[str, str], words: str, pg_url: str, secure_broker: SecureBroker,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from core.settings import get_settings
+    from smartschool.cli import app
+
+    for name, value in {"SMARTSCHOOL_DATABASE_URL": pg_url,
+                        "SMARTSCHOOL_SECRET_KEY": "k" * 48,
+                        "SMARTSCHOOL_DATA_DIR": str(tmp_path / "data"),
+                        "SMARTSCHOOL_API_PORT": str(free_port()), **env}.items():
+        monkeypatch.setenv(name, value.format(tls=secure_broker.url,
+                                              ca=secure_broker.ca_file))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["hub"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert words in result.output

@@ -3,10 +3,13 @@ settings say otherwise; TLS files go with mqtts:// only. Tables of cases."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from core.mqtt import BrokerAddress, TlsFiles, transport_problem
+from core.mqtt import BrokerAddress, TlsFiles, TransportRefused, transport_problem
 from edge.config.mqtt import MqttConfig
 
 
@@ -86,3 +89,29 @@ def test_addresses_with_other_files_are_other_addresses() -> None:
     assert plain == BrokerAddress.parse("mqtts://b:8883", TlsFiles())
     assert plain != BrokerAddress.parse("mqtts://b:8883", CA)
     assert str(BrokerAddress.parse("mqtts://b:8883", CA)) == "mqtts://b:8883"
+
+
+@pytest.mark.parametrize(("url", "settings", "words"), [
+    ("mqtt://10.1.2.3:1883", {}, "SMARTSCHOOL_MQTT_ALLOW_PLAINTEXT=true"),
+    ("mqtt://broker.district.local", {}, "in clear"),
+    ("mqtt://127.0.0.1:1883", {"mqtt_ca_file": "/etc/ca.crt"}, "use mqtts://"),
+    ("mqtts://broker.district.local", {"mqtt_key_file": "/etc/k.pem"}, "client certificate"),
+])
+def test_the_hub_refuses_a_transport_before_starting_anything(
+        url: str, settings: dict[str, object], words: str, tmp_path: Path) -> None:
+    from core.settings import Settings
+    from hub.service import Hub
+
+    with pytest.raises(TransportRefused, match=re.escape(words)):
+        Hub(Settings(_env_file=None, data_dir=tmp_path, **settings),  # type: ignore[arg-type]
+            database_url="postgresql://nobody@127.0.0.1:1/none", mqtt_url=url)
+
+
+def test_the_hub_reads_its_tls_files_from_the_settings(tmp_path: Path) -> None:
+    from core.settings import Settings
+    from hub.service import broker_tls
+
+    settings = Settings(_env_file=None, data_dir=tmp_path, mqtt_ca_file=Path("/etc/ca.crt"),
+                        mqtt_cert_file=Path("/etc/hub.pem"))
+    assert broker_tls(settings) == TlsFiles("/etc/ca.crt", "/etc/hub.pem", None)
+    assert not broker_tls(Settings(_env_file=None, data_dir=tmp_path))
