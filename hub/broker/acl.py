@@ -30,6 +30,9 @@ ADMIN_USER: Final = "smartschool-admin"
 
 DEVICE_ROLES: Final = ("gate", "classroom")
 ALL_DEVICES: Final = "ss/v1/#"
+# Hub workers read through the MQTT 5 shared subscription $share/hub/... (SHARE_GROUP in
+# hub/ingest/worker.py); Mosquitto 2.0 checks a subscription with its $share prefix.
+SHARED_ALL_DEVICES: Final = "$share/hub/ss/v1/#"
 CONTROL: Final = "$CONTROL/dynamic-security/#"
 
 # What a device writes, by role (docs/protocol.md "Topics"): a classroom agent has no
@@ -77,6 +80,7 @@ def device_grants(role: str, school: str, device: str) -> tuple[Grant, ...]:
 FIXED_ROLES: Final[dict[str, tuple[Grant, ...]]] = {
     "hub": (
         *_read(ALL_DEVICES),
+        Grant("subscribePattern", SHARED_ALL_DEVICES),
         *(Grant("publishClientSend", f"ss/v1/+/+/{ch.value}") for ch in HUB_TO_DEVICE),
         Grant("unsubscribePattern", "#"),
     ),

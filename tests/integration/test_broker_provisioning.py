@@ -356,6 +356,21 @@ def test_a_gate_subscribing_to_everything_receives_nothing_of_others(
         b.close()
 
 
+def test_hub_workers_read_through_the_shared_subscription(district: District) -> None:
+    worker = probe(district, username=HUB_USER,
+                   password=district.env["SMARTSCHOOL_MQTT_PASSWORD"],
+                   client_id=f"{HUB_ID}-w0", tls=False)
+    try:
+        assert not worker.subscribe(f"$share/hub/{topic('+', 'event')}").is_failure
+        a = device_probe(district, GATE_A)
+        assert not a.publish(topic(GATE_A, "event"), b"shared").is_failure
+        a.close()
+        wait_until(lambda: worker.received, what="the event through $share/hub")
+        assert worker.received == [(topic(GATE_A, "event"), b"shared")]
+    finally:
+        worker.close()
+
+
 def test_a_classroom_agent_cannot_publish_gate_events(district: District, spy: Probe) -> None:
     refused_publish(district, ROOM, topic(ROOM, "event"))
     room = device_probe(district, ROOM)

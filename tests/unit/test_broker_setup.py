@@ -28,7 +28,8 @@ def _sends(grants: tuple) -> set[str]:
 
 
 def _reads(grants: tuple) -> set[str]:
-    subs = {g.topic for g in grants if g.acltype == "subscribePattern"}
+    subs = {g.topic for g in grants
+            if g.acltype == "subscribePattern" and not g.topic.startswith("$share/")}
     recv = {g.topic for g in grants if g.acltype == "publishClientReceive"}
     assert subs == recv, "every readable topic needs both subscribe and receive"
     return recv
@@ -60,6 +61,13 @@ def test_an_unknown_device_role_is_refused() -> None:
 ])
 def test_only_the_hub_reads_the_whole_district(role: str, everything: bool) -> None:
     assert reads_everything(FIXED_ROLES[role]) is everything
+
+
+def test_the_hub_may_subscribe_as_its_shared_group() -> None:
+    from hub.ingest.worker import SHARE_GROUP
+
+    assert ("subscribePattern", f"$share/{SHARE_GROUP}/ss/v1/#") in {
+        (g.acltype, g.topic) for g in FIXED_ROLES["hub"]}
 
 
 def test_only_the_hub_and_operators_send_commands() -> None:
