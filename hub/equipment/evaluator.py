@@ -29,7 +29,12 @@ import psycopg
 from hub.db import Conn, connect
 from hub.equipment import alarms, assets, partitions, rollups, storage
 from hub.equipment.rules import DeviceView, Engine, Reading, RuleSet, Transition, Value
-from hub.records.retention import purge_gate_events, retention_cutoff
+from hub.records.retention import (
+    RetentionWindows,
+    purge_gate_events,
+    purge_personal_data,
+    retention_cutoff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +113,11 @@ class Evaluator:
         rules: RuleSet | None = None,
         poll_s: float = POLL_S,
         event_retention_days: int | None = None,
+        retention: RetentionWindows | None = None,
     ) -> None:
         self.database_url = database_url
+        # ... and every other table holding personal data past its window (issue #12).
+        self.retention = retention
         # The hub's one hourly maintenance also purges raw gate events past retention
         # (personal data kept no longer than needed); None leaves them to the CLI.
         self.event_retention_days = event_retention_days
@@ -243,6 +251,8 @@ class Evaluator:
             if self.event_retention_days is not None:
                 done["gate_events"] = purge_gate_events(
                     conn, retention_cutoff(now, self.event_retention_days))
+            if self.retention is not None:
+                done |= purge_personal_data(conn, now, self.retention)
             if any(done.values()):
                 log.info("retention: %s", done)
         except psycopg.Error:

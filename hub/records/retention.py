@@ -8,9 +8,11 @@ school's register, with its own legal retention.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Final
 
+from core.settings import Settings
 from hub.db import Conn
 
 # One school year and a summer: long enough for end-of-year questions about a given day.
@@ -43,3 +45,86 @@ def purge_gate_events(conn: Conn, cutoff: datetime, *,
         total += deleted
         if deleted < batch:
             return total
+
+
+# --- every other table holding personal data (issue #12) -------------------------------
+
+# The windows' defaults, each the shortest that still serves the table's purpose:
+# a parent asking "was I told?" asks within a term; dead letters and device replies are
+# for debugging a device this month; a leaver's national ids and their parents' contacts
+# answer a year of questions from the next school, then go.
+DEFAULT_NOTIFICATION_RETENTION_DAYS: Final = 90
+DEFAULT_DEAD_LETTER_RETENTION_DAYS: Final = 30
+DEFAULT_DEVICE_REPLY_RETENTION_DAYS: Final = 30
+DEFAULT_LEAVER_RETENTION_DAYS: Final = 365
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionWindows:
+    """Days each kind of personal data is kept; the hub purges past them every hour."""
+
+    notifications: int = DEFAULT_NOTIFICATION_RETENTION_DAYS  # phones and message texts
+    dead_letters: int = DEFAULT_DEAD_LETTER_RETENTION_DAYS  # raw payloads: codes, UIDs
+    device_replies: int = DEFAULT_DEVICE_REPLY_RETENTION_DAYS
+    leavers: int = DEFAULT_LEAVER_RETENTION_DAYS  # since left_on: ids, guardians
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetentionWindows:
+        return cls(notifications=settings.notification_retention_days,
+                   dead_letters=settings.dead_letter_retention_days,
+                   device_replies=settings.device_reply_retention_days,
+                   leavers=settings.leaver_retention_days)
+
+
+def purge_notifications(conn: Conn, cutoff: datetime) -> int:
+    """Outbox rows (a guardian's phone or address, the message text) created before
+    ``cutoff``, whatever their state: a message that could not go in months never will."""
+    with conn.transaction():
+        return conn.execute("delete from notification_outbox where created_at < %s",
+                            (cutoff,)).rowcount
+
+
+def purge_dead_letters(conn: Conn, cutoff: datetime) -> int:
+    with conn.transaction():
+        return conn.execute("delete from dead_letters where received_at < %s",
+                            (cutoff,)).rowcount
+
+
+def purge_device_replies(conn: Conn, cutoff: datetime) -> int:
+    """Replies received before ``cutoff``, except the answer to each gate's latest sync
+    push: the publisher reads it to retry a sync that failed."""
+    with conn.transaction():
+        return conn.execute(
+            "delete from device_replies r where r.received_at < %s and not exists"
+            " (select 1 from device_sync_pushes p where p.cmd_id = r.cmd_id)",
+            (cutoff,)).rowcount
+
+
+def purge_leavers(conn: Conn, cutoff: date) -> int:
+    """Pupils who left before ``cutoff``: their national ids are erased and their
+    guardians (names, phones, addresses) deleted. The name, code and registers stay:
+    they are the school's register. Returns how many pupils were erased."""
+    with conn.transaction():
+        ids = [int(r[0]) for r in conn.execute(
+            "update students set personal_id = null, moet_id = null"
+            " where not active and left_on < %s"
+            " and (personal_id is not null or moet_id is not null"
+            "      or exists (select 1 from guardians g where g.student_id = students.id))"
+            " returning id", (cutoff,))]
+        if ids:
+            conn.execute("delete from guardians where student_id = any(%s)", (ids,))
+    return len(ids)
+
+
+def purge_personal_data(conn: Conn, now: datetime, windows: RetentionWindows,
+                        tz: tzinfo = UTC) -> dict[str, int]:
+    """Every purge past its window; the counts by table, as the hub logs them."""
+    return {
+        "notification_outbox": purge_notifications(
+            conn, retention_cutoff(now, windows.notifications)),
+        "dead_letters": purge_dead_letters(conn, retention_cutoff(now, windows.dead_letters)),
+        "device_replies": purge_device_replies(
+            conn, retention_cutoff(now, windows.device_replies)),
+        "leavers": purge_leavers(
+            conn, retention_cutoff(now, windows.leavers).astimezone(tz).date()),
+    }
