@@ -139,3 +139,18 @@ def test_bundle_yaml_is_a_valid_device_config(tmp_path: Path, role: str, face: b
         assert config.gate.uses_face is face
     else:
         assert config.gate is None and config.classroom is not None
+
+
+def test_init_never_overwrites_a_broker_setup(tmp_path: Path) -> None:
+    from hub.broker.config import BrokerInitError, init_broker
+
+    plan = BrokerPlan(tmp_path / "b", tls=True, hostname="broker.example")
+    written = init_broker(plan)
+    before = {p: p.read_bytes() for p in written.values()}
+    with pytest.raises(BrokerInitError, match="already holds"):
+        init_broker(plan)
+    assert {p: p.read_bytes() for p in written.values()} == before
+    with pytest.raises(BrokerInitError, match="absolute"):
+        init_broker(BrokerPlan(Path("relative/dir")))
+    with pytest.raises(BrokerInitError, match="differ"):
+        init_broker(BrokerPlan(tmp_path / "c", tls=True, port=8883, tls_port=8883))
