@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -26,6 +27,49 @@ class Migration:
     version: int
     name: str
     sql: str = field(repr=False)
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedMigration:
+    version: int
+    name: str
+    checksum: str | None  # None: applied before checksums were kept (migration 0015)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
+    applied: list[int]
+    pending: list[Migration]
+    # applied, but the file differs from what was applied: (version, name)
+    changed: list[tuple[int, str]]
+    # applied here, but this install has no such file (a newer version migrated it)
+    unknown: list[tuple[int, str]]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.pending or self.changed or self.unknown)
+
+
+def compare_migrations(
+    available: list[Migration], applied: list[AppliedMigration]
+) -> MigrationStatus:
+    """What this install's migration files say about a database's schema_migrations rows."""
+    by_version = {m.version: m for m in available}
+    done = {a.version for a in applied}
+    return MigrationStatus(
+        applied=sorted(done),
+        pending=[m for m in available if m.version not in done],
+        changed=sorted(
+            (a.version, a.name) for a in applied
+            if a.version in by_version and a.checksum is not None
+            and a.checksum != by_version[a.version].checksum
+        ),
+        unknown=sorted((a.version, a.name) for a in applied if a.version not in by_version),
+    )
 
 
 def available_migrations() -> list[Migration]:
@@ -71,9 +115,46 @@ def migrate(url: str) -> list[Migration]:
                         (migration.version, migration.name),
                     )
                 applied.append(migration)
+            _record_checksums(conn)
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
     return applied
+
+
+def _has_checksums(conn: Conn) -> bool:
+    row = conn.execute(
+        "select 1 from information_schema.columns where table_schema = current_schema()"
+        " and table_name = 'schema_migrations' and column_name = 'checksum'"
+    ).fetchone()
+    return row is not None
+
+
+def _record_checksums(conn: Conn) -> None:
+    # Rows applied before the column existed (0001..0015 on their first run, and every
+    # older database) get the file as it is now: edits made before this point cannot be seen.
+    if not _has_checksums(conn):
+        return
+    for migration in available_migrations():
+        conn.execute(
+            "update schema_migrations set checksum = %s where version = %s and checksum is null",
+            (migration.checksum, migration.version),
+        )
+
+
+def migration_status(url: str) -> MigrationStatus:
+    """Applied, pending and edited-after-applying migrations of the database at ``url``."""
+    with connect(url, autocommit=True) as conn:
+        exists = conn.execute("select to_regclass('schema_migrations')").fetchone()
+        rows: list[AppliedMigration] = []
+        if exists and exists[0] is not None:
+            column = "checksum" if _has_checksums(conn) else "null::text"
+            rows = [
+                AppliedMigration(int(str(v)), str(n), None if c is None else str(c))
+                for v, n, c in conn.execute(
+                    f"select version, name, {column} from schema_migrations"  # noqa: S608
+                )
+            ]
+    return compare_migrations(available_migrations(), rows)
 
 
 def schema_version(url: str) -> int:
