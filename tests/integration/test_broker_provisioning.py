@@ -26,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
+from core.mqtt import is_v5
 from core.settings import get_settings
 from edge.agent import build_agent
 from edge.cards.readers import SimulatedCardReader
@@ -257,6 +258,7 @@ def test_agents_run_from_their_bundles_over_tls_and_their_messages_are_stored(
     agents: list[Any] = []
     try:
         wait_until(lambda: ingest.stats.subscribed, what="hub subscribed")
+        assert is_v5(ingest.client)  # so its session expiry and receive maximum apply
         for device in (GATE_A, ROOM):
             # The agent reads its password as the systemd credential of its bundle.
             monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(district.bundle(device)))
@@ -268,6 +270,8 @@ def test_agents_run_from_their_bundles_over_tls_and_their_messages_are_stored(
             agents.append(agent)
             agent.start()
             assert agent.link.wait_connected(10), f"{device} did not connect"
+            # The version probe used the device's credentials and TLS, so it got MQTT 5.
+            assert is_v5(agent.link.client), device
         gate = agents[0]
         assert isinstance(gate, GateAgent)
         taps = [gate.handle_tap(uid) for uid in ("04A1B2C3", "04A1B2C4")]
