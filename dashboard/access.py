@@ -9,12 +9,20 @@ The rules mirror the API's, so an account sees the same on the dashboard as thro
   for another school matches nothing; a scoped account without a school sees nothing.
 - hub/api/routes/attendance_reports.py ``_visible``: a school's registers (children's
   full names) are visible to district-wide accounts and to that school's staff.
-- hub/access.py ``ALARM_ACTING_ROLES``, the set the API's alarm routes check too:
+- hub/access.py ``ALARM_ACTING_ROLES``, the set hub.equipment.actions ``acting_school``
+  (behind the API's alarm routes) checks too:
   district and school admins and facility managers acknowledge and clear alarms, scoped
   ones only in their own school; control_room and teachers only look.
 
-The district page (``/``) shows aggregates and initials only, so by default it is a
-public wall screen; with ``public_district=False`` it needs a district-wide account.
+The district page (``/``) is public only when SMARTSCHOOL_DASHBOARD_PUBLIC_WALL says so
+(``public_district``); otherwise it needs a district-wide account or the kiosk. What the
+wall shows depends on who looks (``wall_view``): anonymous screens get counts, rates and
+device states only; the kiosk and district-wide accounts also get the gate feed with a
+class and a decision per passage, and names only where the district turned them on.
+
+The kiosk (``KIOSK_ROLE``) is the dashboard's own read-only sign-in for wall screens
+(SMARTSCHOOL_DASHBOARD_KIOSK_TOKEN), not a hub account: it is in none of hub/access.py's
+role sets, so every page and filter below other than the wall refuses it.
 """
 
 from __future__ import annotations
@@ -25,9 +33,15 @@ from typing import Final, Literal
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from dashboard.builders.district import SCHOOL_PATH
-from hub.access import ALARM_ACTING_ROLES, ROLES, SCHOOL_SCOPED_ROLES
+from hub.access import ALARM_ACTING_ROLES, PERSON_ROLES, ROLES, SCHOOL_SCOPED_ROLES
 
 Page = Literal["district", "school", "equipment"]
+# What the wall's gate panel shows: per-school counts; passages with their class and
+# decision; passages with masked names too.
+WallView = Literal["aggregate", "classes", "names"]
+
+KIOSK_ROLE: Final = "kiosk"
+KIOSK_USERNAME: Final = "kiosk"
 
 EQUIPMENT_PATH: Final = "/equipment"
 LOGIN_PATH: Final = "/login"
@@ -103,11 +117,13 @@ def sees_school(viewer: Viewer | None, school: str | None) -> bool:
 
 
 def may_view(viewer: Viewer | None, page: Page, school: str | None = None, *,
-             public_district: bool = True) -> Access:
+             public_district: bool = False) -> Access:
     if page == "district" and public_district:
         return Access.ALLOW
     if viewer is None:
         return Access.LOGIN
+    if viewer.role == KIOSK_ROLE:
+        return Access.ALLOW if page == "district" else Access.DENY
     if not _known(viewer):
         return Access.DENY
     if page == "district":
@@ -115,6 +131,19 @@ def may_view(viewer: Viewer | None, page: Page, school: str | None = None, *,
     if page == "school":
         return Access.ALLOW if sees_school(viewer, school) else Access.DENY
     return Access.ALLOW  # equipment: every role, narrowed by school_filter
+
+
+def wall_view(viewer: Viewer | None, *, names: bool) -> WallView:
+    """How much of each gate passage the district wall shows this viewer. ``names`` is
+    SMARTSCHOOL_DASHBOARD_WALL_NAMES. A school's staff on a public wall see what anybody
+    sees: the wall covers every school, their rights cover one."""
+    if viewer is None:
+        return "aggregate"
+    trusted = viewer.role == KIOSK_ROLE or (
+        _known(viewer) and not viewer.school_scoped and viewer.role in PERSON_ROLES)
+    if not trusted:
+        return "aggregate"
+    return "names" if names else "classes"
 
 
 def school_filter(viewer: Viewer | None, requested: str | None) -> SchoolFilter:
@@ -132,8 +161,8 @@ def school_filter(viewer: Viewer | None, requested: str | None) -> SchoolFilter:
 
 
 def alarm_scope(viewer: Viewer | None) -> SchoolFilter:
-    """Where this account may acknowledge and clear alarms (hub.api.routes.alarms
-    ``acting_scope``): every school, its own, or nowhere (read-only)."""
+    """Where this account may acknowledge and clear alarms (hub.equipment.actions
+    ``acting_school``): every school, its own, or nowhere (read-only)."""
     if viewer is None or viewer.role not in ALARM_ACTING_ROLES:
         return NOTHING
     if viewer.school_scoped:

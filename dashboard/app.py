@@ -8,8 +8,8 @@ one-second snapshot cache in front of it (dashboard.data.district) makes N scree
 set of queries per second.
 
 Login (dashboard.login): ``/login`` and ``/logout`` on the same Flask server, checking
-the hub's accounts; the school and equipment pages need it, the district wall does not
-unless ``public_district=False`` (dashboard.access has the rules).
+the hub's accounts; the school and equipment pages need it, and so does the district wall
+unless SMARTSCHOOL_DASHBOARD_PUBLIC_WALL makes it public (dashboard.access has the rules).
 
 Serving: Werkzeug's threaded server, wrapped in ``DashboardServer`` so the demo can
 run it on a background thread and stop it cleanly. A control room has a handful of
@@ -46,11 +46,12 @@ _POOL_KEY: Final = "smartschool_pool"
 
 
 def create_app(settings: Settings, *, database_url: str,
-               public_district: bool = True) -> dash.Dash:
+               public_district: bool | None = None) -> dash.Dash:
     """Build the dashboard; the pool opens in the background, so no database is needed yet.
 
-    ``public_district``: the district wall (aggregates and initials only) is shown without
-    a login; False asks for a district-wide account there too.
+    ``public_district``: the district wall (counts, rates and device states only) is shown
+    without a login; False asks for a district-wide account or the kiosk there too; None
+    follows SMARTSCHOOL_DASHBOARD_PUBLIC_WALL.
 
     Call ``close_app`` when done (``DashboardServer.stop`` does it).
     """
@@ -83,6 +84,8 @@ def create_app(settings: Settings, *, database_url: str,
         serve_locally=True,  # the control room may have no internet: no CDN
         suppress_callback_exceptions=True,  # pages' callbacks wait while they are not shown
     )
+    if public_district is None:
+        public_district = settings.dashboard_public_wall
     auth = DashboardAuth(settings, pool, public_district=public_district)
     auth.install(app.server)
     app.layout = shell.layout()
@@ -95,6 +98,8 @@ def create_app(settings: Settings, *, database_url: str,
         snapshots=SnapshotCache(load),
         tz=ZoneInfo(settings.timezone),
         default_lang=settings.language,
+        auth=auth,
+        wall_names=settings.dashboard_wall_names,
     )
     app.server.extensions[_POOL_KEY] = pool
     return app
@@ -110,7 +115,7 @@ class DashboardServer:
     """The dashboard on ``host:port`` (port 0: a free one), on a thread or in the foreground."""
 
     def __init__(self, settings: Settings, *, database_url: str, host: str, port: int,
-                 public_district: bool = True) -> None:
+                 public_district: bool | None = None) -> None:
         self.app = create_app(settings, database_url=database_url,
                               public_district=public_district)
         self._http: BaseWSGIServer = make_server(host, port, self.app.server, threaded=True)

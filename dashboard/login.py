@@ -14,6 +14,11 @@ like an API token, however long a screen keeps polling), a fingerprint of the pa
 hash (a password change ends other sessions) and a CSRF token for the two forms. Every
 data callback looks the account up again (``viewer``), so disabling an account or moving
 it to another school takes effect at the next refresh.
+
+A wall screen signs in as ``kiosk`` with SMARTSCHOOL_DASHBOARD_KIOSK_TOKEN as its
+password (issue #12): not a hub account, a session that may see the district wall only
+(dashboard.access ``KIOSK_ROLE``), ending when the token changes. While the token is set,
+a hub account called ``kiosk`` cannot sign in to the dashboard.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from flask.typing import ResponseReturnValue
 
 from core.settings import Settings
 from dashboard.access import (
+    KIOSK_ROLE,
+    KIOSK_USERNAME,
     LOGIN_PATH,
     LOGOUT_PATH,
     Access,
@@ -59,6 +66,8 @@ POOL_TIMEOUT_S: Final = 5.0
 FRAME_OUTPUTS: Final = frozenset(("page-content.children", "nav.children"))
 _SESSION_KEY_CONTEXT: Final = b"smartschool dashboard session v1"
 _FINGERPRINT_CONTEXT: Final = b"smartschool dashboard password fingerprint v1"
+_KIOSK_CONTEXT: Final = b"smartschool dashboard kiosk token fingerprint v1"
+KIOSK_TOKEN_MIN: Final = 20  # the kiosk token is a password anyone at the wall could try
 _G_VIEWER: Final = "smartschool_viewer"
 _MAX_USERNAME_IN_LOG: Final = 64
 
@@ -131,7 +140,7 @@ class DashboardAuth:
     """The login routes, the page guard, and who is asking (``viewer``) for the callbacks."""
 
     def __init__(self, settings: Settings, pool: psycopg_pool.ConnectionPool[Any], *,
-                 public_district: bool = True) -> None:
+                 public_district: bool = False) -> None:
         self.settings = settings
         self.pool = pool
         self.public_district = public_district
@@ -139,6 +148,13 @@ class DashboardAuth:
         self.limiter = LoginRateLimiter()
         self.trusted_proxies = trusted_networks(settings.trusted_proxies)
         self._secret = session_secret(load_or_create_secret(settings))
+        # Wall screens (issue #12): `kiosk` signs in with SMARTSCHOOL_DASHBOARD_KIOSK_TOKEN.
+        token = settings.dashboard_kiosk_token
+        self._kiosk_token: str | None = token.get_secret_value() if token else None
+        if self._kiosk_token is not None and len(self._kiosk_token) < KIOSK_TOKEN_MIN:
+            log.warning("SMARTSCHOOL_DASHBOARD_KIOSK_TOKEN is shorter than %d characters: "
+                        "kiosk sign-in is off", KIOSK_TOKEN_MIN)
+            self._kiosk_token = None
 
     # --- wiring ------------------------------------------------------------------------
 
@@ -193,6 +209,14 @@ class DashboardAuth:
         if not 0 <= time.time() - since <= self.lifetime.total_seconds():
             self.end_session()
             return None
+        if session.get(_ROLE) == KIOSK_ROLE:
+            # Valid while the token it signed in with is the setting's; no database needed.
+            kiosk = self._kiosk_fingerprint()
+            if kiosk is None or not hmac.compare_digest(str(session.get(_FINGERPRINT, "")),
+                                                        kiosk):
+                log.info("dashboard kiosk session ended: kiosk token changed or removed")
+                self.end_session()
+                return None
         school = session.get(_SCHOOL)
         name = session.get(_NAME)
         return Viewer(username=username, role=str(session.get(_ROLE, "")),
@@ -208,7 +232,9 @@ class DashboardAuth:
             return cached
         claims = self.session_viewer()
         found: Viewer | None = None
-        if claims is not None:
+        if claims is not None and claims.role == KIOSK_ROLE:
+            found = claims  # not a hub account; session_viewer checked its token
+        elif claims is not None:
             if conn is None:
                 with self.pool.connection(timeout=POOL_TIMEOUT_S) as own:
                     user = get_user(own, username=claims.username)
@@ -269,6 +295,8 @@ class DashboardAuth:
             error = t(lang, "login_too_many").format(seconds=retry)
             return (self._page(lang, target=target, username=username, error=error), 429,
                     {"Retry-After": str(retry)})
+        if self._kiosk_token is not None and username == KIOSK_USERNAME:
+            return self._kiosk_login(lang, target, key, password)
         try:
             with self.pool.connection(timeout=POOL_TIMEOUT_S) as conn:
                 user = authenticate(conn, username=username, password=password)
@@ -299,6 +327,34 @@ class DashboardAuth:
             self.end_session()
             log.info("dashboard logout: %s", who)
         return redirect(f"{LOGIN_PATH}?{urlencode({'lang': lang, 'out': '1'})}")
+
+    def _kiosk_login(self, lang: Lang, target: str | None, key: tuple[str, str],
+                     password: str) -> ResponseReturnValue:
+        """`kiosk` with the kiosk token: a read-only session for the district wall only."""
+        kiosk = self._kiosk_token
+        if kiosk is None or not hmac.compare_digest(password.encode(), kiosk.encode()):
+            self.limiter.record_failure(key)
+            log.info("dashboard kiosk sign-in failed from %s", key[1])
+            return self._page(lang, target=target, username=KIOSK_USERNAME,
+                              error=t(lang, "login_failed")), 401
+        self.limiter.reset(key)
+        session.clear()
+        session.permanent = True
+        session.update({
+            _USER: KIOSK_USERNAME, _ROLE: KIOSK_ROLE, _SCHOOL: None, _NAME: None,
+            _SINCE: int(time.time()), _FINGERPRINT: self._kiosk_fingerprint(),
+            _CSRF: secrets.token_urlsafe(24),
+        })
+        log.info("dashboard kiosk sign-in from %s", key[1])
+        # The wall is the one page a kiosk may see, whatever it was sent from.
+        return redirect(_with_lang("/", lang))
+
+    def _kiosk_fingerprint(self) -> str | None:
+        if self._kiosk_token is None:
+            return None
+        digest = hmac.new(self._secret.encode(), _KIOSK_CONTEXT + b"\0"
+                          + self._kiosk_token.encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
 
     # --- helpers -----------------------------------------------------------------------
 

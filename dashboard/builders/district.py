@@ -27,7 +27,13 @@ from dashboard.formatting import (
     short_school_name,
 )
 from dashboard.i18n import Lang, format_date, level_label, t
-from hub.read.queries import ArrivalBucket, GateEventPublic, SchoolAttendance, SchoolDayAttendance
+from hub.read.queries import (
+    ArrivalBucket,
+    GateActivity,
+    GateEventPublic,
+    SchoolAttendance,
+    SchoolDayAttendance,
+)
 
 # Colours live in assets/dashboard.css; the figure needs the same values as literals.
 GREEN = "#22c55e"
@@ -187,24 +193,29 @@ def build_school_tiles(schools: Sequence[SchoolAttendance], lang: Lang) -> list[
 
 
 def _event_row(
-    ev: GateEventPublic, school_names: Mapping[str, str], lang: Lang, tz: ZoneInfo
+    ev: GateEventPublic, school_names: Mapping[str, str], lang: Lang, tz: ZoneInfo,
+    show_names: bool,
 ) -> html.Tr:
     flags = [f"decision-{ev.decision}"]
     if not ev.resolved:
         flags.append("unresolved")
-    student: Component | str = (
-        mask_name(ev.person_name)
-        if ev.resolved and ev.person_name
-        else html.Span(t(lang, "unresolved"), className="unknown-person")
-    )
+    unknown = html.Span(t(lang, "unresolved"), className="unknown-person")
+    # Without names the class column says "unknown card" itself; the person code and the
+    # card UID never reach the wall either way.
+    klass: Component | str = ev.class_name or ("—" if show_names or ev.resolved else unknown)
+    person: list[html.Td] = []
+    if show_names:
+        student: Component | str = (
+            mask_name(ev.person_name) if ev.resolved and ev.person_name else unknown)
+        person.append(html.Td(student, className="col-student"))
     return html.Tr(
         [
             html.Td(local_time(ev.ts, tz), className="col-time"),
             html.Td(
                 short_school_name(school_names.get(ev.school, ev.school)), className="col-school"
             ),
-            html.Td(ev.class_name or "—", className="col-class"),
-            html.Td(student, className="col-student"),
+            html.Td(klass, className="col-class"),
+            *person,
             html.Td(
                 html.Span(t(lang, f"dir_{ev.direction}"), className=f"badge dir-{ev.direction}"),
                 className="col-dir",
@@ -223,22 +234,50 @@ def build_event_feed(
     school_names: Mapping[str, str],
     lang: Lang,
     tz: ZoneInfo,
+    *,
+    show_names: bool = False,
 ) -> Component:
+    """The wall's live feed for the kiosk and district accounts: a class and a decision
+    per passage; masked names only with ``show_names`` (SMARTSCHOOL_DASHBOARD_WALL_NAMES)."""
     if not events:
         return html.Div(t(lang, "no_events"), className="empty")
-    head = html.Thead(
-        html.Tr(
-            [
-                html.Th(t(lang, key))
-                for key in (
-                    "col_time", "col_school", "col_class",
-                    "col_student", "col_direction", "col_decision",
-                )
-            ]
-        )
-    )
-    body = html.Tbody([_event_row(ev, school_names, lang, tz) for ev in events])
+    keys = ["col_time", "col_school", "col_class", "col_direction", "col_decision"]
+    if show_names:
+        keys.insert(3, "col_student")
+    head = html.Thead(html.Tr([html.Th(t(lang, key)) for key in keys]))
+    body = html.Tbody([_event_row(ev, school_names, lang, tz, show_names) for ev in events])
     return html.Table([head, body], className="feed-table")
+
+
+def build_gate_activity(
+    activity: Sequence[GateActivity], school_names: Mapping[str, str], lang: Lang,
+    window_min: int,
+) -> Component:
+    """The public wall's gate panel: passages per school over the last ``window_min``
+    minutes, counts only (who passed is not a visitor's business)."""
+    if not activity:
+        return html.Div(t(lang, "no_activity").format(minutes=window_min), className="empty")
+    keys = ("col_school", "dir_in", "dir_out", "decision_denied")
+    head = html.Thead(html.Tr([html.Th(t(lang, key)) for key in keys]))
+
+    def row(label: str, entered: int, left: int, denied: int, cls: str) -> html.Tr:
+        return html.Tr(
+            [
+                html.Td(label, className="col-school"),
+                html.Td(_number(entered), className="col-count"),
+                html.Td(_number(left), className="col-count"),
+                html.Td(_number(denied),
+                        className="col-count" + (" activity-denied" if denied else "")),
+            ],
+            className=cls,
+        )
+
+    rows = [row(t(lang, "all_schools"), sum(a.entered for a in activity),
+                sum(a.left for a in activity), sum(a.denied for a in activity),
+                "activity-row activity-total")]
+    rows += [row(short_school_name(school_names.get(a.school, a.school)), a.entered, a.left,
+                 a.denied, "activity-row") for a in activity]
+    return html.Table([head, html.Tbody(rows)], className="feed-table activity-table")
 
 
 def build_arrivals_figure(arrivals: Sequence[ArrivalBucket], lang: Lang) -> go.Figure:

@@ -1,5 +1,7 @@
 """What the district page reads: one snapshot of the district's day (schools, gate
-events, arrivals), read through hub.read.queries and shared by every wall screen.
+events, arrivals, recent gate activity), read through hub.read.queries and shared by
+every wall screen. The events carry names: how much of them a screen is shown is the
+page's decision (dashboard.access.wall_view), taken again on every refresh.
 
 The schools' figures are the attendance rules' (queries.district_day over
 reports.daily_summary): the same numbers as the school page and GET
@@ -12,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,8 @@ FEED_LIMIT: Final = 30
 # per second serves all of them and keeps the dashboard's load on the database flat.
 SNAPSHOT_TTL_S: Final = 1.0
 ARRIVAL_BUCKET_MIN: Final = 5
+# The public wall's gate panel: passages per school over this many recent minutes.
+ACTIVITY_WINDOW_MIN: Final = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,7 @@ class DistrictSnapshot:
     schools: list[queries.SchoolDayAttendance]
     events: list[queries.GateEventPublic]
     arrivals: list[queries.ArrivalBucket] = field(default_factory=list)
+    activity: list[queries.GateActivity] = field(default_factory=list)
 
 
 def load_district(
@@ -53,6 +58,8 @@ def load_district(
         arrivals=queries.arrivals_by_bucket(
             conn, day=day, tz=settings.timezone, bucket_minutes=ARRIVAL_BUCKET_MIN
         ),
+        activity=queries.gate_activity(
+            conn, since=now - timedelta(minutes=ACTIVITY_WINDOW_MIN)),
     )
 
 

@@ -1,4 +1,11 @@
-"""District control room: totals, a tile per school, the live gate feed and arrivals."""
+"""District control room: totals, a tile per school, arrivals and the gates.
+
+The gate panel depends on who looks (dashboard.access.wall_view), decided again on every
+refresh: a public wall's anonymous screen gets passages counted per school; the kiosk and
+district-wide accounts get the live feed with class and decision, and masked names only
+where SMARTSCHOOL_DASHBOARD_WALL_NAMES allows. The same answer goes to a browser and to
+anyone POSTing to Dash's callback endpoint by hand, so nothing else guards the names.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +18,18 @@ import psycopg
 import psycopg_pool
 from dash import Dash, Input, Output, dcc, html, no_update
 
+from dashboard.access import wall_view
 from dashboard.builders.district import (
     build_arrivals_figure,
     build_clock,
     build_event_feed,
+    build_gate_activity,
     build_school_tiles,
     build_totals,
 )
-from dashboard.data.district import SnapshotCache
+from dashboard.data.district import ACTIVITY_WINDOW_MIN, SnapshotCache
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
+from dashboard.login import DashboardAuth
 from dashboard.pages.language import register_language_sync
 
 log = logging.getLogger(__name__)
@@ -32,7 +42,6 @@ _STATIC_TEXTS: Final = {
     "title": "title",
     "subtitle": "subtitle",
     "schools-title": "schools",
-    "feed-title": "gate_feed",
     "arrivals-title": "arrivals_chart",
 }
 
@@ -100,13 +109,15 @@ def layout(default_lang: Lang) -> html.Div:
 
 
 def register_callbacks(
-    app: Dash, *, snapshots: SnapshotCache, tz: ZoneInfo, default_lang: Lang
+    app: Dash, *, snapshots: SnapshotCache, tz: ZoneInfo, default_lang: Lang,
+    auth: DashboardAuth, wall_names: bool = False,
 ) -> None:
     register_language_sync(app, switch="lang", location="url", default=default_lang)
 
     outputs = [Output(element, "children") for element in _STATIC_TEXTS] + [
         Output("clock-time", "children"),
         Output("clock-date", "children"),
+        Output("feed-title", "children"),
         Output("totals", "children"),
         Output("tiles", "children"),
         Output("feed", "children"),
@@ -122,19 +133,28 @@ def register_callbacks(
         # The clock runs off the server's clock so it keeps moving while the database is away.
         clock = build_clock(datetime.now(tz), lang)
         try:
+            view = wall_view(auth.viewer(), names=wall_names)
             snap = snapshots.get()
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             # Keep the last good figures on the wall and say they are stale.
             log.warning("dashboard could not read the database", exc_info=True)
-            stale = (no_update,) * 4
+            stale = (no_update,) * 5
             return (*texts, *clock, *stale, t(lang, "db_error"), "status error")
         names = {row.school: row.name for row in snap.schools}
+        if view == "aggregate":
+            gates_title = t(lang, "gate_activity").format(minutes=ACTIVITY_WINDOW_MIN)
+            gates = build_gate_activity(snap.activity, names, lang, ACTIVITY_WINDOW_MIN)
+        else:
+            gates_title = t(lang, "gate_feed")
+            gates = build_event_feed(snap.events, names, lang, tz,
+                                     show_names=view == "names")
         return (
             *texts,
             *clock,
+            gates_title,
             build_totals(snap.schools, lang),
             build_school_tiles(snap.schools, lang),
-            build_event_feed(snap.events, names, lang, tz),
+            gates,
             build_arrivals_figure(snap.arrivals, lang),
             "",
             "status hidden",

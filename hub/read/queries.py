@@ -274,6 +274,36 @@ def list_events(
         return cur.fetchall()
 
 
+class GateActivity(ApiModel):
+    """A school's gate passages over a recent window: counts only, for public walls."""
+
+    school: str
+    entered: int  # granted, direction in
+    left: int  # granted, direction out
+    denied: int
+
+
+def gate_activity(conn: Conn, *, since: datetime) -> list[GateActivity]:
+    """Passages received since ``since``, per school (schools without any are left out).
+    On received_at, which the BRIN index covers: a recent window reads a few blocks."""
+    with conn.cursor(row_factory=class_row(GateActivity)) as cur:
+        cur.execute(
+            """
+            select e.school_id as school,
+                   count(*) filter (where e.decision = 'granted' and e.direction = 'in')
+                       as entered,
+                   count(*) filter (where e.decision = 'granted' and e.direction = 'out')
+                       as "left",
+                   count(*) filter (where e.decision <> 'granted') as denied
+            from gate_events e
+            where e.received_at >= %(since)s
+            group by e.school_id order by e.school_id
+            """,
+            {"since": since},
+        )
+        return cur.fetchall()
+
+
 def list_dead_letters(
     conn: Conn, *, limit: int = 100
 ) -> list[DeadLetterPublic]:

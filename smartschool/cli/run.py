@@ -49,6 +49,9 @@ def demo(
         raise typer.BadParameter("broker must be auto, mosquitto or amqtt")
     prefer: Literal["auto", "mosquitto", "amqtt"] = broker  # type: ignore[assignment]
     settings = get_settings()
+    if "dashboard_public_wall" not in settings.model_fields_set:
+        # The demo's wall is for showing around: public (counts only) unless told otherwise.
+        settings = settings.model_copy(update={"dashboard_public_wall": True})
     refuse_weak_secrets(settings)
     setup_logging(settings)
     run_demo(settings, DemoOptions(speed=speed, students=students, seed=seed,

@@ -12,6 +12,7 @@ from dash import html
 
 from dashboard.access import (
     EQUIPMENT_PATH,
+    KIOSK_ROLE,
     NOTHING,
     Access,
     Page,
@@ -27,6 +28,7 @@ from dashboard.access import (
     safe_next,
     school_filter,
     sees_school,
+    wall_view,
 )
 from dashboard.builders.district import SCHOOL_PATH
 from dashboard.builders.equipment import build_alarm_list
@@ -50,6 +52,7 @@ TEACHER_A = Viewer("gv.hn", "teacher", A)
 FACILITY_A = Viewer("ql.hn", "facility_manager", A)
 TEACHER_NO_SCHOOL = Viewer("gv.le", "teacher", None)  # inserted by hand: sees nothing
 UNKNOWN_ROLE = Viewer("x", "janitor", A)
+KIOSK = Viewer("kiosk", KIOSK_ROLE, None)  # the wall screen's sign-in, not a hub account
 
 VIEWERS = [DISTRICT, CONTROL, SCHOOL_ADMIN_A, TEACHER_A, FACILITY_A, TEACHER_NO_SCHOOL,
            UNKNOWN_ROLE]
@@ -71,6 +74,12 @@ VIEW_TABLE: list[tuple[Viewer | None, Page, str | None, bool, Access]] = [
     (FACILITY_A, "district", None, False, DENY),
     (TEACHER_NO_SCHOOL, "district", None, False, DENY),
     (UNKNOWN_ROLE, "district", None, False, DENY),
+    # the kiosk: the wall, public or not, and nothing else
+    (KIOSK, "district", None, False, ALLOW),
+    (KIOSK, "district", None, True, ALLOW),
+    (KIOSK, "school", A, True, DENY),
+    (KIOSK, "school", None, False, DENY),
+    (KIOSK, "equipment", None, True, DENY),
     # a school's page (children's full names)
     (ANON, "school", A, True, LOGIN),
     (ANON, "school", B, False, LOGIN),
@@ -111,6 +120,43 @@ def test_every_role_and_page_is_in_the_table() -> None:
     for role in [*sorted(ROLES), None]:
         for page in ("district", "school", "equipment"):
             assert (role, page) in covered, (role, page)
+
+
+def test_a_private_wall_is_the_default() -> None:
+    assert may_view(ANON, "district") is LOGIN
+
+
+# (viewer, wall names setting, what the wall's gate panel shows)
+WALL_TABLE: list[tuple[Viewer | None, bool, str]] = [
+    (ANON, False, "aggregate"),
+    (ANON, True, "aggregate"),  # the setting never reaches anonymous screens
+    (KIOSK, False, "classes"),
+    (KIOSK, True, "names"),
+    (DISTRICT, False, "classes"),
+    (DISTRICT, True, "names"),
+    (CONTROL, True, "names"),
+    # a school's staff on a public wall: the wall covers schools they may not see
+    (SCHOOL_ADMIN_A, True, "aggregate"),
+    (TEACHER_A, True, "aggregate"),
+    (FACILITY_A, True, "aggregate"),
+    (TEACHER_NO_SCHOOL, True, "aggregate"),
+    (UNKNOWN_ROLE, True, "aggregate"),
+    (Viewer("x", "janitor", None), True, "aggregate"),
+]
+
+
+@pytest.mark.parametrize(("viewer", "names", "expected"), WALL_TABLE)
+def test_wall_view(viewer: Viewer | None, names: bool, expected: str) -> None:
+    assert wall_view(viewer, names=names) == expected
+
+
+def test_the_kiosk_reaches_no_data_but_the_wall() -> None:
+    assert not sees_school(KIOSK, A)
+    assert school_filter(KIOSK, None) == NOTHING
+    assert school_filter(KIOSK, A) == NOTHING
+    assert alarm_scope(KIOSK) == NOTHING
+    assert KIOSK_ROLE not in ROLES  # no API token can carry it
+    assert role_label("vi", KIOSK_ROLE) == "Màn hình kiosk"
 
 
 # (viewer, school picked on the page, expected filter)

@@ -12,6 +12,7 @@ from dashboard.builders.district import (
     build_arrivals_figure,
     build_clock,
     build_event_feed,
+    build_gate_activity,
     build_school_tiles,
     build_totals,
     district_totals,
@@ -19,7 +20,13 @@ from dashboard.builders.district import (
 from dashboard.data.district import DistrictSnapshot, SnapshotCache
 from dashboard.formatting import mask_name, school_state, short_school_name
 from dashboard.i18n import STRINGS, format_date, language_from_search, level_label, t
-from hub.read.queries import ArrivalBucket, GateEventPublic, SchoolAttendance, SchoolDayAttendance
+from hub.read.queries import (
+    ArrivalBucket,
+    GateActivity,
+    GateEventPublic,
+    SchoolAttendance,
+    SchoolDayAttendance,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -191,7 +198,7 @@ def test_feed_masks_names_and_flags_denied_and_unresolved() -> None:
         event(3, direction="out", name="Trần Thị Ngọc Ánh"),
         event(4, decision="unknown", resolved=False, school_id="GONE"),
     ]
-    feed = build_event_feed(events, NAMES, "vi", TZ)
+    feed = build_event_feed(events, NAMES, "vi", TZ, show_names=True)
     text = text_of(feed)
     assert "Nguyễn V. An" in text and "Nguyễn Văn An" not in text
     assert "Trần T. N. Ánh" in text
@@ -204,6 +211,41 @@ def test_feed_masks_names_and_flags_denied_and_unresolved() -> None:
     assert len(rows) == 4
     assert len(find_all(feed, "unresolved")) == 2
     assert len(find_all(feed, "decision-denied")) == 1
+
+
+def test_feed_without_names_shows_class_and_decision_only() -> None:
+    # The default (SMARTSCHOOL_DASHBOARD_WALL_NAMES off): no name, code or card UID.
+    events = [
+        event(1),
+        event(2, decision="denied", resolved=False),
+        event(3, direction="out", name="Trần Thị Ngọc Ánh"),
+    ]
+    feed = build_event_feed(events, NAMES, "vi", TZ)
+    text = text_of(feed)
+    for secret in ("Nguyễn", "An", "Ánh", "HS001", "04A1B2C3"):
+        assert secret not in text.split(), secret
+    assert "Học sinh" not in text  # no student column at all
+    assert not find_all(feed, "col-student")
+    assert text.count("3A") == 2
+    assert "Chưa xác định" in text  # the unknown card says so in the class column
+    for label in ("Vào", "Ra", "Hợp lệ", "Từ chối"):
+        assert label in text
+    assert len(find_all(feed, "feed-row")) == 3
+    assert len(find_all(feed, "decision-denied")) == 1
+
+
+def test_gate_activity_counts_per_school() -> None:
+    rows = [GateActivity(school="TH-AD", entered=12, left=3, denied=1),
+            GateActivity(school="GONE", entered=0, left=1, denied=0)]
+    panel = build_gate_activity(rows, NAMES, "en", 15)
+    body = find_all(panel, "activity-row")
+    cells = [[text_of(td) for td in row.children] for row in body]  # type: ignore[attr-defined]
+    assert cells == [["Whole district", "12", "4", "1"],
+                     ["Tiểu học Anh Dũng", "12", "3", "1"],
+                     ["GONE", "0", "1", "0"]]
+    assert len(find_all(panel, "activity-denied")) == 2  # the total and TH-AD
+    empty = build_gate_activity([], NAMES, "vi", 15)
+    assert text_of(empty) == "Không có lượt qua cổng nào trong 15 phút qua"
 
 
 def test_empty_feed() -> None:
