@@ -34,6 +34,7 @@ from hub.api.routes import (
     equipment,
     events,
     health,
+    leavers,
     notifications,
     records,
     schools,
@@ -107,6 +108,8 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     app.include_router(notifications.router)
     app.include_router(equipment.router)
     app.include_router(device_sync.router)
+    # People leave (issue #12): leave and transfer
+    app.include_router(leavers.router)
     return app
 
 

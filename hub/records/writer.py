@@ -40,6 +40,9 @@ class WriteResult:
     unchanged: int = 0
     classes_created: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # Ids of the persons the file named (written or unchanged): a full roster marks the
+    # school's other active pupils as left (hub/records/leavers.py).
+    seen: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +128,7 @@ def write_students(conn: Conn, school: str, records: Sequence[StudentRecord], la
                 "insert into students (code, school_id, class_id, full_name, birth_date,"
                 " gender, personal_id, moet_id) values (%s, %s, %s, %s, %s, %s, %s, %s)"
                 " returning id",
-                (student_code(school, moet_id=record.moet_id, personal_id=record.personal_id),
-                 school, *values, record.personal_id, record.moet_id),
+                (student_code(school), school, *values, record.personal_id, record.moet_id),
             ).fetchone()
             assert row is not None
             student_id = int(row[0])
@@ -139,7 +141,9 @@ def write_students(conn: Conn, school: str, records: Sequence[StudentRecord], la
             cur = conn.execute(
                 "update students set class_id = %s, full_name = %s, birth_date = %s,"
                 " gender = %s, personal_id = coalesce(%s, personal_id),"
-                " moet_id = coalesce(%s, moet_id), active = true"
+                " moet_id = coalesce(%s, moet_id), active = true,"
+                # A pupil who left and is on a roster again is back (hub/records/leavers.py).
+                " left_on = null, left_reason = null"
                 " where id = %s and (class_id, full_name, birth_date, gender, personal_id,"
                 " moet_id, active) is distinct from"
                 " (%s, %s, %s, %s, coalesce(%s, personal_id), coalesce(%s, moet_id), true)",
@@ -147,6 +151,7 @@ def write_students(conn: Conn, school: str, records: Sequence[StudentRecord], la
                  *values, record.personal_id, record.moet_id),
             )
             changed = cur.rowcount > 0
+        result.seen.add(student_id)
         for guardian in record.guardians:
             changed |= _upsert_guardian(conn, student_id, guardian.relation, guardian.full_name,
                                         guardian.birth_year)

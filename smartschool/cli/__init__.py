@@ -23,6 +23,7 @@ from smartschool.cli import (
     records,
     run,
     schools,
+    students,
     users,
 )
 
@@ -47,6 +48,8 @@ app.add_typer(users.app, name="users")
 app.add_typer(assets.app, name="assets")
 # broker provisioning (issue #11)
 app.add_typer(broker.app, name="broker")
+# People leave (issue #12): leave and transfer
+app.add_typer(students.app, name="students")
 
 
 def main() -> None:
