@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from paho.mqtt.enums import MQTTProtocolVersion
 
+from core.sdnotify import heartbeat
 from core.settings import get_settings
 from edge.cards.cardlist import load_cards
 from edge.cards.readers import CardReader, KeyboardWedgeReader, SimulatedCardReader
@@ -233,6 +234,7 @@ def run(config_path: str | Path, *, stop: threading.Event | None = None) -> None
         while not stop.is_set():
             agent.poll(TICK_S)
             agent.tick()
+            heartbeat()  # from the loop itself: a hung tick stops it and systemd restarts us
     finally:
         agent.stop()
         log.info("%s: stopped", config.device)

@@ -35,6 +35,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from core.mqtt import BrokerAddress, TlsFiles, make_client
+from core.sdnotify import heartbeat
 from hub.db import Conn, connect
 from hub.ingest import store
 from hub.ingest.client import ConsumerClient
@@ -211,6 +212,7 @@ class Ingest:
                 if self._conn is not None:
                     self._conn.close()
                 self._conn = None
+                heartbeat()  # retrying an outage is working, not hung
                 if self._stop.wait(delay):
                     return
                 delay = min(delay * 2, DB_RETRY_MAX_S)
@@ -234,6 +236,7 @@ class Ingest:
             batch = self._next_batch()
             if batch:
                 self._write(batch)
+            heartbeat()  # after each commit, and each idle wait (0.2 s)
             if time.monotonic() - last_stats > STATS_EVERY_S:
                 last_stats = time.monotonic()
                 log.info("ingest: received %d, stored %d, dead-lettered %d in %d batches",
