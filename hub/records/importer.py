@@ -13,6 +13,7 @@ import yaml
 
 from hub.db import Conn
 from hub.records.columns import COLUMNS, Kind, find_header_row, resolve_layout
+from hub.records.leavers import active_pupils, mark_left, missing_from_roster
 from hub.records.tables import TableError, read_rows
 from hub.records.validate import (
     CardRecord,
@@ -52,6 +53,10 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)  # imported all the same
     written: bool = False  # False: the transaction was rolled back (errors, or a dry run)
+    # A full roster (hub/records/leavers.py): the school's active pupils the file does not
+    # name, marked as left (or, in a dry run or with errors, who would be).
+    leavers: list[str] = field(default_factory=list)
+    leavers_marked: bool = False
 
     def lines(self) -> list[str]:
         return [error.render(self.file) for error in self.errors]
@@ -70,6 +75,26 @@ def load_mapping(text: str) -> dict[str, str | None]:
     return dict(data)
 
 
+def _check_kind(kind: str, *, full_roster: bool) -> None:
+    if kind not in COLUMNS:
+        raise ValueError(f"kind {kind!r}: one of {', '.join(COLUMNS)}")
+    if full_roster and kind != "students":
+        raise ValueError("a full roster is a list of students (--kind students)")
+
+
+def _mark_missing(conn: Conn, report: ImportReport, school: str, seen: set[int], *,
+                  today: date, by: str) -> None:
+    """The school's active pupils a full roster does not name are marked as left, unless
+    the file has errors (then ``report.leavers`` only says who would be)."""
+    active = active_pupils(conn, school)
+    gone = missing_from_roster(active, seen)
+    report.leavers = [active[i] for i in gone]
+    if gone and not report.errors:
+        mark_left(conn, school, gone, day=today, by=by,
+                  reason=f"not on the full roster {report.file}")
+        report.leavers_marked = True
+
+
 def import_records(
     conn: Conn,
     data: bytes,
@@ -82,16 +107,21 @@ def import_records(
     mapping: Mapping[str, str | None] | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    full_roster: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import ``data`` (the bytes of ``file``) into ``school``; commits unless told not to.
 
+    ``full_roster``: the file lists every pupil of the school, so the active pupils it
+    does not name have left; they are marked so (cards refused, encodings deleted,
+    registers kept) in the same transaction, and only when every row is valid: a row
+    that failed would otherwise make its pupil look gone. ``report.leavers`` names them.
+
     ``conn`` must not be inside a transaction the caller wants to keep separate: the
     import is its own transaction.
     """
-    if kind not in COLUMNS:
-        raise ValueError(f"kind {kind!r}: one of {', '.join(COLUMNS)}")
+    _check_kind(kind, full_roster=full_roster)
     report = ImportReport(file=file, kind=kind)
     mapping = mapping or {}
     school_info = load_school(conn, school)
@@ -144,6 +174,8 @@ def import_records(
         report.inserted, report.updated = result.inserted, result.updated
         report.unchanged, report.classes_created = result.unchanged, result.classes_created
         report.errors = sorted(report.errors + result.errors, key=lambda e: e.row)
+        if full_roster:
+            _mark_missing(conn, report, school, result.seen, today=today, by=changed_by)
         if dry_run or (report.errors and not skip_invalid):
             raise psycopg.Rollback()
         report.written = True

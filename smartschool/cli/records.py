@@ -64,6 +64,12 @@ def import_(
         "--skip-invalid", help="Import the valid rows and report the others.")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Check and count, then roll back.")] = False,
+    full_roster: Annotated[bool, typer.Option(
+        "--full-roster", help="The file lists every pupil of the school: the active pupils "
+        "it does not name are marked as left (cards refused, encodings deleted, registers "
+        "kept). A dry run counts them first and asks before writing.")] = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="With --full-roster: do not ask after the dry-run count.")] = False,
 ) -> None:
     """Import a list; every bad row is reported as FILE:ROW:COLUMN: reason (exit 1).
     Nothing is written unless the whole file is valid, or --skip-invalid is given.
@@ -78,16 +84,28 @@ def import_(
     with connect(_database_url(), autocommit=True) as conn, _Progress() as bar:
         if school is None:
             school = _only_school(conn)
-        try:
-            report = import_records(
-                conn, file.read_bytes(), file=str(file), school=school,
-                kind=kind,  # type: ignore[arg-type]  # checked by _kind
-                today=_today(), changed_by=_operator(), mapping=table,
-                skip_invalid=skip_invalid, dry_run=dry_run,
-                progress=bar.advance, on_total=bar.start,
-            )
-        except (UnknownSchool, ValueError) as exc:
-            raise _fail(str(exc)) from None
+
+        def run(dry: bool) -> Any:
+            try:
+                return import_records(
+                    conn, file.read_bytes(), file=str(file), school=school,
+                    kind=kind,  # type: ignore[arg-type]  # checked by _kind
+                    today=_today(), changed_by=_operator(), mapping=table,
+                    skip_invalid=skip_invalid, dry_run=dry, full_roster=full_roster,
+                    progress=bar.advance, on_total=bar.start,
+                )
+            except (UnknownSchool, ValueError) as exc:
+                raise _fail(str(exc)) from None
+
+        if full_roster and not dry_run:
+            # People leave (issue #12): count first, then ask before marking anyone.
+            counted = run(True)
+            if counted.leavers and not counted.errors:
+                _echo_leavers(counted.leavers, file, "would be marked as left")
+                if not yes and not typer.confirm("Import and mark them as left?",
+                                                 default=False, err=True):
+                    raise _fail("nothing written", 1)
+        report = run(dry_run)
     for line in report.lines() + report.warning_lines():
         typer.echo(line, err=True)
     state = "written" if report.written else ("dry run, rolled back" if dry_run
@@ -99,8 +117,32 @@ def import_(
         + (f", {len(report.warnings)} warnings" if report.warnings else "")
         + f"; {state}"
     )
+    if full_roster:
+        _echo_full_roster(report, file, dry_run=dry_run)
     if report.errors:
         raise typer.Exit(1)
+
+
+# Codes listed in a full-roster summary; the rest are counted.
+LEAVERS_SHOWN: Final = 20
+
+
+def _echo_leavers(codes: list[str], file: Path, what: str) -> None:
+    shown = ", ".join(codes[:LEAVERS_SHOWN]) + (", ..." if len(codes) > LEAVERS_SHOWN else "")
+    typer.echo(f"{file}: {len(codes)} active pupils not on the roster {what}: {shown}",
+               err=True)
+
+
+def _echo_full_roster(report: Any, file: Path, *, dry_run: bool) -> None:
+    if not report.leavers:
+        typer.echo(f"{file}: every active pupil is on the roster; nobody left")
+    elif report.leavers_marked and report.written:
+        typer.echo(f"{file}: {len(report.leavers)} pupils not on the roster marked as left")
+    elif dry_run and not report.errors:
+        _echo_leavers(report.leavers, file, "would be marked as left")
+    else:
+        typer.echo(f"{file}: {len(report.leavers)} pupils not on the roster were not marked "
+                   "as left: a roster with errors cannot say who is missing", err=True)
 
 
 def _only_school(conn: Any) -> str:
