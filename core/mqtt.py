@@ -16,7 +16,7 @@ import ipaddress
 import logging
 import ssl
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -26,7 +26,6 @@ from paho.mqtt.reasoncodes import ReasonCode
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 5.0
-
 
 # The CONNACK reason that alone means "this broker speaks 3.1.1 only". paho reports a
 # 3.1.1 broker's "unacceptable protocol version" (return code 1) under this code too.
@@ -62,7 +61,7 @@ class BrokerAddress:
     host: str
     port: int
     tls: bool = False
-    files: TlsFiles = field(default=TlsFiles(), compare=True)
+    files: TlsFiles = TlsFiles()
 
     @classmethod
     def parse(cls, url: str, files: TlsFiles | None = None) -> BrokerAddress:
