@@ -1,29 +1,32 @@
 """Person codes: the person id the gate galleries and gate events carry.
 
-Assigned once, on insert, and never changed afterwards, so a gallery built yesterday still
-names the same pupil after a re-import that corrects a name or adds a missing identifier:
+A pupil's code is random, ``<school>-p<16 hex>``, drawn once on insert and never changed,
+so a gallery built yesterday still names the same pupil after a re-import that corrects a
+name or adds a missing identifier (re-imports match pupils by their identifiers, never by
+the code). Nothing about the pupil can be read back from it: codes travel to the gates,
+over MQTT and through the events API, and one derived from the MOET id or the personal id
+(as before migration 0012) could be reversed by searching the id space.
 
-- pupil: ``<school>-<MOET id>``; without a MOET id, ``<school>-p<12 hex of a SHA-256 of
-  the personal id>``, so the personal id itself never travels to the gates.
-- staff: ``<school>-gv-<Mã cán bộ>``.
+Staff: ``<school>-gv-<Mã cán bộ>``, the school's own staff number, which the staff export
+gives back as that number.
 """
 
 from __future__ import annotations
 
-import hashlib
+import re
+import secrets
 from typing import Final
 
 STAFF_CODE_INFIX: Final = "gv"
-_PID_CODE_SALT: Final = b"smartschool/personal-id/"
+STUDENT_CODE_INFIX: Final = "p"
+STUDENT_CODE_HEX: Final = 16  # 64 random bits: no collision within a district in practice
+STUDENT_CODE_RE: Final = re.compile(rf"^(?P<school>.+)-{STUDENT_CODE_INFIX}[0-9a-f]"
+                                    rf"{{{STUDENT_CODE_HEX}}}$")
 
 
-def student_code(school: str, *, moet_id: str | None, personal_id: str | None) -> str:
-    if moet_id:
-        return f"{school}-{moet_id}"
-    if not personal_id:
-        raise ValueError("a pupil needs a MOET id or a personal id for its code")
-    digest = hashlib.sha256(_PID_CODE_SALT + personal_id.encode()).hexdigest()[:12]
-    return f"{school}-p{digest}"
+def student_code(school: str) -> str:
+    """A fresh random code for a new pupil of ``school``."""
+    return f"{school}-{STUDENT_CODE_INFIX}{secrets.token_hex(STUDENT_CODE_HEX // 2)}"
 
 
 def staff_code(school: str, code: str) -> str:

@@ -281,7 +281,7 @@ def test_admins_set_contacts_over_the_api(client: TestClient, db: str) -> None:
     assert r.status_code == 200 and r.json()["errors"] == [], r.text
 
     pupil_row = first("Không", "Cha", phone=False)
-    code = f"{SCHOOL}-{pupil_row[MOET]}"
+    (code,), = rows_of(db, "select code from students where moet_id = %s", (pupil_row[MOET],))
     r = client.get(f"/api/v1/students/{code}", headers=admin)
     assert r.status_code == 200, r.text
     father = next(g for g in r.json()["guardians"] if g["relation"] == "father")
@@ -308,7 +308,7 @@ def test_admins_set_contacts_over_the_api(client: TestClient, db: str) -> None:
                         json={"notify": False}).status_code == 404
     assert client.patch(url, headers=login(client, "gv.daphuc"),
                         json={"notify": False}).status_code == 403
-    other = f"{SCHOOL}-{ROWS[0][MOET]}"
+    (other,), = rows_of(db, "select code from students where moet_id = %s", (ROWS[0][MOET],))
     assert client.patch(f"/api/v1/students/{other}/guardians/{father['id']}", headers=admin,
                         json={"notify": False}).status_code == 404
     assert client.patch(f"/api/v1/students/{code}/guardians/{2**63}", headers=admin,

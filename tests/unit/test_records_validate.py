@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from datetime import date
 
@@ -16,7 +17,7 @@ from hub.records.cells import (
     parse_phone,
     parse_uid,
 )
-from hub.records.codes import staff_code, student_code
+from hub.records.codes import STUDENT_CODE_RE, staff_code, student_code
 from hub.records.columns import (
     STUDENT_COLUMNS,
     HeaderProblem,
@@ -175,12 +176,19 @@ def test_uids_and_card_states() -> None:
         "active", "blocked", "blocked", "lost", "lost"]
 
 
-def test_person_codes_are_stable_and_keep_the_personal_id_off_the_wire() -> None:
-    assert student_code("thcs-a", moet_id="0311234567", personal_id="031214000123") == (
-        "thcs-a-0311234567")
-    derived = student_code("thcs-a", moet_id=None, personal_id="031214000123")
-    assert derived == student_code("thcs-a", moet_id=None, personal_id="031214000123")
-    assert derived.startswith("thcs-a-p") and "031214000123" not in derived
+def test_person_codes_are_random_and_carry_no_identifier() -> None:
+    """Issue 12: a pupil's code is drawn at random, so it cannot be reproduced (by anyone,
+    with or without the database) nor searched back to a MOET id or a personal id."""
+    codes = {student_code("thcs-a") for _ in range(1000)}
+    assert len(codes) == 1000
+    for code in codes:
+        match = STUDENT_CODE_RE.match(code)
+        assert match is not None and match["school"] == "thcs-a"
+        assert len(code) <= 64  # a person id on the wire (protocol.messages)
+    # The pre-0012 derivations are gone: neither the MOET id nor a salted hash of the
+    # personal id appears in any code.
+    legacy = hashlib.sha256(b"smartschool/personal-id/031214000123").hexdigest()[:12]
+    assert not any("0311234567" in c or legacy in c for c in codes)
     assert staff_code("thcs-a", "CB001") == "thcs-a-gv-CB001"
 
 
