@@ -16,11 +16,13 @@ import pytest
 
 from core.settings import Settings
 from dashboard.app import DashboardServer
+from dashboard.formatting import mask_name
 from tests.e2e.browser import class_of, page_text, screenshot, text_of, wait_for
 
 pytestmark = pytest.mark.e2e
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+KIOSK_TOKEN = "wall-screen-kiosk-token-" + "w" * 16
 
 SCHOOLS = [
     ("MN-HT", "Trường Mầm non Hải Thành", "mam_non", "Hải Thành", "07:30"),
@@ -132,8 +134,13 @@ def add_event(
 def test_district_page_live_and_bilingual(pg_url: str, browser, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
+    from tests.e2e.test_dashboard_login import login_through_form
+
     ids = seed(pg_url)
-    settings = Settings(language="vi", timezone="Asia/Ho_Chi_Minh")
+    # A public wall with a kiosk for the live feed, names left off (the defaults).
+    settings = Settings(_env_file=None, data_dir=tmp_path, language="vi",
+                        timezone="Asia/Ho_Chi_Minh", dashboard_public_wall=True,
+                        dashboard_kiosk_token=KIOSK_TOKEN)
     with DashboardServer(settings, database_url=pg_url, host="127.0.0.1", port=0) as server:
         driver = browser
         driver.get(server.url)
@@ -144,19 +151,19 @@ def test_district_page_live_and_bilingual(pg_url: str, browser, tmp_path: Path) 
             what="one tile per school",
         )
         assert len(tiles) == len(SCHOOLS)
-        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".feed-row"), what="gate feed")
+        wait_for(lambda: "Lượt qua cổng trong 15 phút qua" in page_text(driver),
+                 what="the public gate panel")
         body = page_text(driver)
         for label in ("Trung tâm điều hành giáo dục quận Dương Kinh", "Sĩ số", "Có mặt",
-                      "Đi muộn", "Vắng", "Thiết bị trực tuyến", "Sự kiện cổng trường"):
+                      "Đi muộn", "Vắng", "Thiết bị trực tuyến"):
             assert label in body, label
         for _sid, name, *_ in SCHOOLS:
             # Tiles drop the "Trường" every name starts with.
             assert name.removeprefix("Trường ") in body, name
-        # Privacy on the wall: initials for middle names, never the full name.
-        assert "Nguyễn V. An" in body
-        assert "Nguyễn Văn An" not in body
-        assert "Chưa xác định" in body  # the unknown card
-        assert driver.find_elements(By.CSS_SELECTOR, ".feed-row.decision-denied.unresolved")
+        # Privacy on the public wall (issue #12): no passage, so no name and no class.
+        assert not driver.find_elements(By.CSS_SELECTOR, ".feed-row")
+        for _code, _school, _cls, name, _mins in STUDENTS:
+            assert name not in body and mask_name(name) not in body, name
 
         # Totals: 10 enrolled, 8 arrived; devices 3 of 5 online.
         assert text_of(driver, "#kpi-enrolled .kpi-value") == "10"
@@ -168,13 +175,26 @@ def test_district_page_live_and_bilingual(pg_url: str, browser, tmp_path: Path) 
         shot = screenshot(driver, tmp_path, "dashboard-vi.png")
         assert shot.stat().st_size > 10_000
 
-        # Live refresh: a new arrival shows up without reloading the page.
+        # Live refresh: a passage just now is counted without reloading the page.
         with psycopg.connect(pg_url, autocommit=True) as conn:
             add_event(conn, "gate-th-ad-1", "TH-AD", 500, ids["HS005"], datetime.now(TZ))
-        wait_for(
-            lambda: "Lê H. Nam" in text_of(driver, "#feed"),
-            timeout=8, what="the new gate event in the feed",
-        )
+        wait_for(lambda: "Tiểu học Anh Dũng" in text_of(driver, "#feed"),
+                 timeout=8, what="the new passage counted in the gate panel")
+        assert not driver.find_elements(By.CSS_SELECTOR, ".feed-row")
+
+        # The kiosk: the live feed with a class and a decision per passage, still no name.
+        driver.get(server.url.rstrip("/") + "/login")
+        login_through_form(driver, server.url, "kiosk", KIOSK_TOKEN)
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".feed-row"), what="gate feed")
+        wait_for(lambda: "4B" in text_of(driver, "#feed"), what="the new passage's class")
+        body = page_text(driver)
+        assert "Sự kiện cổng trường" in body
+        assert "Chưa xác định" in body  # the unknown card
+        assert driver.find_elements(By.CSS_SELECTOR, ".feed-row.decision-denied.unresolved")
+        assert "Màn hình kiosk" in text_of(driver, "#nav-user")
+        for _code, _school, _cls, name, _mins in STUDENTS:
+            assert name not in body and mask_name(name) not in body, name
+        screenshot(driver, tmp_path, "dashboard-kiosk.png")
 
         # Language switch on the page, reflected in the URL.
         wait_for(lambda: driver.find_element(By.XPATH, "//label[normalize-space()='EN']").click()

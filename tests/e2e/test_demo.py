@@ -162,6 +162,10 @@ def test_dashboard_answers_in_vietnamese(demo: DemoProcess, browser: Any,
     tiles = wait_for(lambda: len(browser.find_elements("css selector", ".tile")) >= 20,
                      timeout=20, what="a tile per school")
     assert tiles
+    # The demo's wall is public, so it counts passages and shows none (issue #12).
+    wait_for(lambda: "Lượt qua cổng trong 15 phút qua" in page_text(browser),
+             timeout=20, what="the public gate panel")
+    assert not browser.find_elements("css selector", ".feed-row")
     screenshot(browser, tmp_path, "demo-district.png")
 
 

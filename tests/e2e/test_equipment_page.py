@@ -79,7 +79,8 @@ def alarm_state(url: str, alarm_type: str) -> str:
 
 def test_equipment_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
     seed(pg_url)
-    settings = Settings(_env_file=None, data_dir=tmp_path)
+    # Reached from the public wall's nav (SMARTSCHOOL_DASHBOARD_PUBLIC_WALL).
+    settings = Settings(_env_file=None, data_dir=tmp_path, dashboard_public_wall=True)
     with DashboardServer(settings, database_url=pg_url, host="127.0.0.1", port=0) as server:
         browser.get(server.url)
         # from the district page, through the nav link

@@ -125,7 +125,9 @@ def test_school_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
     downloads.mkdir()
     browser.execute_cdp_cmd("Page.setDownloadBehavior",
                             {"behavior": "allow", "downloadPath": str(downloads)})
-    settings = Settings(_env_file=None, data_dir=tmp_path, language="vi", timezone=tz.key)
+    # Reached from the public wall's tiles (SMARTSCHOOL_DASHBOARD_PUBLIC_WALL).
+    settings = Settings(_env_file=None, data_dir=tmp_path, language="vi", timezone=tz.key,
+                        dashboard_public_wall=True)
     with DashboardServer(settings, database_url=pg_url, host="127.0.0.1", port=0) as server:
         driver = browser
         driver.get(server.url)
