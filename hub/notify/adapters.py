@@ -3,6 +3,13 @@
 Every request carries the outbox row's idempotency key (``Idempotency-Key``), so a
 receiver can drop the rare duplicate an at-least-once sender produces (a worker that
 dies between the POST and recording it as sent).
+
+The webhook's signature is not an HMAC of the body alone: ``X-Smartschool-Signature``
+is ``sha256=`` and the hex HMAC-SHA256, keyed by SMARTSCHOOL_NOTIFY_WEBHOOK_SECRET, of
+``ts + "." + body``, where ``ts`` is the ``X-Smartschool-Timestamp`` header (Unix
+seconds, as sent) and ``body`` the raw request body. A receiver recomputes it over
+exactly those bytes, compares in constant time, and refuses a timestamp older than a
+few minutes: that is what stops a captured request from being replayed.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ class NotifySettings(BaseSettings):
 
     webhook_url: str | None = Field(default=None, description="Generic webhook: POST JSON here")
     webhook_secret: SecretStr | None = Field(
-        default=None, description="HMAC-SHA256 key signing webhook bodies"
+        default=None, description="HMAC-SHA256 key of the webhook signature: "
+        "X-Smartschool-Signature = sha256=<hex of HMAC(secret, timestamp + '.' + body)>, "
+        "the timestamp being the X-Smartschool-Timestamp header"
     )
     zalo_url: str | None = Field(default=None, description="Zalo OA-style message API URL")
     zalo_token: SecretStr | None = Field(default=None, description="Zalo OA access token")
