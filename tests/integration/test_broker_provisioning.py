@@ -67,7 +67,21 @@ class District:
     tls_port: int  # devices
     bundles: Path
     db: str
-    proc: subprocess.Popen[bytes]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(self.directory / "mosquitto.conf")],
+            stdout=subprocess.DEVNULL, stderr=self.log.open("ab"))
+        wait_port(self.port)
+        wait_port(self.tls_port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
 
     @property
     def ca(self) -> str:
@@ -87,13 +101,11 @@ def district(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> It
               "--tls-port", str(tls_port), "--hostname", "127.0.0.1",
               "--user", getpass.getuser())
     assert f"conf: {directory / 'mosquitto.conf'}" in out
-    proc = subprocess.Popen([mosquitto_binary(), "-c", str(directory / "mosquitto.conf")],
-                            stdout=subprocess.DEVNULL,
-                            stderr=(tmp_path / "mosquitto.log").open("ab"))
+    env = read_env(directory / "smartschool.env")
+    d = District(directory, env, port, tls_port, tmp_path / "bundles", pg_url,
+                 tmp_path / "mosquitto.log")
+    d.start()
     try:
-        wait_port(port)
-        wait_port(tls_port)
-        env = read_env(directory / "smartschool.env")
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("SMARTSCHOOL_DATABASE_URL", pg_url)
@@ -102,15 +114,14 @@ def district(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> It
         with psycopg.connect(pg_url) as conn:
             upsert_school(conn, code=SCHOOL, name="Trường Tiểu học Thử", level="tieu_hoc",
                           ward="Hải Thành")
-        bundles = tmp_path / "bundles"
+        bundles = d.bundles
         for device, role in ((GATE_A, "gate"), (GATE_B, "gate"), (ROOM, "classroom")):
             out = cli("devices", "add", SCHOOL, device, "--role", role,
                       "--bundle", str(bundles / device), "--device-dir", str(bundles / device))
             assert f"device {device} registered to {SCHOOL} as {role}" in out
-        yield District(directory, env, port, tls_port, bundles, pg_url, proc)
+        yield d
     finally:
-        proc.terminate()
-        proc.wait(10)
+        d.stop()
         get_settings.cache_clear()
 
 
@@ -460,3 +471,29 @@ def test_rotation_stops_the_old_password_and_decommissioning_the_account(
     back = device_probe(district, GATE_B)
     assert accepted(back)
     back.close()
+
+
+def test_accounts_and_the_hubs_session_survive_a_broker_restart(
+        district: District, ingest: Ingest) -> None:
+    ingest.stop()  # the hub away: the broker keeps its session and queues for it
+    a = device_probe(district, GATE_A)
+    assert not a.publish(topic(GATE_A, "event"), gate_event(GATE_A, 0)).is_failure
+    a.close()
+    district.stop()
+    district.start()
+    # The account `devices add` created at run time was saved by the plugin.
+    a = device_probe(district, GATE_A)
+    assert accepted(a)
+    assert not a.publish(topic(GATE_A, "event"), gate_event(GATE_A, 1)).is_failure
+    a.close()
+    env = district.env
+    back = Ingest(database_url=district.db, mqtt_url=env["SMARTSCHOOL_MQTT_URL"],
+                  client_id=HUB_ID, tz="Asia/Ho_Chi_Minh",
+                  username=env["SMARTSCHOOL_MQTT_USERNAME"],
+                  password=env["SMARTSCHOOL_MQTT_PASSWORD"])
+    back.start()
+    try:
+        wait_until(lambda: stored_seqs(district, GATE_A) == [0, 1],
+                   what="both events, one queued across the restart")
+    finally:
+        back.stop()
