@@ -21,6 +21,7 @@ from core.settings import Settings
 from hub.accounts.auth import load_or_create_secret
 from hub.api.context import ApiContext
 from hub.api.limits import BodyLimits
+from hub.api.methods import AllowedMethods
 from hub.api.redact import redact_url
 from hub.api.routes import (
     attendance,
@@ -99,6 +100,8 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     app.add_exception_handler(AlarmError, _alarm_refused)
     # Limits before work (issue #12): body sizes and upload tokens checked before a read.
     app.add_middleware(BodyLimits)
+    # Every route honours its contract (issue #12): a 405 names all the path's methods.
+    app.add_middleware(AllowedMethods)
     for module in (health, auth, users, schools, attendance, devices, events, dead_letters):
         app.include_router(module.router)
     app.include_router(records.router)

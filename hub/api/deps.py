@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import AfterValidator, BeforeValidator
 
 from hub.accounts.auth import InvalidTokenError, User, decode_token, get_user, token_current
 from hub.api.context import ApiContext
@@ -106,3 +109,25 @@ def get_school_filter(
 
 
 SchoolFilterDep = Annotated[SchoolFilter, Depends(get_school_filter)]
+
+
+# Days as the schema says (format: date) and within the years a register can hold:
+# pydantic alone would take `date=0` as a Unix timestamp and year 1 as a day.
+FIRST_DAY: Final = dt.date(2000, 1, 1)
+LAST_DAY: Final = dt.date(2100, 12, 31)
+_ISO_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day_text(value: object) -> object:
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("a day is YYYY-MM-DD")
+
+
+def _in_range(day: dt.date) -> dt.date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"a day between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso_day_text), AfterValidator(_in_range)]

@@ -43,6 +43,8 @@ def _problem(description: str) -> dict[str, Any]:
     return {"model": ProblemPublic, "description": description}
 
 
+BAD_REQUEST: Final[Responses] = {400: {"model": InvalidPublic,
+                                       "description": "The body cannot be parsed"}}
 UNAUTHORIZED: Final[Responses] = {401: _problem("No token, or an expired or unknown one")}
 FORBIDDEN: Final[Responses] = {403: _problem("The account's role or school may not do this")}
 NOT_FOUND: Final[Responses] = {404: _problem("Not there, or not visible to this account")}
@@ -52,8 +54,9 @@ INVALID: Final[Responses] = {422: {"model": InvalidPublic,
                                    "description": "Invalid parameters or body"}}
 UNAVAILABLE: Final[Responses] = {503: _problem("The database is unavailable; retry later")}
 
-# Every route that needs a signed-in account.
-AUTHED: Final[Responses] = UNAUTHORIZED | INVALID | UNAVAILABLE
+# Every route that needs a signed-in account (any body over the limit is a 413:
+# hub.api.limits).
+AUTHED: Final[Responses] = BAD_REQUEST | UNAUTHORIZED | INVALID | TOO_LARGE | UNAVAILABLE
 
 CSV: Final = "text/csv; charset=utf-8"
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

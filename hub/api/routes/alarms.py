@@ -11,10 +11,13 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
+from hub.api.responses import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND
 from hub.equipment import actions, alarms
 from hub.equipment.alarms import AlarmPublic, StateFilter, WorkOrderPublic
 
-router = APIRouter(prefix="/api/v1", tags=["alarms"])
+router = APIRouter(prefix="/api/v1", tags=["alarms"], responses=AUTHED)
+# Acting on an alarm: refusals are AlarmErrors (hub.api.app maps them).
+_ACTION = FORBIDDEN | NOT_FOUND | CONFLICT
 
 AlarmId = Annotated[int, Path(ge=1, le=2**62)]
 
@@ -40,20 +43,20 @@ def read_alarms(
     return alarms.list_alarms(conn, state=state, school=schools.school, limit=limit)
 
 
-@router.post("/alarms/{alarm_id}/ack", response_model=AlarmPublic)
+@router.post("/alarms/{alarm_id}/ack", response_model=AlarmPublic, responses=_ACTION)
 def ack_alarm(conn: ConnDep, user: CurrentUser, alarm_id: AlarmId,
               body: CommentIn | None = None) -> AlarmPublic:
     return actions.acknowledge(conn, user, alarm_id, comment=body.comment if body else None)
 
 
-@router.post("/alarms/{alarm_id}/clear", response_model=AlarmPublic)
+@router.post("/alarms/{alarm_id}/clear", response_model=AlarmPublic, responses=_ACTION)
 def clear_alarm(conn: ConnDep, user: CurrentUser, alarm_id: AlarmId,
                 body: CommentIn | None = None) -> AlarmPublic:
     return actions.clear(conn, user, alarm_id, comment=body.comment if body else None)
 
 
 @router.post("/alarms/{alarm_id}/work-order", response_model=WorkOrderPublic,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=_ACTION)
 def open_work_order(conn: ConnDep, user: CurrentUser, alarm_id: AlarmId,
                     body: WorkOrderIn | None = None) -> WorkOrderPublic:
     return actions.open_work_order(conn, user, alarm_id,

@@ -15,11 +15,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hub.api.deps import ConnDep, ContextDep, SchoolFilterDep
+from hub.api.deps import ConnDep, ContextDep, Day, SchoolFilterDep
 from hub.api.models import AttendanceSummaryPublic, AttendanceTotals
+from hub.api.responses import AUTHED
 from hub.read import queries
 
-router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
+router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"], responses=AUTHED)
 
 
 @router.get("/summary", response_model=AttendanceSummaryPublic)
@@ -28,7 +29,7 @@ def read_summary(
     conn: ConnDep,
     schools: SchoolFilterDep,
     date: Annotated[
-        dt.date | None,
+        Day | None,
         Query(description="School day, YYYY-MM-DD; default today in the district's time zone"),
     ] = None,
 ) -> AttendanceSummaryPublic:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.access import PERSON_ROLES
 from hub.accounts.auth import User
-from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser, SchoolFilterDep
+from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser, Day, SchoolFilterDep
 from hub.api.responses import AUTHED, FORBIDDEN, NOT_FOUND, attachment, downloads
 from hub.attendance import corrections, labels, reports
 from hub.attendance.export import MEDIA_TYPES, ExportFormat, register_table, to_csv, to_xlsx
@@ -30,10 +30,7 @@ STUDENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 # Years the district's registers can hold: anything else is a typo (or year 0, which no
 # date type represents), refused with 422 before any query.
 MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"
-FIRST_DAY = dt.date(2000, 1, 1)
-LAST_DAY = dt.date(2100, 12, 31)
-DayQuery = Annotated[dt.date | None, Query(ge=FIRST_DAY, le=LAST_DAY,
-                                           description="YYYY-MM-DD; default today")]
+DayQuery = Annotated[Day | None, Query(description="YYYY-MM-DD; default today")]
 
 
 class CorrectionCreate(BaseModel):
@@ -209,7 +206,7 @@ def create_correction(
     conn: ConnDep,
     user: CurrentUser,
     student_code: StudentPath,
-    day: dt.date,
+    day: Day,
     body: CorrectionCreate,
 ) -> CorrectionPublic:
     """Set a day's status with a reason; the class's teacher, a school admin of the
@@ -231,7 +228,7 @@ def create_correction(
             responses=NOT_FOUND
             | {403: {"description": "A role that sees no registers"}})
 def read_corrections(
-    conn: ConnDep, user: CurrentUser, student_code: StudentPath, day: dt.date
+    conn: ConnDep, user: CurrentUser, student_code: StudentPath, day: Day
 ) -> list[CorrectionPublic]:
     _require_person_role(user)
     try:

@@ -12,6 +12,7 @@ from hub.accounts.auth import authenticate, create_token
 from hub.accounts.rules import client_address, trusted_networks
 from hub.api.deps import TOKEN_URL, ConnDep, ContextDep
 from hub.api.models import ErrorPublic, TokenPublic
+from hub.api.responses import TOO_LARGE, UNAVAILABLE
 
 router = APIRouter(tags=["auth"])
 
@@ -24,6 +25,7 @@ FormDep = Annotated[OAuth2PasswordRequestForm, Depends()]
     responses={
         401: {"model": ErrorPublic, "description": "Wrong username or password"},
         429: {"model": ErrorPublic, "description": "Too many failed attempts"},
+        **TOO_LARGE, **UNAVAILABLE,
     },
 )
 def issue_token(ctx: ContextDep, conn: ConnDep, form: FormDep, request: Request) -> TokenPublic:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.deps import ConnDep, ContextDep, CurrentUser
+from hub.api.responses import AUTHED, FORBIDDEN, NOT_FOUND
 from hub.api.routes.records import person_for
 from hub.models import ApiModel
 from hub.records.consent import (
@@ -24,7 +25,8 @@ from hub.records.consent import (
     withdraw_consent,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["consents"])
+router = APIRouter(prefix="/api/v1", tags=["consents"],
+                   responses=AUTHED | FORBIDDEN | NOT_FOUND)
 
 
 class ConsentCreate(BaseModel):

@@ -8,12 +8,13 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from hub.api.deps import ConnDep, CurrentUser
 from hub.api.models import ErrorPublic
+from hub.api.responses import AUTHED
 from hub.read import queries
 from hub.read.queries import DeadLetterPublic
 
 MAX_LIMIT = 1000
 
-router = APIRouter(prefix="/api/v1", tags=["dead-letters"])
+router = APIRouter(prefix="/api/v1", tags=["dead-letters"], responses=AUTHED)
 
 
 @router.get(

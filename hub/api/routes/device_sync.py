@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, status
 
 from hub.api.deps import ConnDep, ContextDep
+from hub.api.responses import TOO_LARGE, UNAVAILABLE
 from hub.devices.sync import build_sync
 from hub.devices.tokens import (
     CARDS,
@@ -38,7 +39,8 @@ def _unauthorized(detail: str) -> HTTPException:
                                              "revoked one"},
                        403: {"description": "The device is not a gate, or its token does "
                                             "not carry what was asked (faces for a "
-                                            "card-only gate)"}})
+                                            "card-only gate)"}}
+            | TOO_LARGE | UNAVAILABLE)
 def device_sync(
     conn: ConnDep,
     ctx: ContextDep,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hub.api.deps import ConnDep, ContextDep, SchoolFilterDep
+from hub.api.responses import AUTHED
 from hub.read import queries
 from hub.read.queries import DevicePublic
 
-router = APIRouter(prefix="/api/v1", tags=["devices"])
+router = APIRouter(prefix="/api/v1", tags=["devices"], responses=AUTHED)
 
 
 @router.get("/devices", response_model=list[DevicePublic])

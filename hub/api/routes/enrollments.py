@@ -12,10 +12,12 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, File, HTTPException, UploadFile, status
 
 from hub.api.deps import ConnDep, ContextDep, CurrentUser
+from hub.api.responses import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE
 from hub.api.routes.records import person_for
 from hub.models import ApiModel
 
-router = APIRouter(prefix="/api/v1", tags=["enrollments"])
+router = APIRouter(prefix="/api/v1", tags=["enrollments"],
+                   responses=AUTHED | FORBIDDEN | NOT_FOUND)
 
 MAX_PHOTOS: Final = 10
 MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024
@@ -50,7 +52,7 @@ class FaceStatusPublic(ApiModel):
 
 
 @router.post("/students/{code}/face", response_model=EnrollmentPublic,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=CONFLICT | TOO_LARGE)
 def enroll_face(conn: ConnDep, ctx: ContextDep, user: CurrentUser, models: FaceModelsDep,
                 code: str,
                 photos: Annotated[list[UploadFile], File(description="Photos, one face each")],

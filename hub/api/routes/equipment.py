@@ -8,14 +8,15 @@ from typing import Annotated, Final, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
-from hub.api.deps import ConnDep, ContextDep, SchoolFilterDep
+from hub.api.deps import ConnDep, ContextDep, Day, SchoolFilterDep
+from hub.api.responses import AUTHED, NOT_FOUND
 from hub.api.routes import alarms, work_orders
 from hub.equipment import assets, series, utilisation
 from hub.equipment.assets import AssetPublic, CoveragePublic
 from hub.equipment.series import SeriesPoint
 from hub.equipment.utilisation import Utilisation
 
-assets_router = APIRouter(prefix="/api/v1", tags=["equipment"])
+assets_router = APIRouter(prefix="/api/v1", tags=["equipment"], responses=AUTHED)
 
 TAG_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 METRIC_PATTERN: Final = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
@@ -45,7 +46,8 @@ def read_assets(ctx: ContextDep, conn: ConnDep, schools: SchoolFilterDep) -> lis
     )
 
 
-@assets_router.get("/assets/{tag}/metrics", response_model=MetricSeriesPublic)
+@assets_router.get("/assets/{tag}/metrics", response_model=MetricSeriesPublic,
+                   responses=NOT_FOUND)
 def read_asset_metrics(
     ctx: ContextDep,
     conn: ConnDep,
@@ -88,7 +90,7 @@ def read_utilisation(
     ctx: ContextDep,
     conn: ConnDep,
     schools: SchoolFilterDep,
-    date: Annotated[dt.date | None, Query(description="Local day, YYYY-MM-DD; default today")]
+    date: Annotated[Day | None, Query(description="Local day, YYYY-MM-DD; default today")]
     = None,
 ) -> list[Utilisation]:
     if schools.matches_nothing:

@@ -13,12 +13,13 @@ from fastapi import APIRouter, Query
 
 from hub.access import CARD_ROLES, PERSON_ROLES
 from hub.api.deps import ID_PATTERN, ConnDep, CurrentUser, SchoolFilterDep
+from hub.api.responses import AUTHED
 from hub.read import queries
 from hub.read.queries import GateEventPublic
 
 MAX_LIMIT = 1000
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = APIRouter(prefix="/api/v1", tags=["events"], responses=AUTHED)
 
 
 @router.get("/events", response_model=list[GateEventPublic])

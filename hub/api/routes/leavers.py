@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser
 from hub.api.models import ErrorPublic
+from hub.api.responses import AUTHED
 from hub.models import ApiModel
 from hub.records.leavers import (
     MAX_REASON_LEN,
@@ -28,7 +29,7 @@ from hub.records.leavers import (
     transfer,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["records"])
+router = APIRouter(prefix="/api/v1", tags=["records"], responses=AUTHED)
 
 # Person codes are short; a longer path segment is refused before any lookup.
 MAX_CODE_LEN = 64

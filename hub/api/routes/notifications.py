@@ -13,9 +13,11 @@ from pydantic import BaseModel
 
 from hub.access import ADMIN_ROLES
 from hub.accounts.auth import User
-from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
+from hub.api.deps import ConnDep, CurrentUser, Day, SchoolFilterDep
+from hub.api.responses import AUTHED, FORBIDDEN, NOT_FOUND
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"],
+                   responses=AUTHED | FORBIDDEN)
 
 
 class NotificationPublic(BaseModel):
@@ -45,7 +47,7 @@ def list_notifications(
     conn: ConnDep,
     user: CurrentUser,
     schools: SchoolFilterDep,
-    date: dt.date | None = None,
+    date: Day | None = None,
     state: Annotated[Literal["pending", "sent", "failed"] | None,
                      Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -79,7 +81,8 @@ def _row(r: Any) -> NotificationPublic:
     )
 
 
-@router.post("/{notification_id}/retry", response_model=NotificationPublic)
+@router.post("/{notification_id}/retry", response_model=NotificationPublic,
+             responses=NOT_FOUND)
 def retry_notification(
     conn: ConnDep,
     user: CurrentUser,

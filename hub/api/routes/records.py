@@ -20,13 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.access import may_manage
 from hub.accounts.auth import User
 from hub.api.deps import ID_PATTERN, ConnDep, ContextDep, CurrentUser
+from hub.api.responses import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE, InvalidPublic
 from hub.models import ApiModel
 from hub.records.cells import MAX_ADDRESS_LEN, MAX_NAME_LEN, Channel, GuardianRelation, parse_name
 from hub.records.consent import Person, find_person
 from hub.records.guardians import parent_year_problem, parse_contact
 from hub.records.identifiers import MAX_BIRTH_YEAR, MIN_BIRTH_YEAR
 
-router = APIRouter(prefix="/api/v1", tags=["records"])
+router = APIRouter(prefix="/api/v1", tags=["records"],
+                   responses=AUTHED | FORBIDDEN | NOT_FOUND)
 
 # A district's largest school lists about 2,000 pupils: a few hundred kB as XLSX.
 MAX_IMPORT_BYTES: Final = 20 * 1024 * 1024
@@ -129,7 +131,9 @@ def person_for(conn: ConnDep, user: User, code: str) -> Person:
 
 
 @router.post("/records/import", response_model=ImportReportPublic,
-             responses={422: {"model": ImportReportPublic}})
+             responses=TOO_LARGE | {422: {
+                 "model": ImportReportPublic | InvalidPublic,
+                 "description": "Invalid rows (the report), or invalid parameters"}})
 def import_records_file(
     conn: ConnDep,
     ctx: ContextDep,
@@ -234,7 +238,7 @@ def _contact_or_422(channel: Channel, phone: str | None,
 
 
 @router.post("/students/{code}/guardians", response_model=GuardianPublic,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def create_guardian(conn: ConnDep, user: CurrentUser, code: str,
                     body: GuardianCreate) -> GuardianPublic:
     """Add a guardian with their contact; 409 when the pupil already has them (or already

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hub.api.deps import ConnDep, SchoolFilterDep
+from hub.api.responses import AUTHED
 from hub.read import queries
 from hub.read.queries import SchoolPublic
 
-router = APIRouter(prefix="/api/v1", tags=["schools"])
+router = APIRouter(prefix="/api/v1", tags=["schools"], responses=AUTHED)
 
 
 @router.get("/schools", response_model=list[SchoolPublic])

@@ -24,18 +24,16 @@ from hub.api.models import (
     AccountUpdatedPublic,
     ClassPublic,
     ClassRefPublic,
-    ErrorPublic,
     UserPublic,
 )
+from hub.api.responses import AUTHED, CONFLICT, FORBIDDEN, INVALID, NOT_FOUND
 
-router = APIRouter(prefix="/api/v1", tags=["users"])
+router = APIRouter(prefix="/api/v1", tags=["users"], responses=AUTHED)
 
 # Generous bounds, only so a request cannot make the hub hash or store megabytes; the
 # rules in hub.accounts.rules give the precise messages.
 MAX_TEXT = 256
-_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorPublic} for code in (403, 404, 409, 422)
-}
+_ERRORS = FORBIDDEN | NOT_FOUND | CONFLICT | INVALID
 _STATUS = {
     rules.UserInputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     rules.UserNotFoundError: status.HTTP_404_NOT_FOUND,

@@ -8,10 +8,13 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
+from hub.api.responses import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND
 from hub.equipment import actions, alarms
 from hub.equipment.alarms import WorkOrderPublic
 
-router = APIRouter(prefix="/api/v1", tags=["work-orders"])
+router = APIRouter(prefix="/api/v1", tags=["work-orders"], responses=AUTHED)
+# Refusals are AlarmErrors (hub.api.app maps them).
+_ACTION = FORBIDDEN | NOT_FOUND | CONFLICT
 
 
 class CloseIn(BaseModel):
@@ -36,14 +39,16 @@ class AssignIn(BaseModel):
                                  description="Who does the work; null to unassign")
 
 
-@router.post("/work-orders/{order_id}/assign", response_model=WorkOrderPublic)
+@router.post("/work-orders/{order_id}/assign", response_model=WorkOrderPublic,
+             responses=_ACTION)
 def assign_work_order(conn: ConnDep, user: CurrentUser,
                       order_id: Annotated[int, Path(ge=1, le=2**62)],
                       body: AssignIn) -> WorkOrderPublic:
     return actions.assign_work_order(conn, user, order_id, assignee=body.assignee)
 
 
-@router.post("/work-orders/{order_id}/close", response_model=WorkOrderPublic)
+@router.post("/work-orders/{order_id}/close", response_model=WorkOrderPublic,
+             responses=_ACTION)
 def close_work_order(conn: ConnDep, user: CurrentUser,
                      order_id: Annotated[int, Path(ge=1, le=2**62)],
                      body: CloseIn | None = None) -> WorkOrderPublic:
