@@ -200,11 +200,13 @@ def rotate(conn: Conn, login: AdminLogin, device: str) -> Issued:
 
 
 def decommission(conn: Conn, login: AdminLogin | None, device: str) -> tuple[bool, bool]:
-    """Remove the broker account and revoke the token; the device's row and history stay.
-    (account removed, token revoked)."""
+    """Revoke the token, then remove the broker account; the device's row and history
+    stay. (account removed, token revoked). The token goes first: it is ours to revoke
+    even when the broker cannot be reached (the command then fails and can be re-run)."""
     _device(conn, device)
+    revoked = revoke_token(conn, device)
     removed = False
     if login is not None:
         with DynsecAdmin(login) as admin:
             removed = admin.delete_device(device)
-    return removed, revoke_token(conn, device)
+    return removed, revoked

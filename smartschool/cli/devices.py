@@ -38,6 +38,7 @@ def devices_add(
     device id, and it may write only its own topics and read only its own commands.
     """
     from core.settings import get_settings
+    from hub.broker.dynsec import DynsecError
     from hub.db import connect
     from hub.devices.provision import ProvisionError, add, broker_login, write_bundle
 
@@ -51,7 +52,7 @@ def devices_add(
             issued = add(conn, login, school=school, device=device, role=role, face=face)
         if bundle is not None:
             write_bundle(bundle, issued.device, issued, settings, device_dir=device_dir)
-    except (ProvisionError, OSError) as exc:
+    except (ProvisionError, DynsecError, OSError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"device {device} registered to {school} as {role}")
     _report(issued, bundle)
@@ -85,6 +86,7 @@ def devices_rotate(
     """Issue a device new secrets: broker password and (gates) sync token. The old ones
     stop working at once and the broker drops the device's connection."""
     from core.settings import get_settings
+    from hub.broker.dynsec import DynsecError
     from hub.db import connect
     from hub.devices.provision import ProvisionError, broker_login, rotate, write_bundle
 
@@ -98,7 +100,7 @@ def devices_rotate(
             issued = rotate(conn, login, device)
         if bundle is not None:
             write_bundle(bundle, issued.device, issued, settings, device_dir=device_dir)
-    except (ProvisionError, OSError) as exc:
+    except (ProvisionError, DynsecError, OSError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"device {device}: new secrets issued; the old ones no longer work")
     _report(issued, bundle)
@@ -111,6 +113,7 @@ def devices_decommission(
     """Remove the device's broker account and revoke its sync token. Its registration
     and history (events, telemetry, replies) are kept."""
     from core.settings import get_settings
+    from hub.broker.dynsec import DynsecError
     from hub.db import connect
     from hub.devices.provision import ProvisionError, broker_login, decommission
 
@@ -118,7 +121,7 @@ def devices_decommission(
     try:
         with connect(database_url(settings)) as conn:
             removed, revoked = decommission(conn, broker_login(settings), device)
-    except ProvisionError as exc:
+    except (ProvisionError, DynsecError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"device {device} decommissioned: broker account "
                f"{'removed' if removed else 'absent'}, token "

@@ -497,3 +497,39 @@ def test_accounts_and_the_hubs_session_survive_a_broker_restart(
                    what="both events, one queued across the restart")
     finally:
         back.stop()
+
+
+def test_clear_errors_without_the_broker(pg_url: str, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMARTSCHOOL_DATABASE_URL", pg_url)
+    for key in ("URL", "USERNAME", "PASSWORD"):
+        monkeypatch.delenv(f"SMARTSCHOOL_BROKER_ADMIN_{key}", raising=False)
+    get_settings.cache_clear()
+    with psycopg.connect(pg_url) as conn:
+        upsert_school(conn, code=SCHOOL, name="Trường Thử", level="tieu_hoc", ward="Hải Thành")
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, list(args))
+        return result.exit_code, result.stderr
+
+    try:
+        # No admin settings: a bundle or a rotation cannot be made; add only registers.
+        code, err = run("devices", "add", SCHOOL, GATE_A, "--role", "gate",
+                        "--bundle", str(tmp_path / "b"))
+        assert code == 2 and "broker admin settings" in err and not (tmp_path / "b").exists()
+        assert run("devices", "add", SCHOOL, GATE_A, "--role", "gate")[0] == 0
+        code, err = run("devices", "rotate", GATE_A)
+        assert code == 2 and "broker admin settings" in err
+        # Admin settings naming a broker that is not there: one error line, no traceback.
+        monkeypatch.setenv("SMARTSCHOOL_BROKER_ADMIN_URL", f"mqtt://127.0.0.1:{free_port()}")
+        monkeypatch.setenv("SMARTSCHOOL_BROKER_ADMIN_USERNAME", "smartschool-admin")
+        monkeypatch.setenv("SMARTSCHOOL_BROKER_ADMIN_PASSWORD", "x")
+        get_settings.cache_clear()
+        for args in (("devices", "add", SCHOOL, GATE_B, "--role", "gate"),
+                     ("devices", "rotate", GATE_A), ("devices", "decommission", GATE_A)):
+            code, err = run(*args)
+            assert code == 2 and err.startswith("error: cannot reach the broker"), (args, err)
+        code, err = run("devices", "rotate", "no-such-device")
+        assert code == 2 and "no device 'no-such-device'" in err
+    finally:
+        get_settings.cache_clear()
