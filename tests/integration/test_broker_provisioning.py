@@ -533,3 +533,19 @@ def test_clear_errors_without_the_broker(pg_url: str, tmp_path: Path,
         assert code == 2 and "no device 'no-such-device'" in err
     finally:
         get_settings.cache_clear()
+
+
+def test_only_the_admin_account_administers(district: District,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    for username, password, why in (
+            ("smartschool-admin", "wrong", "refused the admin account"),
+            (HUB_USER, district.env["SMARTSCHOOL_MQTT_PASSWORD"], "may not administer")):
+        monkeypatch.setenv("SMARTSCHOOL_BROKER_ADMIN_USERNAME", username)
+        monkeypatch.setenv("SMARTSCHOOL_BROKER_ADMIN_PASSWORD", password)
+        get_settings.cache_clear()
+        result = CliRunner().invoke(app, ["devices", "rotate", GATE_A])
+        assert result.exit_code == 2 and why in result.stderr, result.stderr
+    # The gate's password is what the bundle holds: nothing was rotated.
+    a = device_probe(district, GATE_A)
+    assert accepted(a)
+    a.close()
