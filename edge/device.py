@@ -108,7 +108,9 @@ class DeviceAgent:
 
     def emit(self, channel: Channel, build: Callable[[int], BaseModel]) -> int:
         """Queue a payload built for its seq, and start sending it. Returns the seq."""
-        seq = self.outbox.enqueue(channel, lambda s: to_json(build(s)))
+        inc = self.outbox.incarnation  # the outbox's identity travels with every message
+        seq = self.outbox.enqueue(
+            channel, lambda s: to_json(build(s).model_copy(update={"inc": inc})))
         self.link.flush()
         return seq
 

@@ -1,12 +1,23 @@
 """The agent's MQTT link: birth and will, QoS 1 delivery from the outbox, commands in.
 
-Delivery. A message is handed to paho only after the outbox committed it, and
-leaves the outbox only on its PUBACK. Paho keeps what it was handed across
-reconnects and resends it, in order, after the CONNACK; what was not handed
-yet (the outbox holds more than ``PUBLISH_WINDOW``) follows as acks free the
-window. After a restart of the agent, the outbox is replayed from its oldest
-row. So the hub sees every message at least once, in seq order per channel,
-and drops duplicates by ``(device, seq)``.
+Delivery. A message is handed to paho only after the outbox committed it. Its
+PUBACK marks it sent; it leaves the outbox when the hub's retained acknowledgement
+on the ``ack`` channel covers it (docs/protocol.md, "Delivery acknowledgements and
+outbox identity"), or, while this outbox has never seen one (a hub without the
+extension), on its PUBACK as in plain v1. Paho keeps what it was handed across
+reconnects and resends it after the CONNACK; what was not handed yet (the outbox
+holds more than ``PUBLISH_WINDOW``) follows as acks free the window. What the
+broker acknowledged but the hub has not confirmed is resent before anything newer
+after every reconnect (a broker killed with ``kill -9`` lost it), and after
+``resend_after_s`` without progress, doubling up to ``RESEND_MAX_S`` (the hub's
+session lost, or the hub down: bounded duplicates, not a flood). After a restart
+of the agent, the outbox is replayed from its oldest row. So the hub sees every
+message at least once, in seq order, and drops duplicates by ``(device, inc, seq)``.
+
+Until the outbox has seen an acknowledgement, nothing is handed to paho on a
+connection before the broker confirmed the subscription to ``ack``: a retained
+acknowledgement then reaches us before the PUBACK of anything we send, so a new
+outbox on a hub that acknowledges never deletes on PUBACK.
 
 Locks. paho calls ``on_publish`` holding its own message lock, and ``publish``
 takes that same lock; so nothing here ever blocks on a lock held across a
@@ -39,7 +50,7 @@ from core.mqtt import BrokerAddress, is_v5, make_client
 from core.version import __version__
 from edge.clock import Clock
 from edge.outbox import Outbox
-from protocol.messages import PROTOCOL_VERSION, CmdPayload, StatusPayload, to_json
+from protocol.messages import PROTOCOL_VERSION, AckPayload, CmdPayload, StatusPayload, to_json
 from protocol.topics import Channel, Topic
 from protocol.validate import Accepted, decode
 
@@ -49,6 +60,8 @@ PUBLISH_WINDOW = 200  # handed to paho, not yet acked: bounds paho's memory and 
 STOP_DRAIN_S = 2.0  # on a clean stop, give queued messages this long to leave
 STOP_ACK_S = 2.0  # and the offline status this long to be acknowledged
 POLL_S = 0.02
+RESEND_AFTER_S = 60.0  # sent, not confirmed stored, no progress for this long: resend
+RESEND_MAX_S = 3600.0  # the resend interval doubles up to this while nothing progresses
 
 Role = Literal["gate", "classroom"]
 CommandCallback = Callable[[CmdPayload], None]
@@ -86,6 +99,7 @@ class Link:
         keepalive_s: int = 30,
         protocol: MQTTProtocolVersion | None = None,
         netloop: SharedLoop | None = None,
+        resend_after_s: float = RESEND_AFTER_S,
     ) -> None:
         self.school = school
         self.device = device
@@ -106,6 +120,7 @@ class Link:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
         self._connected = threading.Event()
         self._ip: str | None = None
@@ -120,6 +135,16 @@ class Link:
         self._handed_upto = -1
         self._started = False
         self._stopping = False
+        # End-to-end delivery (issue #11).
+        self._sub_mid: int | None = None  # our subscription on the current connection
+        self._subscribed = False  # ... confirmed (SUBACK): a retained ack came first
+        self._hold_from: int | None = None  # hand nothing at or above this seq yet
+        self._resend_base_s = resend_after_s
+        self._resend_s = resend_after_s
+        self._progress_at = time.monotonic()  # last time an ack deleted rows (or start)
+        self.resent = 0  # rows resent because the hub had not confirmed them, for tests
+        self.acks = 0  # acknowledgements received for this outbox
+        self._hub_session: str | None = None  # AckPayload.session last seen
         self.connects = 0  # successful connections, for tests and the agent's metrics
 
     # -- public ------------------------------------------------------------------------
@@ -161,7 +186,21 @@ class Link:
         return self._connected.wait(timeout)
 
     def wait_drained(self, timeout: float) -> bool:
-        """True once the outbox is empty and nothing is awaiting an ack."""
+        """True once the broker has acknowledged everything (nothing unsent, nothing
+        awaiting a PUBACK). Rows may still wait for the hub's acknowledgement."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._map_lock:
+                idle = not self._unacked
+            if idle and self._outbox.unsent() == 0:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_S)
+
+    def wait_stored(self, timeout: float) -> bool:
+        """True once the outbox is empty: the hub confirmed (or, for a hub without
+        acknowledgements, the broker acknowledged) every message."""
         deadline = time.monotonic() + timeout
         while True:
             with self._map_lock:
@@ -239,6 +278,7 @@ class Link:
                 type="status",
                 device=self.device,
                 seq=seq,
+                inc=self._outbox.incarnation,
                 ts=self._clock.now(),
                 state=state,
                 fw=__version__,
@@ -251,11 +291,22 @@ class Link:
     # -- publishing --------------------------------------------------------------------
 
     def _pump(self) -> None:
+        if not self._outbox.acknowledged and not self._subscribed:
+            return  # wait for the SUBACK, see the module docstring
+        self._maybe_resend()
         with self._map_lock:
             room = PUBLISH_WINDOW - len(self._unacked)
+            in_flight = {seq for seq in self._unacked.values() if seq is not None}
         if room <= 0:
             return  # acks will call flush again
-        for item in self._outbox.pending(room, after=self._handed_upto):
+        for item in self._outbox.pending(room + len(in_flight), after=self._handed_upto):
+            if item.seq in in_flight:
+                continue  # paho holds it (a resend moved the cursor back)
+            if self._hold_from is not None and item.seq >= self._hold_from:
+                return  # newer than what paho resends after this CONNACK: after it
+            if room <= 0:
+                return
+            room -= 1
             info = self._client.publish(self.topic(item.channel), item.payload, qos=1)
             # NO_CONN still queues a QoS 1 message in paho: it goes out after CONNACK.
             if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
@@ -275,7 +326,52 @@ class Link:
                 self._unacked[mid] = seq
                 acked = False
         if acked and seq is not None:
+            self._delivered(seq)
+
+    def _delivered(self, seq: int) -> None:
+        if self._outbox.acknowledged:
+            self._outbox.mark_sent(seq)
+        else:
             self._outbox.mark_delivered(seq)
+
+    def _maybe_resend(self) -> None:
+        """After ``_resend_s`` without the hub confirming anything, send again what the
+        broker acknowledged that long ago; back off while nothing progresses."""
+        if not self._outbox.acknowledged or not self._connected.is_set():
+            return
+        now = time.monotonic()
+        if now - self._progress_at < self._resend_s:
+            return
+        count = self._outbox.requeue_sent(sent_before=time.time() - self._resend_s)
+        self._progress_at = now
+        if count:
+            self._resend_s = min(self._resend_s * 2, RESEND_MAX_S)
+            self._handed_upto = -1
+            self.resent += count
+            log.warning("%s: hub confirmed nothing for a while: resending %d messages",
+                        self.device, count)
+
+    def _on_ack(self, payload: AckPayload) -> None:
+        if not self._outbox.acknowledged:
+            log.info("%s: the hub acknowledges storage: rows now wait for it", self.device)
+            self._outbox.set_acknowledged()
+        self.acks += 1
+        if payload.session != self._hub_session:
+            # The broker lost the hub's subscriptions (or this is our first word from
+            # the hub since we started): what we sent may have found no subscriber, and
+            # this ``upto`` may be past it. Send everything unconfirmed again first.
+            self._hub_session = payload.session
+            count = self._outbox.requeue_sent()
+            if count:
+                self.resent += count
+                self._handed_upto = -1
+                log.info("%s: new hub session: resending %d unconfirmed messages",
+                         self.device, count)
+                self.flush()
+            return
+        if self._outbox.mark_stored(payload.inc, payload.upto):
+            self._progress_at = time.monotonic()
+            self._resend_s = self._resend_base_s
 
     # -- paho callbacks (network thread) -----------------------------------------------
 
@@ -297,7 +393,23 @@ class Link:
             self._ip = sock.getsockname()[0] if isinstance(sock, socket.socket) else None
         except OSError:
             self._ip = None
-        client.subscribe(self.topic(Channel.CMD), qos=1)
+        self._subscribed = False
+        _rc, self._sub_mid = client.subscribe(
+            [(self.topic(Channel.CMD), 1), (self.topic(Channel.ACK), 1)])
+        if self._outbox.acknowledged:
+            # The broker acknowledged these, the hub never confirmed them: the broker may
+            # have died with them. First the oldest, then paho's in-flight resend, then
+            # anything newer (held until the first PUBACK on this connection).
+            count = self._outbox.requeue_sent()
+            if count:
+                self.resent += count
+                log.info("%s: resending %d messages the hub has not confirmed",
+                         self.device, count)
+            self._handed_upto = -1
+            with self._map_lock:
+                in_flight = [seq for seq in self._unacked.values() if seq is not None]
+            self._hold_from = min(in_flight) if in_flight else None
+            self._progress_at = time.monotonic()
         seq = self._birth_seq if self._birth_seq is not None else self._outbox.reserve_seq()
         info = client.publish(
             self.topic(Channel.STATUS), self._status(seq, "online"), qos=1, retain=True
@@ -314,8 +426,15 @@ class Link:
             log.warning("%s: disconnected from %s: %s", self.device, self.address, reason)
         self._connected.clear()
 
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, mid: int,
+                      _reasons: Any, _props: Any) -> None:
+        if mid == self._sub_mid:
+            self._subscribed = True
+            self.flush()
+
     def _on_publish(self, _client: mqtt.Client, _userdata: Any, mid: int,
                     reason: ReasonCode, _props: Any) -> None:
+        self._hold_from = None  # paho's resend after the CONNACK is written
         with self._map_lock:
             if mid not in self._unacked:
                 self._early.add(mid)
@@ -327,12 +446,15 @@ class Link:
                 # gate event is a misconfiguration to fix, not a reason to lose it.
                 log.error("%s: broker refused seq %d: %s", self.device, seq, reason)
             else:
-                self._outbox.mark_delivered(seq)
+                self._delivered(seq)
         self.flush()
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
         result = decode(message.topic, bytes(message.payload))
+        if isinstance(result, Accepted) and isinstance(result.payload, AckPayload):
+            self._on_ack(result.payload)
+            return
         if not isinstance(result, Accepted) or not isinstance(result.payload, CmdPayload):
             log.warning("%s: ignored message on %s: %s", self.device, message.topic,
                         getattr(result, "detail", "not a command"))

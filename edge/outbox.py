@@ -1,10 +1,24 @@
 """The device's outbox: every message is committed to SQLite before it is sent.
 
-Rows leave the outbox only when the broker has acknowledged them (PUBACK), so a
-broker outage, a crash or a power cut between the tap and the ack loses nothing.
+A row has two marks on its way out. The broker's PUBACK marks it *sent*; the hub's
+acknowledgement (the retained ``ack`` message, docs/protocol.md) marks everything up
+to a seq *stored*, and only then is the row deleted: Mosquitto PUBACKs before it
+writes to disk, so a broker killed between the two loses what only it held, and the
+link resends sent-but-not-stored rows after a reconnect or a timeout. Until this
+outbox has seen one acknowledgement (``acknowledged``, kept in the file) the hub may
+be one that sends none; then the PUBACK deletes the row, as in protocol v1 without
+the extension (``mark_delivered``).
+
 The outbox also owns the device's ``seq``: a counter row updated in the same
 transaction as the insert, so a seq is never reused, even after the rows it
-numbered are delivered and deleted.
+numbered are delivered and deleted. And its identity: an incarnation id, random,
+made with the file, carried as ``inc`` in every payload, so a new outbox (a replaced
+SD card) starts a new sequence that the hub keys apart from the old one. A file made
+before incarnations existed (schema 1) keeps the legacy identity (none): its counter
+goes on, so its seqs never collide.
+
+Bound: sent-but-not-stored rows count against ``max_rows`` like unsent ones; a full
+outbox drops its oldest telemetry and replies (sent or not) and keeps every gate event.
 
 Durability: WAL journal. ``synchronous=FULL`` (the default for a Pi) fsyncs the
 WAL on every commit, so a committed gate event survives a power cut; an SD
@@ -13,12 +27,13 @@ card does that in a few ms and a gate sees at most a few taps a second.
 agent (the WAL is in the OS page cache), but the last commits may vanish on a
 power cut. It is for the simulator, where hundreds of outboxes share one disk.
 A lost delivery mark only means a duplicate send, which the hub drops by
-``(device, seq)``.
+``(device, inc, seq)``.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import sqlite3
 import threading
 import time
@@ -31,7 +46,7 @@ from protocol.topics import Channel
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Channels dropped when the outbox is full, in this order; anything else (gate
 # events) is kept even past the bound, since a lost passage is a lost record.
 EVICTABLE: tuple[Channel, ...] = (Channel.TELEMETRY, Channel.REPLY)
@@ -53,6 +68,17 @@ create table if not exists outbox (
 );
 create index if not exists outbox_channel_seq on outbox (channel, seq);
 """
+
+# Schema 2 (issue #11): the two delivery marks and the outbox's identity.
+_SCHEMA_2 = """
+alter table outbox add column sent_at real;
+create table identity (
+    id integer primary key check (id = 0),
+    inc text,
+    acknowledged integer not null default 0
+);
+"""
+INCARNATION_BYTES = 8  # 16 hex digits: protocol.messages.Incarnation
 
 
 class OutboxError(RuntimeError):
@@ -92,13 +118,36 @@ class Outbox:
             self._db.execute(f"pragma busy_timeout={BUSY_TIMEOUT_MS}")
             self._db.execute(f"pragma cache_size=-{CACHE_KIB}")
             version = self._db.execute("pragma user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise OutboxError(f"{path}: outbox schema {version} is newer than this agent")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"pragma user_version={SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                self._upgrade()
+            inc, acknowledged = self._db.execute(
+                "select inc, acknowledged from identity").fetchone()
+            self._inc: str | None = None if inc is None else str(inc)
+            self._acknowledged = bool(acknowledged)
             self._count = int(self._db.execute("select count(*) from outbox").fetchone()[0])
         except BaseException:
             self._db.close()
+            raise
+
+    def _upgrade(self) -> None:
+        # A new outbox gets a new identity. One an older agent made (schema 1) keeps the
+        # legacy identity and its counter; so does one interrupted here after using seqs.
+        legacy = self._db.execute("pragma user_version").fetchone()[0] == 1
+        self._db.executescript(_SCHEMA)  # idempotent; executescript commits on its own
+        legacy = legacy or self._db.execute("select next_seq from counter").fetchone()[0] > 0
+        self._db.execute("begin immediate")
+        try:
+            for statement in _SCHEMA_2.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            inc = None if legacy else secrets.token_hex(INCARNATION_BYTES)
+            self._db.execute("insert into identity (id, inc) values (0, ?)", (inc,))
+            self._db.execute(f"pragma user_version={SCHEMA_VERSION}")
+            self._db.execute("commit")
+        except BaseException:
+            self._db.execute("rollback")
             raise
 
     def __enter__(self) -> Outbox:
@@ -187,21 +236,80 @@ class Outbox:
             )
 
     def pending(self, limit: int = 100, *, after: int = -1) -> list[OutboxItem]:
-        """Undelivered messages with seq > ``after``, oldest first."""
+        """Unsent messages (no PUBACK yet) with seq > ``after``, oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "select seq, channel, payload from outbox where seq > ? order by seq limit ?",
+                "select seq, channel, payload from outbox where seq > ? and sent_at is null"
+                " order by seq limit ?",
                 (after, limit),
             ).fetchall()
         return [OutboxItem(int(s), Channel(c), bytes(p)) for s, c, p in rows]
 
     def mark_delivered(self, seq: int) -> bool:
-        """Forget a message the broker acknowledged. False if it was not (or no longer) here."""
+        """Forget a message the broker acknowledged, for a hub that sends no
+        acknowledgements (v1). False if it was not (or no longer) here."""
         with self._lock:
             cur = self._db.execute("delete from outbox where seq = ?", (seq,))
             if cur.rowcount:
                 self._count -= cur.rowcount
             return cur.rowcount > 0
+
+    # -- end-to-end delivery (issue #11) -----------------------------------------------
+
+    @property
+    def incarnation(self) -> str | None:
+        """This outbox's identity, the payloads' ``inc``; None for a schema-1 file."""
+        return self._inc
+
+    @property
+    def acknowledged(self) -> bool:
+        """Whether the hub has ever acknowledged this outbox's messages (kept in the file):
+        from then on only its acknowledgement deletes a row."""
+        return self._acknowledged
+
+    def set_acknowledged(self) -> None:
+        with self._lock:
+            if not self._acknowledged:
+                self._db.execute("update identity set acknowledged = 1")
+                self._acknowledged = True
+
+    def mark_sent(self, seq: int) -> bool:
+        """The broker has it (PUBACK); kept until the hub says it is stored."""
+        with self._lock:
+            cur = self._db.execute(
+                "update outbox set sent_at = ? where seq = ? and sent_at is null",
+                (time.time(), seq))
+            return cur.rowcount > 0
+
+    def mark_stored(self, inc: str | None, upto: int) -> int:
+        """The hub committed every message of incarnation ``inc`` up to ``upto``: delete
+        the sent rows it covers. Unsent rows stay (a copy is on its way, or lost with a
+        broker, and is sent again). Returns how many rows went."""
+        if inc != self._inc:
+            return 0  # the acknowledgement of another outbox (the one this one replaced)
+        with self._lock:
+            cur = self._db.execute(
+                "delete from outbox where seq <= ? and sent_at is not null", (upto,))
+            self._count -= cur.rowcount
+            return cur.rowcount
+
+    def requeue_sent(self, *, sent_before: float | None = None) -> int:
+        """Make sent-but-not-stored rows unsent again so they are resent (all, or those
+        sent before the epoch time ``sent_before``). Returns how many."""
+        with self._lock:
+            if sent_before is None:
+                cur = self._db.execute(
+                    "update outbox set sent_at = null where sent_at is not null")
+            else:
+                cur = self._db.execute(
+                    "update outbox set sent_at = null where sent_at < ?", (sent_before,))
+            return cur.rowcount
+
+    def unsent(self) -> int:
+        """Rows the broker has not acknowledged yet."""
+        with self._lock:
+            return int(self._db.execute(
+                "select count(*) from outbox where sent_at is null").fetchone()[0])
 
     def counts(self) -> dict[str, int]:
         """Undelivered messages per channel, for the agent's own telemetry."""

@@ -94,6 +94,10 @@ class AckPayload(Envelope):
     type: Literal["ack"]
     upto: Seq = Field(description="Highest seq of incarnation inc committed by the hub; "
                                   "every outbox message up to it is stored")
+    session: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,32}$")] = Field(
+        description="The hub's subscription session. A new value means the broker had lost "
+                    "the hub's subscriptions, so what was published meanwhile may be gone: "
+                    "resend everything not yet confirmed")
 
 
 Payload = Annotated[

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,9 +39,11 @@ from core.mqtt import BrokerAddress, TlsFiles, make_client
 from core.sdnotify import heartbeat
 from hub.db import Conn, connect
 from hub.ingest import store
+from hub.ingest.acks import AckTracker
 from hub.ingest.client import ConsumerClient
 from hub.ingest.routing import DeadLetter, Incoming, Registered, Store, route
-from protocol.topics import DEVICE_CHANNELS, subscription
+from protocol.messages import PROTOCOL_VERSION, AckPayload, to_json
+from protocol.topics import DEVICE_CHANNELS, Channel, Topic, subscription
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ class IngestStats:
     connected: bool = False
     subscribed: bool = False  # the broker confirmed our subscriptions on this connection
     last_commit: datetime | None = None
+    acks_published: int = 0  # end-to-end delivery acknowledgements sent to devices (#11)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -107,6 +111,13 @@ class Ingest:
         self._registry: dict[str, Registered] = {}
         self._registry_at = 0.0
         self._conn: Conn | None = None
+        # End-to-end delivery (issue #11): the writer owns the tracker; the network thread
+        # only raises the flag that the broker may have lost the retained acknowledgements.
+        self._acks = AckTracker()
+        self._acks_lost = threading.Event()
+        # Renewed whenever the broker had lost our subscriptions (no session present):
+        # devices then resend all they hold unconfirmed, see protocol.messages.AckPayload.
+        self.ack_session = secrets.token_hex(8)
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer",
                                         daemon=True)
         client = make_client(self.address, client_id, username=username,
@@ -136,7 +147,10 @@ class Ingest:
         log.info("connected to %s (session present: %s)", self.address,
                  getattr(flags, "session_present", None))
         # Subscribing again is harmless with a persistent session and needed without one.
+        if not getattr(flags, "session_present", False):
+            self.ack_session = secrets.token_hex(8)
         client.subscribe(self._subscriptions())
+        self._acks_lost.set()
 
     def _on_subscribe(self, *_args: Any) -> None:
         self.stats.subscribed = True
@@ -224,6 +238,7 @@ class Ingest:
                            duplicates_dropped=result.duplicates, received=len(batch),
                            batches=1)
             self.stats.last_commit = datetime.now(UTC)
+            self._acks.note(stores)
             if self.on_commit is not None:
                 self.on_commit(batch)
             for d in dead:
@@ -237,11 +252,35 @@ class Ingest:
             if batch:
                 self._write(batch)
             heartbeat()  # after each commit, and each idle wait (0.2 s)
+            self._publish_acks()
             if time.monotonic() - last_stats > STATS_EVERY_S:
                 last_stats = time.monotonic()
                 log.info("ingest: received %d, stored %d, dead-lettered %d in %d batches",
                          self.stats.received, self.stats.stored, self.stats.dead_lettered,
                          self.stats.batches)
+
+    def _publish_acks(self) -> None:
+        """Tell devices how far their messages are committed (retained, QoS 1), at most
+        once a second each. Nothing before the broker confirmed our subscriptions: a device
+        told of a new session resends at once, and must find them in place. Nothing while
+        disconnected: paho would queue without bound, and the next connection republishes
+        every device's latest anyway."""
+        if not (self.stats.connected and self.stats.subscribed):
+            return
+        if self._acks_lost.is_set():
+            self._acks_lost.clear()
+            self._acks.resend_all()
+        now = datetime.now(UTC)
+        sent = 0
+        for due in self._acks.due(time.monotonic()):
+            payload = AckPayload(v=PROTOCOL_VERSION, type="ack", device=due.device,
+                                 seq=due.upto, ts=now, inc=due.inc, upto=due.upto,
+                                 session=self.ack_session)
+            self.client.publish(str(Topic(due.school, due.device, Channel.ACK)),
+                                to_json(payload), qos=1, retain=True)
+            sent += 1
+        if sent:
+            self.stats.add(acks_published=sent)
 
     @property
     def backlog(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -163,3 +164,90 @@ def test_kill_9_loses_nothing_committed(tmp_path, synchronous):
             assert json.loads(item.payload) == {"seq": item.seq}
         assert box.next_seq >= len(stored)
         assert box.enqueue(Channel.EVENT, body) == box.next_seq - 1 >= len(stored)
+
+
+# -- end-to-end delivery (issue #11): sent (PUBACK) and stored (the hub's ack) ----------
+
+
+def filled(path: Path, n: int) -> Outbox:
+    box = Outbox(path)
+    for _ in range(n):
+        box.enqueue(Channel.EVENT, body)
+    return box
+
+
+@pytest.mark.parametrize(
+    ("sent", "ack_upto", "ack_same_inc", "left", "unsent"),
+    [
+        # nothing sent: an acknowledgement deletes nothing (copies are still on the way)
+        ([], 9, True, 10, 10),
+        # sent rows up to the ack go; sent rows past it wait; unsent rows stay unsent
+        ([0, 1, 2, 3], 2, True, 7, 6),
+        ([0, 1, 2, 3], 3, True, 6, 6),
+        # a gap: 1 was never acknowledged by the broker, so the hub's word cannot cover it
+        ([0, 2, 3], 3, True, 7, 7),
+        # the acknowledgement of another outbox (the one this one replaced) is not ours
+        ([0, 1, 2, 3], 9, False, 10, 6),
+    ],
+)
+def test_rows_leave_only_when_sent_and_stored(tmp_path, sent, ack_upto, ack_same_inc, left,
+                                              unsent):
+    with filled(tmp_path / "o.sqlite3", 10) as box:
+        for seq in sent:
+            assert box.mark_sent(seq)
+        inc = box.incarnation if ack_same_inc else "0123456789abcdef"
+        box.mark_stored(inc, ack_upto)
+        assert (len(box), box.unsent()) == (left, unsent)
+        # pending() offers only unsent rows: a sent row is not sent again unless requeued
+        assert {i.seq for i in box.pending(100)}.isdisjoint(set(sent) - {*range(ack_upto + 1)})
+
+
+def test_mark_sent_is_once_and_requeue_makes_rows_pending_again(tmp_path):
+    with filled(tmp_path / "o.sqlite3", 5) as box:
+        assert box.mark_sent(1) and box.mark_sent(2)
+        assert not box.mark_sent(1)  # already sent
+        assert not box.mark_sent(99)  # not here
+        assert [i.seq for i in box.pending(10)] == [0, 3, 4]
+        assert box.requeue_sent(sent_before=0.0) == 0  # none was sent before 1970
+        assert box.requeue_sent() == 2
+        assert [i.seq for i in box.pending(10)] == [0, 1, 2, 3, 4]
+        assert box.unsent() == 5 and len(box) == 5
+
+
+def test_identity_and_acknowledged_survive_reopen_and_a_new_file_is_a_new_identity(tmp_path):
+    path = tmp_path / "o.sqlite3"
+    with filled(path, 3) as box:
+        inc = box.incarnation
+        assert inc is not None and len(inc) == 16 and int(inc, 16) >= 0
+        assert not box.acknowledged
+        box.set_acknowledged()
+        box.mark_sent(0)
+    with Outbox(path) as box:
+        assert box.incarnation == inc and box.acknowledged
+        assert box.unsent() == 2  # the sent mark is kept too
+    for stale in tmp_path.iterdir():  # the SD card is replaced
+        stale.unlink()
+    with Outbox(path) as box:
+        assert box.incarnation not in (None, inc)
+        assert not box.acknowledged
+        assert box.enqueue(Channel.EVENT, body) == 0  # a new sequence, told apart by inc
+
+
+def test_an_outbox_of_an_older_agent_keeps_the_legacy_identity_and_its_rows(tmp_path):
+    path = tmp_path / "o.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "create table counter (id integer primary key check (id = 0), next_seq integer"
+        " not null); insert into counter values (0, 42);"
+        "create table outbox (seq integer primary key, channel text not null,"
+        " payload blob not null, queued_at real not null);"
+        "insert into outbox values (40, 'event', x'7b7d', 0), (41, 'telemetry', x'7b7d', 0);"
+        "pragma user_version = 1;")
+    db.close()
+    with Outbox(path) as box:
+        # no inc: its seqs go on from 42, so they never collide with what it sent before
+        assert box.incarnation is None
+        assert [i.seq for i in box.pending(10)] == [40, 41]
+        assert box.enqueue(Channel.EVENT, body) == 42
+        box.mark_sent(40)
+        assert box.mark_stored(None, 41) == 1 and len(box) == 2

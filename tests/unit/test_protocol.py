@@ -98,6 +98,14 @@ VALID = [
     ("ss/v1/s1/d1/cmd", {"v": 1, "type": "cmd", "device": "d1", "seq": 1, "ts": TS,
                          "id": "6f1c1c1e-8d52-4c1e-9f0e-0e7e6d1a2b3c", "name": "open-gate",
                          "args": {"seconds": 3}}),
+    # end-to-end delivery (issue #11): the outbox incarnation, and the hub's ack
+    (TOPIC, gate(inc="0123456789abcdef")),
+    (TOPIC, gate(inc=None)),
+    ("ss/v1/s1/d1/ack", {"v": 1, "type": "ack", "device": "d1", "seq": 41, "ts": TS,
+                         "inc": "0123456789abcdef", "upto": 41,
+                         "session": "fedcba9876543210"}),
+    ("ss/v1/s1/d1/ack", {"v": 1, "type": "ack", "device": "d1", "seq": 7, "ts": TS,
+                         "inc": None, "upto": 7, "session": "fedcba9876543210"}),
 ]
 
 
@@ -148,6 +156,15 @@ INVALID = [
     ("ss/v1/s1/d1/event", raw({"v": 1, "type": "cmd", "device": "d1", "seq": 1, "ts": TS,
                                "id": "6f1c1c1e-8d52-4c1e-9f0e-0e7e6d1a2b3c", "name": "ping"}),
      Reason.WRONG_CHANNEL),
+    (TOPIC, raw(gate(inc="0123")), Reason.INVALID),  # too short to be an identity
+    (TOPIC, raw(gate(inc="0123456789ABCDEF")), Reason.INVALID),  # lower-case hex only
+    (TOPIC, raw(gate(inc=7)), Reason.INVALID),
+    # a device cannot pass an ack off as its own message, nor the hub a gate event as ack
+    (TOPIC, raw({"v": 1, "type": "ack", "device": "th-hai-thanh-gate-1", "seq": 1, "ts": TS,
+                 "upto": 1, "session": "fedcba9876543210"}), Reason.WRONG_CHANNEL),
+    ("ss/v1/s1/d1/ack", raw(gate(device="d1")), Reason.WRONG_CHANNEL),
+    ("ss/v1/s1/d1/ack", raw({"v": 1, "type": "ack", "device": "d1", "seq": 1, "ts": TS,
+                             "upto": -1, "session": "fedcba9876543210"}), Reason.INVALID),
 ]
 
 
@@ -178,8 +195,10 @@ def test_schema_covers_every_type() -> None:
     schema = payload_schema()
     text = json.dumps(schema)
     for kind in ("GatePayload", "TelemetryPayload", "StatusPayload", "CmdPayload",
-                 "ReplyPayload"):
+                 "ReplyPayload", "AckPayload"):
         assert kind in text
+    # the optional outbox incarnation is in every envelope
+    assert all("inc" in d["properties"] for d in schema["$defs"].values())
     assert schema["discriminator"]["propertyName"] == "type"
 
 
