@@ -549,3 +549,15 @@ def test_only_the_admin_account_administers(district: District,
     a = device_probe(district, GATE_A)
     assert accepted(a)
     a.close()
+
+
+def test_administering_over_tls_with_the_district_ca(district: District,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMARTSCHOOL_BROKER_ADMIN_URL", f"mqtts://127.0.0.1:{district.tls_port}")
+    get_settings.cache_clear()
+    out = cli("devices", "add", SCHOOL, "th-prov-gate-c", "--role", "gate")
+    printed = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    assert set(printed) == {"mqtt-password", "device_token"}  # shown once, no bundle
+    c = device_probe(district, "th-prov-gate-c", password=printed["mqtt-password"])
+    assert accepted(c)
+    c.close()
