@@ -14,7 +14,10 @@ workers on the shared subscription that order holds only per worker (see the REA
 delivery section).
 
 Rate. At most one acknowledgement per device per ``interval_s``: a gate tapping ten times
-a second gets one a second, not ten. A device whose ``upto`` did not move gets none.
+a second gets one a second, not ten. Any committed outbox message of the device calls for
+one, even when ``upto`` did not move: a resent duplicate means the device is waiting for
+word on it (it resent after a new hub session, whose first acknowledgement it could not
+trust). A device that sent nothing gets none.
 """
 
 from __future__ import annotations
@@ -42,7 +45,6 @@ class _Device:
     school: str
     inc: str | None
     upto: int
-    sent_upto: int = -1  # what the last published acknowledgement said, for this inc
     sent_at: float = float("-inf")
 
 
@@ -52,7 +54,7 @@ class AckTracker:
 
     interval_s: float = ACK_INTERVAL_S
     _devices: dict[str, _Device] = field(default_factory=dict)
-    # devices whose upto moved since their last acknowledgement: due() looks only at these
+    # devices with messages committed since their last acknowledgement: due() looks at these
     _dirty: set[str] = field(default_factory=set)
 
     def note(self, stores: Iterable[Store]) -> None:
@@ -68,7 +70,7 @@ class AckTracker:
             elif state.inc != p.inc:
                 # a new outbox (or, rarely, the old one's last messages after it): the
                 # acknowledgement follows the incarnation heard last
-                state.inc, state.upto, state.sent_upto = p.inc, p.seq, -1
+                state.inc, state.upto = p.inc, p.seq
                 state.school = item.accepted.topic.school
             elif p.seq > state.upto:
                 state.upto = p.seq
@@ -79,17 +81,13 @@ class AckTracker:
         out = []
         for device in list(self._dirty):
             state = self._devices[device]
-            if state.upto == state.sent_upto:
-                self._dirty.discard(device)
-            elif now - state.sent_at >= self.interval_s:
+            if now - state.sent_at >= self.interval_s:
                 out.append(Due(state.school, device, state.inc, state.upto))
-                state.sent_upto, state.sent_at = state.upto, now
+                state.sent_at = now
                 self._dirty.discard(device)
         return out
 
     def resend_all(self) -> None:
         """Publish every device's acknowledgement again at its next turn (after the
         broker may have lost its retained copies, e.g. a reconnect)."""
-        for state in self._devices.values():
-            state.sent_upto = -1
         self._dirty.update(self._devices)

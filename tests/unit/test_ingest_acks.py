@@ -60,7 +60,15 @@ def test_due_acknowledgements(batches, expected):
     for batch in batches:
         tracker.note(message(*m) for m in batch)
     assert sorted(tracker.due(100.0), key=lambda d: d.device) == expected
-    assert tracker.due(200.0) == []  # nothing moved: nothing to say
+    assert tracker.due(200.0) == []  # nothing committed since: nothing to say
+
+
+def test_a_resent_duplicate_is_acknowledged_again_though_upto_did_not_move():
+    tracker = AckTracker(interval_s=1.0)
+    tracker.note([message("gate", "g1", 5)])
+    assert tracker.due(10.0) == [Due("s1", "g1", None, 5)]
+    tracker.note([message("gate", "g1", 4)])  # the device waits for word on it
+    assert tracker.due(11.0) == [Due("s1", "g1", None, 5)]
 
 
 def test_a_new_incarnation_is_acknowledged_from_its_own_start():
