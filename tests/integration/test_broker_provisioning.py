@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import ssl
 import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -38,7 +40,7 @@ from hub.broker.acl import HUB_USER
 from hub.devices.registry import upsert_school
 from hub.ingest.worker import Ingest
 from smartschool.cli import app
-from tests.conftest import free_port, mosquitto_binary, wait_port, wait_until
+from tests.conftest import ROOT, free_port, mosquitto_binary, wait_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -561,3 +563,31 @@ def test_administering_over_tls_with_the_district_ca(district: District,
     c = device_probe(district, "th-prov-gate-c", password=printed["mqtt-password"])
     assert accepted(c)
     c.close()
+
+
+def test_smartschool_edge_run_from_a_bundle_as_systemd_would(
+        district: District, ingest: Ingest, tmp_path: Path) -> None:
+    """The unit's way: `smartschool edge run --config`, the password as a credential
+    ($CREDENTIALS_DIRECTORY, never the environment), SIGTERM to stop."""
+    bundle = district.bundle(ROOM)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTSCHOOL_")}
+    env.update(CREDENTIALS_DIRECTORY=str(bundle), SMARTSCHOOL_DATA_DIR=str(tmp_path / "pi"),
+               PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smartschool", "edge", "run", "--config",
+         str(bundle / f"{ROOM}.yaml")], env=env, cwd=tmp_path, stdin=subprocess.DEVNULL)
+
+    def state() -> str | None:
+        with psycopg.connect(district.db) as conn:
+            row = conn.execute("select state from devices where id = %s", (ROOM,)).fetchone()
+        return str(row[0]) if row else None
+
+    try:
+        wait_until(lambda: state() == "online", timeout=30, what="the agent's birth stored")
+        proc.terminate()
+        assert proc.wait(20) == 0
+        wait_until(lambda: state() == "offline", what="its clean offline stored")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
