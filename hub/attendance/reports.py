@@ -111,9 +111,11 @@ def class_register(
     school_id, class_name = row
     setups = load_setups(conn, first=day, last=day, school=school_id)
     students = conn.execute(
-        "select id, code, full_name from students where class_id = %s and active"
+        "select id, code, full_name from students where class_id = %s"
+        # a pupil who left stays on the registers of the days before (hub/records/leavers)
+        " and (active or left_on > %s)"
         " order by full_name collate \"C\", code",
-        (class_id,),
+        (class_id, day),
     ).fetchall()
     records = derive_students(
         conn, students=[(sid, school_id) for sid, _, _ in students], day=day, setups=setups,
@@ -208,7 +210,8 @@ def daily_summary(
             join r on r.school_id = st.school_id
             left join attendance_daily a on a.student_id = st.id and a.day = %(day)s
             left join attendance_overrides o on o.student_id = st.id and o.day = %(day)s
-            where st.active and (%(school)s::text is null or st.school_id = %(school)s)
+            where (st.active or st.left_on > %(day)s)
+              and (%(school)s::text is null or st.school_id = %(school)s)
         ), g as (
             select {group.replace("st.", "x.")}, bool_or(x.school_day) as school_day, {_COUNTS}
             from x group by {group.replace("st.", "x.")}
@@ -268,7 +271,7 @@ def monthly_rates(
             join r on r.school_id = st.school_id
             left join attendance_daily a on a.student_id = st.id and a.day = r.day
             left join attendance_overrides o on o.student_id = st.id and o.day = r.day
-            where st.active and st.school_id = %(school)s
+            where (st.active or st.left_on > r.day) and st.school_id = %(school)s
         )
         select c.id, c.name, {_COUNTS}
         from classes c left join x on x.class_id = c.id
@@ -335,7 +338,7 @@ def school_students(
             left join classes c on c.id = st.class_id
             left join attendance_daily a on a.student_id = st.id and a.day = %(day)s
             left join attendance_overrides o on o.student_id = st.id and o.day = %(day)s
-            where st.active and st.school_id = %(school)s
+            where (st.active or st.left_on > %(day)s) and st.school_id = %(school)s
         )
         select * from x
         where %(statuses)s::text[] is null or x.status = any(%(statuses)s::text[])

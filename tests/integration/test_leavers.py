@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -222,3 +222,33 @@ def test_who_may_move_a_pupil(hub: Hub, pg_url: str) -> None:
     finally:
         for c in (own, other, teacher, district):
             c.close()
+
+
+def test_a_leaver_stays_on_the_registers_of_the_days_before(pg_url: str) -> None:
+    from hub.attendance.reports import class_register
+    from hub.records.leavers import leave
+
+    seed(pg_url)
+    today = datetime.now(VN).date()
+    before, left_on = today - timedelta(days=14), today - timedelta(days=7)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        class_id = conn.execute("insert into classes (school_id, name, grade)"
+                                " values (%s, '6A1', 6) returning id", (SCHOOL,)).fetchone()
+        assert class_id is not None
+        conn.execute("update students set class_id = %s where school_id = %s",
+                     (class_id[0], SCHOOL))
+        conn.execute("insert into attendance_daily (student_id, day, school_id, first_in)"
+                     " select id, %s, school_id, %s from students where code = %s",
+                     (before, datetime.combine(before, datetime.min.time(), VN)
+                      + timedelta(hours=7), OLDER))
+        leave(conn, OLDER, day=left_on, reason=None, by="test")
+
+        def names(day: date) -> list[str]:
+            register = class_register(conn, class_id=int(str(class_id[0])), day=day, tz=VN,
+                                      now=datetime.now(VN))
+            return [row.student for row in register.students]
+
+        assert OLDER in names(before)  # the register of a day before the leave is unchanged
+        assert OLDER in names(left_on - timedelta(days=1))
+        assert OLDER not in names(left_on) and OLDER not in names(today)
+        assert YOUNGER in names(today)
