@@ -203,9 +203,18 @@ def make_client(
     (clean_session false on 3.1.1; on 5 pass clean_start/session expiry to connect).
     ``client_class`` is paho's ``Client`` or a subclass (the hub's consumer client).
     """
-    version = protocol or negotiate_protocol(
-        address, client_id="" if persistent else client_id, username=username,
-        password=password)
+    version = protocol
+    if version is None:
+        try:
+            version = negotiate_protocol(address, client_id="" if persistent else client_id,
+                                         username=username, password=password)
+        except BrokerRefused as exc:
+            # A gate must keep deciding at the door and queueing in its outbox while its
+            # password or CA is being put right, so building its client does not fail:
+            # the refusal is reported, and it is never read as "3.1.1". Whoever must fail
+            # fast (the hub) calls negotiate_protocol first.
+            log.error("%s; connecting anyway with MQTT 5, retrying with backoff", exc)
+            version = MQTTProtocolVersion.MQTTv5
     if version == MQTTProtocolVersion.MQTTv5:
         client = client_class(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,

@@ -14,7 +14,13 @@ from zoneinfo import ZoneInfo
 
 import uvicorn
 
-from core.mqtt import BrokerAddress, TlsFiles, TransportRefused, transport_problem
+from core.mqtt import (
+    BrokerAddress,
+    TlsFiles,
+    TransportRefused,
+    negotiate_protocol,
+    transport_problem,
+)
 from core.settings import Settings
 from hub.devices.publisher import SyncPublisher
 from hub.equipment.evaluator import Evaluator
@@ -154,6 +160,13 @@ class Hub:
             how_to_allow="set SMARTSCHOOL_MQTT_ALLOW_PLAINTEXT=true")
         if problem is not None:
             raise TransportRefused(problem)
+        if ingest or api:
+            # Fail fast on a broker that refuses the hub (BrokerRefused): an edge agent
+            # keeps running through a refusal, the hub must not start half-connected.
+            negotiate_protocol(
+                BrokerAddress.parse(mqtt_url, tls), username=settings.mqtt_username,
+                password=settings.mqtt_password.get_secret_value()
+                if settings.mqtt_password else None)
         self.notifier: NotificationWorker | None = None
         # Alarms and rollups: every hub process may run one; an advisory lock makes one
         # the leader and the others standbys.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 import re
 import subprocess
 import uuid
@@ -151,7 +152,8 @@ def secure_broker(tmp_path: Path) -> Iterator[SecureBroker]:
 # --- refusals are errors, not downgrades ------------------------------------------------------
 
 
-def test_refusals_are_reported_not_read_as_mqtt_3(secure_broker: SecureBroker) -> None:
+def test_refusals_are_reported_not_read_as_mqtt_3(secure_broker: SecureBroker,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     good = secure_broker.address()
     refused = {
         "anonymous": (good, None, None, "refused an anonymous client"),
@@ -166,10 +168,13 @@ def test_refusals_are_reported_not_read_as_mqtt_3(secure_broker: SecureBroker) -
     for what, (address, user, password, words) in refused.items():
         with pytest.raises(BrokerRefused, match=re.escape(words)):
             negotiate_protocol(address, client_id=user or "", username=user, password=password)
-        # make_client probes the same way: no client is built on a refusal
-        with pytest.raises(BrokerRefused):
-            make_client(address, user or "x", username=user, password=password)
-        assert what
+        # make_client probes the same way; a device keeps working offline, so it gets
+        # its client anyway, on MQTT 5 (never 3.1.1), and the refusal is logged
+        caplog.clear()
+        client = make_client(address, user or "x", username=user, password=password)
+        assert is_v5(client), what
+        assert [r for r in caplog.records
+                if r.levelno == logging.ERROR and words in r.getMessage()], what
     assert negotiate_protocol(good, client_id=GATE, username=GATE,
                               password=PASSWORDS[GATE]) == MQTTProtocolVersion.MQTTv5
     # remembered per address: the version is the broker's
@@ -303,3 +308,33 @@ def test_smartschool_hub_exits_with_the_reason(
         get_settings.cache_clear()
     assert result.exit_code == 2, result.output
     assert words in result.output
+
+
+def test_a_gate_refused_by_the_broker_keeps_deciding_and_keeps_its_taps(
+        pg_url: str, secure_broker: SecureBroker, tmp_path: Path) -> None:
+    """A wrong password is reported, not a downgrade and not a dead door: the gate
+    decides and queues; the broker lets nothing of it through."""
+    seed(pg_url)
+    hub = start_hub(pg_url, secure_broker, tmp_path, f"hub-{uuid.uuid4().hex[:6]}")
+    mqtt = MqttConfig(url=secure_broker.url, ca_file=str(secure_broker.ca_file), keepalive_s=5)
+    gate = build_agent(AgentConfig(
+        device=GATE, school=SCHOOL, role="gate", mqtt=mqtt, heartbeat_s=3600,
+        outbox=OutboxConfig(path=tmp_path / f"{GATE}.sqlite3"), gate=GateConfig(),
+    ), cards=CARDS, relay=NoopRelay(), password="an-old-password")
+    assert isinstance(gate, GateAgent)
+    try:
+        gate.start()
+        outcome = gate.handle_tap("04A1B2C3")
+        assert outcome is not None and outcome.decision.decision == "granted"
+        assert is_v5(gate.link.client)
+        # (the hub is admitted, so the refused client is the gate; Mosquitto names it
+        # <unknown> since it never got in)
+        wait_until(lambda: "disconnected, not authorised"
+                   in secure_broker.log.read_text(errors="replace"),
+                   what="the broker refusing the gate")
+        assert not gate.link.connected
+        assert len(gate.outbox) >= 1  # the tap waits for a connection the broker admits
+        assert stored(pg_url) == []
+    finally:
+        gate.stop()
+        hub.stop()
