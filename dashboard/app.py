@@ -26,6 +26,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 import dash
+from flask import Flask
 from psycopg_pool import ConnectionPool
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -163,3 +164,29 @@ def serve(settings: Settings, *, database_url: str, host: str, port: int) -> Non
     log.info("dashboard on %s", server.url)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+
+
+# issue #16: the WSGI entry point for a production server (deploy/systemd, deploy/compose)
+def wsgi_app() -> Flask:
+    """The dashboard as a WSGI app, built from the SMARTSCHOOL_* environment:
+    ``gunicorn --workers 1 --threads 8 'dashboard.app:wsgi_app()'``.
+
+    One process with threads, not several processes: the snapshot cache (N screens,
+    one set of queries a second), the connection pool's bound and the login throttle
+    are each per process.
+    """
+    from core.settings import get_settings
+    from hub.accounts.rules import admin_password_problem, secret_key_problem
+
+    settings = get_settings()
+    if not settings.database_url:
+        raise RuntimeError("SMARTSCHOOL_DATABASE_URL is not set")
+    weak = [p for p in (
+        settings.secret_key and secret_key_problem(settings.secret_key.get_secret_value()),
+        settings.admin_password
+        and admin_password_problem(settings.admin_password.get_secret_value()),
+    ) if p]
+    if weak:
+        raise RuntimeError("; ".join(str(p) for p in weak))
+    server: Flask = create_app(settings, database_url=settings.database_url).server
+    return server

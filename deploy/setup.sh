@@ -24,6 +24,11 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
+# A venv that already runs the BLAS build keeps it: the install below puts dlib-bin back,
+# and the build script then reinstalls the cached wheel in a few seconds.
+if .venv/bin/python -c 'import importlib.metadata as m; m.version("dlib")' 2>/dev/null; then
+    blas=1
+fi
 "${PIP[@]}" install --upgrade pip
 "${PIP[@]}" install -e '.[all]'
 # face_recognition's metadata asks for dlib, a 10-minute source build; dlib-bin
