@@ -110,8 +110,12 @@ def _known(viewer: Viewer) -> bool:
 
 
 def sees_school(viewer: Viewer | None, school: str | None) -> bool:
-    """May this account see a school's data, children's names included?"""
+    """May this account see a school's data, children's names included? The API's
+    registers rule: that school's staff or the district, and never a facility manager
+    (hub/access.py ``PERSON_ROLES``: equipment, not registers)."""
     if viewer is None or school is None or not _known(viewer):
+        return False
+    if viewer.role not in PERSON_ROLES:
         return False
     return not viewer.school_scoped or viewer.school_id == school
 
@@ -179,9 +183,13 @@ def school_href(school: str) -> str:
 
 
 def home_path(viewer: Viewer | None) -> str:
-    """Where a login without a destination lands: a school's staff on their school."""
-    if viewer is not None and viewer.school_scoped and viewer.school_id is not None:
+    """Where a login without a destination lands: a school's staff on their school, a
+    facility manager on the equipment page."""
+    if (viewer is not None and viewer.school_scoped and viewer.school_id is not None
+            and sees_school(viewer, viewer.school_id)):
         return school_href(viewer.school_id)
+    if viewer is not None and viewer.role == "facility_manager":
+        return EQUIPMENT_PATH
     return "/"
 
 

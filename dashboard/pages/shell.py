@@ -26,6 +26,7 @@ from dashboard.access import (
     may_view,
     page_of,
     school_href,
+    sees_school,
 )
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
@@ -69,7 +70,8 @@ def not_allowed(lang: Lang, page: Page, viewer: Viewer | None) -> html.Div:
     text = t(lang, "not_allowed_school" if page == "school" else "not_allowed_page")
     children: list[Any] = [html.H1(t(lang, "not_allowed_title")),
                            html.P(text, id="auth-not-allowed")]
-    if viewer is not None and viewer.school_scoped and viewer.school_id is not None:
+    if (viewer is not None and viewer.school_scoped and viewer.school_id is not None
+            and sees_school(viewer, viewer.school_id)):
         children.append(dcc.Link(t(lang, "own_school_link"), id="auth-own-school",
                                  href=f"{school_href(viewer.school_id)}?lang={lang}",
                                  className="sc-btn"))

@@ -33,6 +33,7 @@ pytestmark = pytest.mark.integration
 SECRET = "privacy-secret-" + "s" * 40
 KIOSK_TOKEN = "kiosk-token-for-the-wall-" + "k" * 20
 ADMIN, ADMIN_PASSWORD = "district.admin", "district-admin-pass-1"
+FACILITY, FACILITY_PASSWORD = "ql.anh-dung", "facility-pass-12345"
 STUDENT_CARDS = {code: f"C0FFEE{i:02d}" for i, (code, *_rest) in enumerate(STUDENTS)}
 UNKNOWN_CARD = "04A1B2C3"  # seed()'s refused card
 FACE_REF = "face-ref-7Q2K"  # what a face gate sent for a person the records do not know
@@ -71,6 +72,8 @@ def district(pg_url: str) -> dict[str, Any]:
             " values ('gate-thcs-hn-1', 1102, %s, %s, 'THCS-HN', 'in', 'face', %s,"
             " 'unknown', false)", (now, now, FACE_REF))
         create_user(conn, username=ADMIN, password=ADMIN_PASSWORD, role="district_admin")
+        create_user(conn, username=FACILITY, password=FACILITY_PASSWORD,
+                    role="facility_manager", school_id="TH-AD")
         classes = {(school, name): cid for cid, school, name in conn.execute(
             "select id, school_id, name from classes").fetchall()}
     return {"ids": ids, "classes": classes}
@@ -310,3 +313,17 @@ def test_a_kiosk_session_ends_when_the_token_changes(
     stranger.cookies.update(cookies)
     assert render_answer(stranger, second.url)[0] == 401
     assert stranger.get(second.url, allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_a_facility_manager_gets_equipment_not_children(
+        district: dict[str, Any], serve: Any) -> None:
+    # The API's registers rule (PERSON_ROLES) on the dashboard too: their own school's
+    # page, registers and exports name pupils, so they are not theirs either.
+    server = serve(dashboard_public_wall=True, dashboard_wall_names=True)
+    manager = sign_in(server.url, FACILITY, FACILITY_PASSWORD)
+    answers = sweep(manager, server.url, district["classes"])
+    for output, status, text in answers:
+        assert not leaks(text), (output, leaks(text))
+        assert status in (200, 204, 401, 403), (output, status)
+    status, text = render_answer(manager, server.url)
+    assert status == 200 and "activity-total" in text and "feed-row" not in text

@@ -35,7 +35,7 @@ from dashboard.builders.equipment import build_alarm_list
 from dashboard.i18n import STRINGS, role_label
 from dashboard.login import session_secret
 from dashboard.pages.equipment import read_only_note, without_actions
-from hub.access import ROLES
+from hub.access import PERSON_ROLES, ROLES
 from hub.accounts.auth import User
 from hub.api.deps import get_school_filter
 from hub.api.routes.attendance_reports import _visible
@@ -92,7 +92,7 @@ VIEW_TABLE: list[tuple[Viewer | None, Page, str | None, bool, Access]] = [
     (TEACHER_A, "school", A, True, ALLOW),
     (TEACHER_A, "school", B, True, DENY),
     (TEACHER_A, "school", "thcs-hn", True, DENY),  # ids are exact, not case-folded
-    (FACILITY_A, "school", A, True, ALLOW),
+    (FACILITY_A, "school", A, True, DENY),  # equipment, not registers (PERSON_ROLES)
     (FACILITY_A, "school", B, True, DENY),
     (TEACHER_NO_SCHOOL, "school", A, True, DENY),
     (UNKNOWN_ROLE, "school", A, True, DENY),
@@ -208,7 +208,9 @@ def test_school_filter_is_the_apis(viewer: Viewer, requested: str | None) -> Non
 @pytest.mark.parametrize("viewer", API_VIEWERS, ids=lambda v: f"{v.role}-{v.school_id}")
 @pytest.mark.parametrize("school", [A, B])
 def test_sees_school_is_the_apis(viewer: Viewer, school: str) -> None:
-    assert sees_school(viewer, school) == _visible(_user(viewer), school)
+    # attendance_reports: _require_person_role, then _visible
+    api = viewer.role in PERSON_ROLES and _visible(_user(viewer), school)
+    assert sees_school(viewer, school) == api
     assert sees_school(viewer, school) == (may_view(viewer, "school", school) is ALLOW)
 
 
@@ -310,7 +312,7 @@ def test_login_href() -> None:
 @pytest.mark.parametrize(
     ("viewer", "home"),
     [(ANON, "/"), (DISTRICT, "/"), (CONTROL, "/"), (TEACHER_A, f"/school/{A}"),
-     (FACILITY_A, f"/school/{A}"), (Viewer("x", "teacher", "MN HT"), "/school/MN%20HT"),
+     (FACILITY_A, EQUIPMENT_PATH), (Viewer("x", "teacher", "MN HT"), "/school/MN%20HT"),
      (TEACHER_NO_SCHOOL, "/")],
 )
 def test_home_path(viewer: Viewer | None, home: str) -> None:
