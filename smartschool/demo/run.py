@@ -149,6 +149,8 @@ class Demo:
             tz=ZoneInfo(s.timezone),
             username=s.mqtt_username,
             password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
+            ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
+            allow_plaintext=s.mqtt_allow_plaintext,
         )
         simulator.start()
         self._started("simulator", simulator.stop)

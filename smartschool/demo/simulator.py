@@ -81,9 +81,15 @@ class DistrictSimulator:
         tz: tzinfo,
         username: str | None = None,
         password: str | None = None,
+        ca_file: str | None = None,
+        allow_plaintext: bool = False,
     ) -> None:
+        """``ca_file`` and ``allow_plaintext`` as in a device YAML's ``mqtt:`` section: the
+        demo against a district's own broker passes the hub's settings on."""
         self.district = district
         self.mqtt_url = mqtt_url
+        self.ca_file = ca_file
+        self.allow_plaintext = allow_plaintext
         self.work_dir = work_dir
         self.speed = speed
         self.tz = tz
@@ -109,7 +115,8 @@ class DistrictSimulator:
     def _config(self, device: str, school: str, role: str, **section: object) -> AgentConfig:
         return AgentConfig.model_validate({
             "device": device, "school": school, "role": role,
-            "mqtt": MqttConfig(url=self.mqtt_url),
+            "mqtt": MqttConfig(url=self.mqtt_url, ca_file=self.ca_file,
+                               allow_plaintext=self.allow_plaintext),
             "outbox": OutboxConfig(synchronous="normal"),
             "heartbeat_s": _sim_seconds(HEARTBEAT_REAL_S, self.speed, low=5, high=3600),
             **section,

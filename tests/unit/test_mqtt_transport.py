@@ -115,3 +115,28 @@ def test_the_hub_reads_its_tls_files_from_the_settings(tmp_path: Path) -> None:
                         mqtt_cert_file=Path("/etc/hub.pem"))
     assert broker_tls(settings) == TlsFiles("/etc/ca.crt", "/etc/hub.pem", None)
     assert not broker_tls(Settings(_env_file=None, data_dir=tmp_path))
+
+
+@pytest.mark.parametrize(("url", "ca_file", "allow", "error"), [
+    ("mqtt://127.0.0.1:1883", None, False, None),  # the embedded broker
+    ("mqtts://broker.district.vn:8883", "/etc/smartschool/district-ca.crt", False, None),
+    ("mqtt://10.1.2.3:1883", None, True, None),  # allowed for the hub, so for its agents
+    ("mqtt://10.1.2.3:1883", None, False, "in clear"),
+])
+def test_the_demo_agents_take_the_hubs_transport(
+        url: str, ca_file: str | None, allow: bool, error: str | None, tmp_path: Path) -> None:
+    from datetime import UTC
+
+    from smartschool.demo.district import generate_district
+    from smartschool.demo.simulator import DistrictSimulator
+
+    simulator = DistrictSimulator(generate_district(seed=1, students_target=50), mqtt_url=url,
+                                  work_dir=tmp_path, speed=1.0, tz=UTC, ca_file=ca_file,
+                                  allow_plaintext=allow)
+    if error is not None:
+        with pytest.raises(ValidationError, match=error):
+            simulator._config("th-x-gate-1", "th-x", "gate", gate={})
+        return
+    config = simulator._config("th-x-gate-1", "th-x", "gate", gate={})
+    assert config.mqtt.address.files.ca_file == ca_file
+    assert config.mqtt.allow_plaintext is allow
