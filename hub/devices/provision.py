@@ -30,6 +30,9 @@ CA_FILE: Final = "district-ca.crt"
 # Where the bundle's files sit on the device: the unit's LoadCredential= paths and the
 # YAML's ca_file name them.
 DEVICE_DIR: Final = "/etc/smartschool"
+# What the agent writes (the card list and gallery a sync fetches): the unit's
+# StateDirectory, the one place it may write (ProtectSystem=strict).
+STATE_DIR: Final = "/var/lib/smartschool"
 
 
 class ProvisionError(RuntimeError):
@@ -71,7 +74,7 @@ def broker_login(settings: Settings) -> AdminLogin | None:
 def device_yaml(device: DeviceInfo, *, mqtt_url: str, ca_file: str | None,
                 hub_url: str | None, device_dir: str = DEVICE_DIR) -> str:
     """The device's YAML, the firmware_configs/ examples cut to what provisioning knows.
-    The card list and gallery are relative to the YAML's directory."""
+    The card list and gallery a sync writes live in the agent's state directory."""
     mqtt: dict[str, Any] = {"url": mqtt_url, "keepalive_s": 30}
     if ca_file:
         mqtt["ca_file"] = ca_file
@@ -85,10 +88,10 @@ def device_yaml(device: DeviceInfo, *, mqtt_url: str, ca_file: str | None,
         }
         if hub_url:
             gate["sync"] = {"hub_url": hub_url, "token_credential": TOKEN_FILE}
-            gate["cards_file"] = "cards.yaml"
+            gate["cards_file"] = f"{STATE_DIR}/cards.yaml"
         if device.face:
             gate["face"] = {"camera": {"source": "0", "width": 640, "height": 480, "fps": 10},
-                            "gallery_file": "gallery.bin"}
+                            "gallery_file": f"{STATE_DIR}/gallery.bin"}
         doc["gate"] = gate
     else:
         doc["classroom"] = {"telemetry_interval_s": 60, "assets": []}
