@@ -17,8 +17,9 @@ it to another school takes effect at the next refresh.
 
 A wall screen signs in as ``kiosk`` with SMARTSCHOOL_DASHBOARD_KIOSK_TOKEN as its
 password (issue #12): not a hub account, a session that may see the district wall only
-(dashboard.access ``KIOSK_ROLE``), ending when the token changes. While the token is set,
-a hub account called ``kiosk`` cannot sign in to the dashboard.
+(dashboard.access ``KIOSK_ROLE``) for KIOSK_LIFETIME, ending at once when the token
+changes. While the token is set, a hub account called ``kiosk`` cannot sign in to the
+dashboard.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ import logging
 import math
 import secrets
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
 import psycopg
 import psycopg_pool
 from flask import Flask, Response, g, redirect, render_template_string, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
 
 from core.settings import Settings
@@ -68,6 +70,9 @@ _SESSION_KEY_CONTEXT: Final = b"smartschool dashboard session v1"
 _FINGERPRINT_CONTEXT: Final = b"smartschool dashboard password fingerprint v1"
 _KIOSK_CONTEXT: Final = b"smartschool dashboard kiosk token fingerprint v1"
 KIOSK_TOKEN_MIN: Final = 20  # the kiosk token is a password anyone at the wall could try
+# A wall screen runs for weeks; signing it in again every SMARTSCHOOL_TOKEN_TTL_MINUTES
+# would leave it on the login form. Changing the token ends every kiosk session at once.
+KIOSK_LIFETIME: Final = timedelta(days=30)
 _G_VIEWER: Final = "smartschool_viewer"
 _MAX_USERNAME_IN_LOG: Final = 64
 
@@ -160,6 +165,7 @@ class DashboardAuth:
 
     def install(self, server: Flask) -> None:
         server.secret_key = self._secret
+        server.session_interface = _SessionInterface()
         server.config.update(
             SESSION_COOKIE_NAME=COOKIE_NAME,
             SESSION_COOKIE_HTTPONLY=True,
@@ -206,7 +212,8 @@ class DashboardAuth:
         since = session.get(_SINCE)
         if not isinstance(username, str) or not isinstance(since, (int, float)):
             return None
-        if not 0 <= time.time() - since <= self.lifetime.total_seconds():
+        lifetime = KIOSK_LIFETIME if session.get(_ROLE) == KIOSK_ROLE else self.lifetime
+        if not 0 <= time.time() - since <= lifetime.total_seconds():
             self.end_session()
             return None
         if session.get(_ROLE) == KIOSK_ROLE:
@@ -403,6 +410,15 @@ class DashboardAuth:
             username=username[:_MAX_USERNAME_IN_LOG], next=target, csrf=self.csrf_token(),
             languages=languages, login_path=LOGIN_PATH, logout_path=LOGOUT_PATH,
         )
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie; a kiosk's lasts KIOSK_LIFETIME instead of the sign-in's."""
+
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
+        if session.permanent and session.get(_ROLE) == KIOSK_ROLE:
+            return datetime.now(UTC) + KIOSK_LIFETIME
+        return super().get_expiration_time(app, session)
 
 
 def _viewer_of(user: User) -> Viewer:

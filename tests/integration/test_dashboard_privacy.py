@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,9 @@ import pytest
 import requests
 
 from core.settings import Settings
-from dashboard.app import DashboardServer
+from dashboard.app import DashboardServer, close_app, create_app
 from dashboard.formatting import mask_name
+from dashboard.login import KIOSK_LIFETIME
 from hub.accounts.auth import create_user
 from tests.e2e.test_dashboard_browser import STUDENTS, add_event, seed
 
@@ -327,3 +330,40 @@ def test_a_facility_manager_gets_equipment_not_children(
         assert status in (200, 204, 401, 403), (output, status)
     status, text = render_answer(manager, server.url)
     assert status == 200 and "activity-total" in text and "feed-row" not in text
+
+
+def test_a_kiosk_session_outlives_the_sign_in_lifetime_but_not_its_own(
+        district: dict[str, Any], tmp_path: Path, pg_url: str) -> None:
+    app = create_app(settings(tmp_path, dashboard_kiosk_token=KIOSK_TOKEN,
+                              token_ttl_minutes=60), database_url=pg_url)
+    try:
+        client = app.server.test_client()
+        form = client.get("/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf
+        signed = client.post("/login", data={"username": "kiosk", "password": KIOSK_TOKEN,
+                                             "csrf": csrf.group(1)})
+        assert signed.status_code == 302
+        cookie = signed.headers["Set-Cookie"]
+        expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
+        assert expires - datetime.now(UTC) > KIOSK_LIFETIME - timedelta(minutes=5)
+        # Two days on: past an account's 60 minutes, the wall screen still shows the feed.
+        with client.session_transaction() as sess:
+            sess["t"] = int(time.time()) - 2 * 24 * 3600
+        assert client.get("/").status_code == 200
+        deps = client.get("/_dash-dependencies").get_json()
+        output = next(d["output"] for d in deps if "clock-time.children" in d["output"])
+        body = {"output": output, "outputs": _parse_output(output),
+                "inputs": [{"id": "tick", "property": "n_intervals", "value": 1},
+                           {"id": "lang", "property": "value", "value": "vi"}],
+                "changedPropIds": ["tick.n_intervals"]}
+        answer = client.post("/_dash-update-component", json=body)
+        assert answer.status_code == 200
+        assert "feed-row" in answer.get_data(as_text=True)
+        # Past KIOSK_LIFETIME: signed in again, like anyone.
+        with client.session_transaction() as sess:
+            sess["t"] = int(time.time()) - int(KIOSK_LIFETIME.total_seconds()) - 60
+        assert client.get("/").status_code == 302
+        assert client.post("/_dash-update-component", json=body).status_code == 401
+    finally:
+        close_app(app)
