@@ -26,6 +26,8 @@ class Refusal(StrEnum):
     NO_FACE = "no-face"
     SEVERAL_FACES = "several-faces"
     UNREADABLE = "unreadable"
+    # The header declares more pixels than the hub decodes (hub.records.faces.MAX_PIXELS).
+    TOO_MANY_PIXELS = "too-many-pixels"
 
 
 @dataclass(frozen=True, slots=True)

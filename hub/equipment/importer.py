@@ -100,14 +100,11 @@ def read_table(path: Path) -> list[list[object]]:
         text = path.read_bytes().decode("utf-8-sig")
         return [list(r) for r in csv.reader(io.StringIO(text))]
     if suffix == ".xlsx":
-        from openpyxl import load_workbook
+        from hub.workbooks import first_sheet_rows
 
-        wb = load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = wb.worksheets[0]
-            return [list(r) for r in sheet.iter_rows(values_only=True)]
-        finally:
-            wb.close()
+        # Streamed, with the zip and the sheet's size checked (hub/workbooks.py); a
+        # refusal is a ValueError naming the limit.
+        return [list(r) for r in first_sheet_rows(path.read_bytes(), path.name)]
     raise ValueError(f"{path.name}: only .csv and .xlsx are read")
 
 

@@ -10,6 +10,7 @@ than wondering which half went in.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from protocol.sync import ENCODING_BYTES
 # Encodings stored as little-endian float32 whatever the hub's CPU, so a gallery built
 # on another machine reads them the same.
 ENCODING_DTYPE: Final = np.dtype("<f4")
+# A photo is refused from its header above this: phone cameras take 12 to 50 MP.
+MAX_PIXELS: Final = 64_000_000
 
 _models: FaceModels | None = None
 _models_lock = threading.Lock()
@@ -63,11 +66,50 @@ class EnrollOutcome:
     gallery_version: int | None = None
 
 
+class PhotoTooLarge(ValueError):
+    """The photo's header declares more than MAX_PIXELS pixels."""
+
+
+def header_pixels(data: bytes) -> int | None:
+    """Width x height from the image's header; None if it is not an image Pillow knows.
+    Raises PhotoTooLarge when Pillow itself finds the size absurd.
+
+    Pillow's ``Image.open`` reads only the header: nothing is decoded here.
+    """
+    import warnings
+
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb guard warns (or raises, far above our cap): the size is
+            # what we want to know, and MAX_PIXELS decides.
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except PILImage.DecompressionBombError as exc:  # far above MAX_PIXELS
+        raise PhotoTooLarge(f"{exc}; the limit is {MAX_PIXELS} pixels") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    return width * height
+
+
 def decode_photo(data: bytes, max_side: int = MAX_SIDE) -> Image | None:
+    """The photo as an image fitted to ``max_side``; None if it is not an image.
+
+    Raises PhotoTooLarge, from the header alone, over MAX_PIXELS: a PNG of a few kB can
+    declare 2^30 pixels, which OpenCV would try to allocate.
+    """
     import cv2
 
     if not data:
         return None
+    pixels = header_pixels(data)
+    if pixels is None:
+        return None
+    if pixels > MAX_PIXELS:
+        raise PhotoTooLarge(f"{pixels} pixels, the limit is {MAX_PIXELS} pixels")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         return None
@@ -123,7 +165,11 @@ def enroll_photos(conn: Conn, models: FaceModels, person: Person,
     refused: list[RefusedPhoto] = []
     decoded: list[tuple[str, Image]] = []
     for name, data in photos:
-        image = decode_photo(data)
+        try:
+            image = decode_photo(data)
+        except PhotoTooLarge:
+            refused.append(RefusedPhoto(name, Refusal.TOO_MANY_PIXELS))
+            continue
         if image is None:
             refused.append(RefusedPhoto(name, Refusal.UNREADABLE))
         else:

@@ -69,18 +69,16 @@ def read_rows(data: bytes, name: str) -> list[list[str]]:
 def _xlsx_rows(data: bytes, name: str) -> Iterator[list[str]]:
     from zipfile import BadZipFile
 
-    from openpyxl import load_workbook
+    from hub.workbooks import WorkbookRefused, first_sheet_rows
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # Streamed, with the zip and the sheet's size checked (hub/workbooks.py).
+        for values in first_sheet_rows(data, name):
+            yield [cell_text(v) for v in values]
+    except WorkbookRefused as exc:
+        raise TableError(str(exc)) from exc
     except (BadZipFile, KeyError, OSError, ValueError) as exc:
         raise TableError(f"{name}: not a readable .xlsx file ({exc})") from exc
-    try:
-        sheet = book.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [cell_text(v) for v in values]
-    finally:
-        book.close()
 
 
 def write_rows(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -59,7 +59,7 @@ def enroll_face(conn: ConnDep, ctx: ContextDep, user: CurrentUser, models: FaceM
                 ) -> EnrollmentPublic:
     """Enroll from photos. 409 without the recorded consents; 422 naming each photo that
     does not hold exactly one face, and then nothing is stored."""
-    from hub.records.faces import ConsentMissing, enroll_photos, enrolled_count
+    from hub.records.faces import MAX_PIXELS, ConsentMissing, enroll_photos, enrolled_count
 
     person = person_for(conn, user, code)
     if not 1 <= len(photos) <= MAX_PHOTOS:
@@ -80,7 +80,8 @@ def enroll_face(conn: ConnDep, ctx: ContextDep, user: CurrentUser, models: FaceM
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if outcome.refused:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
-            "message": "every photo must show exactly one face; nothing was stored",
+            "message": "every photo must show exactly one face, in at most "
+                       f"{MAX_PIXELS} pixels; nothing was stored",
             "refused": [{"photo": r.photo, "reason": str(r.reason), "faces": r.faces}
                         for r in outcome.refused],
         })
