@@ -10,7 +10,7 @@ the page can check a class it was handed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,10 @@ class ExportTable:
     name: str  # the file name without its extension
     columns: list[str]
     rows: list[list[Any]]
+    # What the title row says (hub.attendance.labels.title): the kind, class or school, day.
+    title_kind: str = "daily"
+    subject: str | None = None
+    day: date | None = None
 
 
 def load_school(conn: Conn, school: str, tz: ZoneInfo,
@@ -89,9 +93,10 @@ def load_export(conn: Conn, kind: ExportKind, *, school: str,
         if found is None or found.school != school:
             return None
         columns, rows = register_table(found, tz)
-        return ExportTable(f"so-diem-danh-{found.class_name}-{day}", columns, rows)
+        return ExportTable(f"so-diem-danh-{found.class_name}-{day}", columns, rows,
+                           "register", found.class_name, day)
     total = reports.daily_summary(conn, day=day, tz=tz, now=now, school=school)
     classes = reports.daily_summary(conn, day=day, tz=tz, now=now, school=school,
                                     by_class=True)
     columns, rows = daily_table(total[0] if total else None, classes)
-    return ExportTable(f"diem-danh-{school}-{day}", columns, rows)
+    return ExportTable(f"diem-danh-{school}-{day}", columns, rows, "daily", school, day)

@@ -40,6 +40,7 @@ from dashboard.data.school import load_export, load_register, load_school
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
 from dashboard.login import DashboardAuth
 from dashboard.pages.language import register_shell_language_sync, switch_id
+from hub.attendance.labels import title
 
 log = logging.getLogger(__name__)
 
@@ -230,10 +231,11 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         *[Input(f"sc-exp-{kind}-{fmt}", "n_clicks") for kind, fmt in EXPORTS],
         State("sc-school", "data"),
         State("sc-class", "value"),
+        State(SWITCH, "value"),
         prevent_initial_call=True,
     )
     def export(*args: Any) -> Any:
-        school, class_id = args[-2], args[-1]
+        school, class_id, lang = args[-3], args[-2], coerce_lang(args[-1], default)
         trigger = ctx.triggered_id
         if not isinstance(trigger, str) or not ctx.triggered or not ctx.triggered[0]["value"]:
             return no_update
@@ -241,14 +243,16 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         try:
             if not sees_school(auth.viewer(), school):
                 return no_update
-            return export_file(pool, tz, kind=kind, fmt=fmt, school=school, class_id=class_id)
+            return export_file(pool, tz, kind=kind, fmt=fmt, school=school, class_id=class_id,
+                               lang=lang)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school export could not read the database", exc_info=True)
             return no_update
 
 
 def export_file(pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo, *, kind: str, fmt: str,
-                school: str | None, class_id: int | None) -> dict[str, Any] | None:
+                school: str | None, class_id: int | None,
+                lang: Lang = "vi") -> dict[str, Any] | None:
     """The ``dcc.Download`` data of one export button; None when there is nothing to export."""
     chosen = next(((k, f) for k, f in EXPORTS if (k, f) == (kind, fmt)), None)
     if chosen is None or not school:
@@ -258,4 +262,6 @@ def export_file(pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo, *, kind: s
                             now=datetime.now(tz))
     if table is None:
         return None
-    return build_download(chosen[1], table.name, table.columns, table.rows)
+    heading = (title(table.title_kind, lang, name=table.subject, day=table.day)
+               if table.day is not None else None)
+    return build_download(chosen[1], table.name, table.columns, table.rows, lang, heading)

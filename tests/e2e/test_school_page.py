@@ -177,7 +177,8 @@ def test_school_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         sheet = load_workbook(xlsx, read_only=True).active
         assert sheet is not None
         cells = [tuple(row) for row in sheet.iter_rows(values_only=True)]
-        assert cells[0][:3] == ("Mã học sinh", "Họ và tên", "Trạng thái")
+        assert str(cells[0][0]).startswith("Sổ điểm danh lớp 7A1 ngày ")  # the title row
+        assert cells[1][:3] == ("Mã học sinh", "Họ và tên", "Trạng thái")
         chi = next(row for row in cells if row[0] == "HS103")
         assert chi[1:3] == ("Lê Minh Chi", "Có phép")
         assert REASON in chi and "gvcn.7a1" in chi
