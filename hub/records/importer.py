@@ -56,7 +56,7 @@ class ImportReport:
     # A full roster (hub/records/leavers.py): the school's active pupils the file does not
     # name, marked as left (or, in a dry run or with errors, who would be).
     leavers: list[str] = field(default_factory=list)
-    leavers_marked: bool = False
+    leavers_marked: bool = False  # marked inside the import's transaction: kept if written
 
     def lines(self) -> list[str]:
         return [error.render(self.file) for error in self.errors]

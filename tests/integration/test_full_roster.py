@@ -123,3 +123,44 @@ def test_a_full_roster_is_a_list_of_students(db: str) -> None:
                  "--full-roster")
     assert result.exit_code == 2
     assert "a full roster is a list of students" in result.stderr
+
+
+def test_the_api_takes_a_full_roster_too(db: str, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from core.settings import Settings
+    from hub.accounts.auth import create_user
+    from hub.api.app import create_app
+
+    assert run("import", STUDENTS_CSV, "--school", SCHOOL).exit_code == 0
+    with psycopg.connect(db, autocommit=True) as conn:
+        create_user(conn, username="sa.roster", password="roster-pass-123",
+                    role="school_admin", school_id=SCHOOL)
+    roster, gone = roster_without(tmp_path, 2)
+    app = create_app(Settings(_env_file=None, data_dir=tmp_path, secret_key="r" * 40),
+                     database_url=db, mqtt_display="mqtt://127.0.0.1:1883")
+    with TestClient(app) as client:
+        token = client.post("/api/v1/auth/token", data={
+            "username": "sa.roster", "password": "roster-pass-123"}).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+
+        def post(**form: str) -> object:
+            return client.post("/api/v1/records/import",
+                               files={"file": ("roster.csv", roster.read_bytes())},
+                               data={"school": SCHOOL, "full_roster": "true", **form})
+
+        dry = post(dry_run="true")
+        assert dry.status_code == 200, dry.text  # type: ignore[attr-defined]
+        body = dry.json()  # type: ignore[attr-defined]
+        assert len(body["leavers"]) == 2 and not body["leavers_marked"]
+        assert active(db) == PUPILS
+        done = post()
+        assert done.status_code == 200 and done.json()["leavers_marked"]  # type: ignore[attr-defined]
+        assert active(db) == PUPILS - 2
+        with psycopg.connect(db) as conn:
+            left = {str(r[0]) for r in conn.execute("select moet_id from students"
+                                                    " where not active")}
+        assert left == set(gone)
+        staff = post(kind="staff")
+        assert staff.status_code == 422  # type: ignore[attr-defined]
+        assert "list of students" in staff.json()["detail"]  # type: ignore[attr-defined]

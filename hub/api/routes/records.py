@@ -54,6 +54,10 @@ class ImportReportPublic(ApiModel):
     errors: list[str]  # FILE:ROW:COLUMN: reason
     # FILE:ROW:COLUMN: warning: text; something unexpected that was imported all the same
     warnings: list[str] = Field(default_factory=list)
+    # full_roster: active pupils the file does not name, marked as left if leavers_marked
+    # (else, in a dry run or with errors, who would be)
+    leavers: list[str] = Field(default_factory=list)
+    leavers_marked: bool = False
 
 
 class GuardianPublic(ApiModel):
@@ -143,6 +147,9 @@ def import_records_file(
     kind: Annotated[KindParam, Form()] = "students",
     skip_invalid: Annotated[bool, Form()] = False,
     dry_run: Annotated[bool, Form()] = False,
+    full_roster: Annotated[bool, Form(
+        description="The file lists every pupil of the school: the active pupils it does "
+        "not name are marked as left. Send it with dry_run first to see who.")] = False,
 ) -> ImportReportPublic | Response:
     """Import a list; invalid rows come back as FILE:ROW:COLUMN: reason, and with any of
     them nothing is written (422) unless skip_invalid."""
@@ -158,15 +165,18 @@ def import_records_file(
         report = import_records(
             conn, data, file=name, school=school, kind=kind,
             today=dt.datetime.now(ctx.tz).date(), changed_by=user.username,
-            skip_invalid=skip_invalid, dry_run=dry_run,
+            skip_invalid=skip_invalid, dry_run=dry_run, full_roster=full_roster,
         )
     except UnknownSchool as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except ValueError as exc:  # a full roster of anything but students
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     body = ImportReportPublic(
         file=report.file, kind=report.kind, rows=report.rows, inserted=report.inserted,
         updated=report.updated, unchanged=report.unchanged,
         classes_created=report.classes_created, written=report.written, errors=report.lines(),
-        warnings=report.warning_lines(),
+        warnings=report.warning_lines(), leavers=report.leavers,
+        leavers_marked=report.leavers_marked and report.written,
     )
     if report.errors and not report.written:
         return Response(body.model_dump_json(), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
