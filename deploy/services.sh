@@ -8,6 +8,8 @@ set -euo pipefail
 need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
+# the compose broker's health check is tested with the real client (issue #16)
+command -v mosquitto_sub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 
