@@ -78,7 +78,7 @@ def transfer(
             move = record_transfer(conn, code, to_school=to, day=moved_on, reason=reason,
                                    by=_operator())
         except MoveError as exc:
-            raise fail(str(exc), 2 if exc.not_found else 1) from None
+            raise fail(str(exc), 2 if exc.not_found or exc.invalid else 1) from None
     _print(move)
 
 

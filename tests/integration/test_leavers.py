@@ -252,3 +252,29 @@ def test_a_leaver_stays_on_the_registers_of_the_days_before(pg_url: str) -> None
         assert OLDER in names(left_on - timedelta(days=1))
         assert OLDER not in names(left_on) and OLDER not in names(today)
         assert YOUNGER in names(today)
+
+
+def test_transfer_and_bad_input_on_the_command_line(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.integration.test_device_sync import ELSEWHERE
+
+    seed(pg_url)
+    moved = run_cli(pg_url, ["students", "transfer", ELSEWHERE, "--to", SCHOOL,
+                             "--reason", "chuyển trường"], monkeypatch)
+    assert moved.exit_code == 0, moved.output
+    assert f"{ELSEWHERE}: transfer from {OTHER} to {SCHOOL}" in moved.stdout
+    assert count(pg_url, "select count(*) from students where code = %s and school_id = %s",
+                 ELSEWHERE, SCHOOL) == 1
+    refusals = {
+        ("transfer", ELSEWHERE, "--to", "no-such-school"): (2, "does not exist"),
+        ("transfer", ELSEWHERE, "--to", SCHOOL): (1, "already at school"),
+        ("transfer", "no-such-pupil", "--to", OTHER): (2, "no pupil"),
+        ("leave", OLDER, "--date", "2026-13-01"): (2, "not a date"),
+        ("leave", OLDER, "--date", "2999-01-01"): (2, "in the future"),
+    }
+    for args, (code, message) in refusals.items():
+        result = run_cli(pg_url, ["students", *args], monkeypatch)
+        assert result.exit_code == code, (args, result.output)
+        assert message in result.stderr, args
+    assert count(pg_url, "select count(*) from student_moves") == 1
