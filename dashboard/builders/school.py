@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from dash.development.base_component import Component
 from dashboard.builders.district import _kpi, _number
 from dashboard.i18n import Lang, format_date, level_label, t
 from hub.attendance.export import MEDIA_TYPES, to_csv, to_xlsx
-from hub.attendance.labels import localise
+from hub.attendance.labels import localise, title
 from hub.attendance.reports import ClassRegister, DailyRow, StudentDayRow
 from hub.attendance.rules import FLAG_CORRECTED
 from hub.read.queries import ArrivalBucket
@@ -216,3 +216,9 @@ def build_download(
     # The dict dcc.send_bytes makes, spelled out (its stub is untyped); with the MIME type.
     return {"content": base64.b64encode(body).decode("ascii"), "filename": f"{name}.{fmt}",
             "type": MEDIA_TYPES[fmt], "base64": True}
+
+
+def export_heading(kind: str, lang: Lang, *, name: str | None,
+                   day: date | None) -> str | None:
+    """The title row of an export (the API's exports carry the same); None without a day."""
+    return title(kind, lang, name=name, day=day) if day is not None else None

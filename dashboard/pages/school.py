@@ -35,12 +35,12 @@ from dashboard.builders.school import (
     build_register,
     build_school_header,
     build_school_kpis,
+    export_heading,
 )
 from dashboard.data.school import load_export, load_register, load_school
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
 from dashboard.login import DashboardAuth
 from dashboard.pages.language import register_shell_language_sync, switch_id
-from hub.attendance.labels import title
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +262,5 @@ def export_file(pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo, *, kind: s
                             now=datetime.now(tz))
     if table is None:
         return None
-    heading = (title(table.title_kind, lang, name=table.subject, day=table.day)
-               if table.day is not None else None)
+    heading = export_heading(table.title_kind, lang, name=table.subject, day=table.day)
     return build_download(chosen[1], table.name, table.columns, table.rows, lang, heading)
