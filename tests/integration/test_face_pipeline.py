@@ -15,13 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 from edge.face.camera import FolderCamera
-from faces.keys import KEY_ENV, new_key
 from edge.face.pipeline import FaceMatch, FacePipeline
 from edge.face.snapshots import SnapshotStore
 from faces.decision import FaceAgreement, Reason, Seen, observation
 from faces.enroll import Enrollment, Refusal, enroll, enroll_folder
 from faces.gallery import ConsentRequired, Gallery
 from faces.imaging import letterbox, load_bgr
+from faces.keys import KEY_ENV, new_key
 from faces.models import FaceModels
 from smartschool.cli.faces import app
 

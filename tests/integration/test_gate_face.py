@@ -20,12 +20,12 @@ from edge.cards.readers import SimulatedCardReader
 from edge.clock import DISTRICT_TZ, ManualClock
 from edge.config import load_config
 from edge.face.camera import FolderCamera
-from faces.keys import KEY_ENV, new_key
 from edge.gate.agent import GateAgent
 from edge.hardware.feedback import LogFeedback
 from edge.hardware.relay import NoopRelay
 from faces.enroll import enroll_folder
 from faces.gallery import Gallery
+from faces.keys import KEY_ENV, new_key
 from faces.models import FaceModels
 from protocol import GatePayload
 from tests.conftest import FACES, Broker

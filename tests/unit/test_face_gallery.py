@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faces.keys import KEY_CREDENTIAL, KEY_ENV, GalleryKeyError, gallery_key, new_key
 from faces.gallery import ENCODING_DIM, ConsentRequired, Gallery, GalleryEntry, GalleryError
+from faces.keys import KEY_CREDENTIAL, KEY_ENV, GalleryKeyError, gallery_key, new_key
 
 
 def random_entries(
