@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import psycopg
 import pytest
 
@@ -19,7 +20,9 @@ from core.settings import Settings
 from hub.accounts.auth import create_token, ensure_admin
 from hub.api.app import create_app
 from hub.api.limits import JSON_LIMIT, BodyLimits
+from hub.workbooks import MAX_UNCOMPRESSED_BYTES
 from tests.integration.api_server import serving
+from tests.unit.test_upload_limits import _bomb, _with_sheet
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +154,16 @@ def test_a_lying_content_length_does_not_get_more_through() -> None:
     assert answers[0]["status"] == 413
     assert b"limit of" in answers[1]["body"]
     assert sum(reads) <= JSON_LIMIT + CHUNK, "the middleware kept reading past the limit"
+
+
+def test_a_zip_bomb_import_is_a_422_naming_the_limit(api: tuple[str, int], pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("insert into schools (id, name, level, ward, start_time)"
+                     " values ('thcs-a', 'THCS A', 'thcs', 'Phường 1', '07:00')")
+    bomb = _with_sheet(_bomb)
+    r = httpx.post(f"http://{api[0]}:{api[1]}/api/v1/records/import",
+                   headers={"Authorization": f"Bearer {_admin_token()}"},
+                   data={"school": "thcs-a", "kind": "students"},
+                   files={"file": ("bomb.xlsx", bomb)}, timeout=30)
+    assert r.status_code == 422, r.text
+    assert any(f"the limit is {MAX_UNCOMPRESSED_BYTES}" in e for e in r.json()["errors"])
