@@ -28,7 +28,7 @@ class BackupError(RuntimeError):
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/lib/postgresql/bin")
+    found = shutil.which(name)
     if not found:
         raise BackupError(f"{name} not found: install the PostgreSQL client "
                           "(Debian: apt-get install postgresql-client)")

@@ -116,4 +116,15 @@ def test_status_names_pending_and_edited_migrations(
     monkeypatch.setattr(hub.db, "available_migrations", lambda: real[1:])
     code, out, _ = run("db", "status")
     assert code == 1 and "unknown  0001_core" in out
+    monkeypatch.setattr(hub.db, "available_migrations", lambda: real)
+
+    # a database from before 0015 has no checksums: status still works, and the next
+    # migrate brings the column and fills it
+    with connect(empty_pg_url, autocommit=True) as conn:
+        conn.execute("alter table schema_migrations drop column checksum")
+        conn.execute("delete from schema_migrations where version = 15")
+    code, out, _ = run("db", "status")
+    assert code == 1 and "pending  0015_migration_checksums" in out and "changed" not in out
+    assert run("db", "migrate")[0] == 0
+    assert run("db", "status")[0] == 0
     get_settings.cache_clear()
