@@ -82,7 +82,13 @@ class EmbeddedPostgres:
         self._server: object | None = None
 
     def start(self) -> str:
-        import pgserver  # heavy import; only the demo needs it
+        try:
+            import pgserver  # heavy import; only the demo needs it
+        except ImportError as exc:
+            # the `demo` extra installs it on x86_64 only: pgserver has no other wheels
+            raise RuntimeError(
+                "the embedded PostgreSQL needs pgserver (the `demo` extra, x86_64 only); "
+                "elsewhere set SMARTSCHOOL_DATABASE_URL to a PostgreSQL of your own") from exc
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         server = pgserver.get_server(  # type: ignore[attr-defined]
