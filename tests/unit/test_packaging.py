@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -82,3 +85,16 @@ def test_the_hub_lock_pins_every_hub_dependency_within_its_bounds_with_hashes() 
         name = canonicalize_name(req.name)
         assert name in pins, f"{name} is not in the lock: run bash deploy/lock.sh"
         assert req.specifier.contains(pins[name], prereleases=True), (name, pins[name])
+
+
+def test_the_demo_without_pgserver_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from smartschool.demo.embedded import EmbeddedPostgres
+
+    monkeypatch.setitem(sys.modules, "pgserver", None)  # as on arm64: not installed
+    with pytest.raises(RuntimeError, match="SMARTSCHOOL_DATABASE_URL"):
+        EmbeddedPostgres(tmp_path / "pg").start()
+    assert not (tmp_path / "pg").exists()  # nothing half-made
