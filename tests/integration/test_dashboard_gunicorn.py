@@ -26,7 +26,7 @@ def test_dashboard_serves_its_login_page_under_gunicorn(pg_url: str, tmp_path: P
     proc = subprocess.Popen(
         [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
          "dashboard.app:wsgi_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         def login_page() -> httpx.Response | None:
             if proc.poll() is not None:
@@ -46,8 +46,9 @@ def test_dashboard_serves_its_login_page_under_gunicorn(pg_url: str, tmp_path: P
         assert proc.wait(15) == 0  # SIGTERM is a clean stop for gunicorn
 
     # Without a database URL the app refuses to build: gunicorn exits rather than serve 500s
+    # (cwd: a tmp dir, so no developer's .env supplies one)
     env.pop("SMARTSCHOOL_DATABASE_URL")
     failed = subprocess.run(
         [gunicorn, "--bind", f"127.0.0.1:{free_port()}", "dashboard.app:wsgi_app()"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert failed.returncode != 0 and "SMARTSCHOOL_DATABASE_URL" in failed.stderr
