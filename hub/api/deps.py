@@ -131,3 +131,21 @@ def _in_range(day: dt.date) -> dt.date:
 
 
 Day = Annotated[dt.date, BeforeValidator(_iso_day_text), AfterValidator(_in_range)]
+
+# The same for a moment (format: date-time): ISO 8601 text, not a Unix timestamp.
+_ISO_MOMENT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2})?")
+
+
+def _iso_moment_text(value: object) -> object:
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and _ISO_MOMENT.match(value)):
+        return value
+    raise ValueError("a time is ISO 8601, YYYY-MM-DDTHH:MM[:SS][+07:00]")
+
+
+def _moment_in_range(moment: dt.datetime) -> dt.datetime:
+    _in_range(moment.date())
+    return moment
+
+
+Moment = Annotated[dt.datetime, BeforeValidator(_iso_moment_text),
+                   AfterValidator(_moment_in_range)]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.deps import ConnDep, ContextDep, CurrentUser
 from hub.api.responses import AUTHED, FORBIDDEN, NOT_FOUND
-from hub.api.routes.records import person_for
+from hub.api.routes.records import CodePath, person_for
 from hub.models import ApiModel
 from hub.records.consent import (
     check_consent_input,
@@ -65,7 +65,7 @@ class WithdrawalPublic(ApiModel):
 
 @router.get("/students/{code}/consents", response_model=ConsentStatusPublic)
 def read_consents(conn: ConnDep, ctx: ContextDep, user: CurrentUser,
-                  code: str) -> ConsentStatusPublic:
+                  code: CodePath) -> ConsentStatusPublic:
     person = person_for(conn, user, code)
     records = list_consents(conn, person)
     required = required_roles(person.kind, person.birth_date, dt.datetime.now(ctx.tz).date())
@@ -83,7 +83,7 @@ def read_consents(conn: ConnDep, ctx: ContextDep, user: CurrentUser,
 
 @router.post("/students/{code}/consents", response_model=ConsentPublic,
              status_code=status.HTTP_201_CREATED)
-def create_consent(conn: ConnDep, user: CurrentUser, code: str,
+def create_consent(conn: ConnDep, user: CurrentUser, code: CodePath,
                    body: ConsentCreate) -> ConsentPublic:
     person = person_for(conn, user, code)
     now = dt.datetime.now(dt.UTC)
@@ -100,7 +100,7 @@ def create_consent(conn: ConnDep, user: CurrentUser, code: str,
 
 
 @router.post("/students/{code}/consents/withdraw", response_model=WithdrawalPublic)
-def withdraw(conn: ConnDep, user: CurrentUser, code: str) -> WithdrawalPublic:
+def withdraw(conn: ConnDep, user: CurrentUser, code: CodePath) -> WithdrawalPublic:
     """Withdraw every face consent of the pupil; their encodings are deleted at once."""
     person = person_for(conn, user, code)
     result = withdraw_consent(conn, person.code, at=dt.datetime.now(dt.UTC))

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, UploadFile, status
 
 from hub.api.deps import ConnDep, ContextDep, CurrentUser
 from hub.api.responses import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND, TOO_LARGE
-from hub.api.routes.records import person_for
+from hub.api.routes.records import CodePath, person_for
 from hub.models import ApiModel
 
 router = APIRouter(prefix="/api/v1", tags=["enrollments"],
@@ -54,11 +54,12 @@ class FaceStatusPublic(ApiModel):
 @router.post("/students/{code}/face", response_model=EnrollmentPublic,
              status_code=status.HTTP_201_CREATED, responses=CONFLICT | TOO_LARGE)
 def enroll_face(conn: ConnDep, ctx: ContextDep, user: CurrentUser, models: FaceModelsDep,
-                code: str,
+                code: CodePath,
                 photos: Annotated[list[UploadFile], File(description="Photos, one face each")],
                 ) -> EnrollmentPublic:
     """Enroll from photos. 409 without the recorded consents; 422 naming each photo that
     does not hold exactly one face, and then nothing is stored."""
+    from faces.enroll import Refusal
     from hub.records.faces import MAX_PIXELS, ConsentMissing, enroll_photos, enrolled_count
 
     person = person_for(conn, user, code)
@@ -79,9 +80,11 @@ def enroll_face(conn: ConnDep, ctx: ContextDep, user: CurrentUser, models: FaceM
     except ConsentMissing as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if outcome.refused:
+        message = "every photo must show exactly one face; nothing was stored"
+        if any(r.reason == Refusal.TOO_MANY_PIXELS for r in outcome.refused):
+            message += f" (and have at most {MAX_PIXELS} pixels)"
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
-            "message": "every photo must show exactly one face, in at most "
-                       f"{MAX_PIXELS} pixels; nothing was stored",
+            "message": message,
             "refused": [{"photo": r.photo, "reason": str(r.reason), "faces": r.faces}
                         for r in outcome.refused],
         })
@@ -94,7 +97,7 @@ def enroll_face(conn: ConnDep, ctx: ContextDep, user: CurrentUser, models: FaceM
 
 
 @router.get("/students/{code}/face", response_model=FaceStatusPublic)
-def read_face(conn: ConnDep, user: CurrentUser, code: str) -> FaceStatusPublic:
+def read_face(conn: ConnDep, user: CurrentUser, code: CodePath) -> FaceStatusPublic:
     from hub.records.faces import enrolled_count
 
     person = person_for(conn, user, code)
@@ -102,7 +105,7 @@ def read_face(conn: ConnDep, user: CurrentUser, code: str) -> FaceStatusPublic:
 
 
 @router.delete("/students/{code}/face", response_model=FaceStatusPublic)
-def delete_face(conn: ConnDep, user: CurrentUser, code: str) -> FaceStatusPublic:
+def delete_face(conn: ConnDep, user: CurrentUser, code: CodePath) -> FaceStatusPublic:
     """Delete the pupil's encodings (consent stays recorded); the gates resync."""
     from hub.records.faces import delete_enrollment
 

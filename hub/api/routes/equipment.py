@@ -8,7 +8,7 @@ from typing import Annotated, Final, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
-from hub.api.deps import ConnDep, ContextDep, Day, SchoolFilterDep
+from hub.api.deps import ConnDep, ContextDep, Day, Moment, SchoolFilterDep
 from hub.api.responses import AUTHED, NOT_FOUND
 from hub.api.routes import alarms, work_orders
 from hub.equipment import assets, series, utilisation
@@ -54,8 +54,8 @@ def read_asset_metrics(
     schools: SchoolFilterDep,
     tag: Annotated[str, Path(pattern=TAG_PATTERN)],
     metric: Annotated[str, Query(pattern=METRIC_PATTERN, max_length=100)],
-    start: Annotated[dt.datetime | None, Query(alias="from")] = None,
-    end: Annotated[dt.datetime | None, Query(alias="to")] = None,
+    start: Annotated[Moment | None, Query(alias="from")] = None,
+    end: Annotated[Moment | None, Query(alias="to")] = None,
     bucket: Literal["auto", "raw", "5m", "1h"] = "auto",
 ) -> MetricSeriesPublic:
     asset = assets.get_asset(conn, tag)

@@ -40,6 +40,10 @@ KindParam = Literal["students", "staff", "cards", "guardians"]
 # Guardian ids are bigint identities: a larger path value is a 422, not a database error.
 _MAX_ID: Final = 2**63 - 1
 _MAX_PHONE_LEN: Final = 32
+# Person codes are short printable identifiers: a bound in the schema, so a megabyte path
+# segment is a 422 before any query.
+MAX_CODE_LEN: Final = 64
+CodePath = Annotated[str, PathParam(min_length=1, max_length=MAX_CODE_LEN)]
 
 
 class ImportReportPublic(ApiModel):
@@ -211,7 +215,7 @@ def export_records_file(
 
 
 @router.get("/students/{code}", response_model=StudentPublic)
-def read_student(conn: ConnDep, user: CurrentUser, code: str) -> StudentPublic:
+def read_student(conn: ConnDep, user: CurrentUser, code: CodePath) -> StudentPublic:
     person = person_for(conn, user, code)
     row = conn.execute(
         "select s.code, s.school_id, c.name, s.full_name, s.birth_date, s.gender,"
@@ -249,7 +253,7 @@ def _contact_or_422(channel: Channel, phone: str | None,
 
 @router.post("/students/{code}/guardians", response_model=GuardianPublic,
              status_code=status.HTTP_201_CREATED, responses=CONFLICT)
-def create_guardian(conn: ConnDep, user: CurrentUser, code: str,
+def create_guardian(conn: ConnDep, user: CurrentUser, code: CodePath,
                     body: GuardianCreate) -> GuardianPublic:
     """Add a guardian with their contact; 409 when the pupil already has them (or already
     has a father / mother of another name: parents' names come from the student list)."""
@@ -285,7 +289,7 @@ def create_guardian(conn: ConnDep, user: CurrentUser, code: str,
 
 @router.patch("/students/{code}/guardians/{guardian_id}", response_model=GuardianPublic)
 def update_guardian_contact(
-    conn: ConnDep, user: CurrentUser, code: str,
+    conn: ConnDep, user: CurrentUser, code: CodePath,
     guardian_id: Annotated[int, PathParam(ge=1, le=_MAX_ID)],
     body: GuardianContactUpdate,
 ) -> GuardianPublic:
