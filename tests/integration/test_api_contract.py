@@ -191,3 +191,10 @@ def test_a_day_out_of_range_is_a_422(api_url: str) -> None:
     r = httpx.get(f"{api_url}/api/v1/attendance/daily", params={"date": "0001-01-01"},
                   headers=_headers("admin"))
     assert r.status_code == 422, r.text
+
+
+def test_a_405_names_every_method_of_the_path(api_url: str) -> None:
+    r = httpx.request("OPTIONS", f"{api_url}/api/v1/students/HS1/consents",
+                      headers=_headers("admin"))
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, POST"

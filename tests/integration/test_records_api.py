@@ -200,6 +200,23 @@ def test_photos_without_exactly_one_face_are_refused_and_nothing_is_stored(
     assert client.get(f"/api/v1/students/{YOUNG}/face", headers=admin).json()["encodings"] == 0
 
 
+def test_a_photo_declaring_2_to_the_30_pixels_is_refused_from_its_header(
+        client: TestClient, imported: dict[str, str], pg_url: str) -> None:
+    # Limits before work (issue #12): a few bytes of PNG that would ask OpenCV for gigabytes.
+    from tests.unit.test_upload_limits import _png
+
+    admin = imported
+    assert consent(client, admin, YOUNG, "guardian").status_code == 201
+    r = client.post(f"/api/v1/students/{YOUNG}/face", headers=admin, files=[
+        ("photos", ("huge.png", _png(2**15, 2**15), "image/png")),
+    ])
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail["refused"] == [{"photo": "huge.png", "reason": "too-many-pixels", "faces": 0}]
+    assert "at most 64000000 pixels" in detail["message"]
+    assert client.get(f"/api/v1/students/{YOUNG}/face", headers=admin).json()["encodings"] == 0
+
+
 def test_withdrawal_deletes_the_encodings_and_marks_the_gallery_for_resync(
         client: TestClient, imported: dict[str, str], pg_url: str) -> None:
     admin = imported
