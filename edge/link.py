@@ -133,6 +133,9 @@ class Link:
         self._pump_lock = threading.Lock()
         self._pump_wanted = False
         self._handed_upto = -1
+        # Set by whoever made sent rows unsent again; the pump (under its lock) moves the
+        # cursor back, so a pump running meanwhile cannot move it past them again.
+        self._rewind = False
         self._started = False
         self._stopping = False
         # End-to-end delivery (issue #11).
@@ -294,6 +297,9 @@ class Link:
         if not self._outbox.acknowledged and not self._subscribed:
             return  # wait for the SUBACK, see the module docstring
         self._maybe_resend()
+        if self._rewind:
+            self._rewind = False
+            self._handed_upto = -1
         with self._map_lock:
             room = PUBLISH_WINDOW - len(self._unacked)
             in_flight = {seq for seq in self._unacked.values() if seq is not None}
@@ -344,9 +350,9 @@ class Link:
             return
         count = self._outbox.requeue_sent(sent_before=time.time() - self._resend_s)
         self._progress_at = now
+        self._rewind = True  # and offer again whatever is unsent, from the oldest
         if count:
             self._resend_s = min(self._resend_s * 2, RESEND_MAX_S)
-            self._handed_upto = -1
             self.resent += count
             log.warning("%s: hub confirmed nothing for a while: resending %d messages",
                         self.device, count)
@@ -364,7 +370,7 @@ class Link:
             count = self._outbox.requeue_sent()
             if count:
                 self.resent += count
-                self._handed_upto = -1
+                self._rewind = True
                 log.info("%s: new hub session: resending %d unconfirmed messages",
                          self.device, count)
                 self.flush()
@@ -405,7 +411,7 @@ class Link:
                 self.resent += count
                 log.info("%s: resending %d messages the hub has not confirmed",
                          self.device, count)
-            self._handed_upto = -1
+            self._rewind = True
             with self._map_lock:
                 in_flight = [seq for seq in self._unacked.values() if seq is not None]
             self._hold_from = min(in_flight) if in_flight else None

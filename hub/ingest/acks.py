@@ -10,8 +10,8 @@ the outbox and says nothing about it). That is "everything up to it is stored" b
 a device's outbox messages reach the one writer in seq order: the device publishes them
 in order on one connection, resends what the hub has not confirmed before anything newer
 after a reconnect, and MQTT keeps a publisher's order to a subscriber. With several
-workers on the shared subscription that order holds only per worker (see the README's
-delivery section).
+workers on the shared subscription that order holds only per worker (docs/protocol.md,
+"Delivery acknowledgements and outbox identity").
 
 Rate. At most one acknowledgement per device per ``interval_s``: a gate tapping ten times
 a second gets one a second, not ten. Any committed outbox message of the device calls for

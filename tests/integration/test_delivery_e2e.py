@@ -139,6 +139,20 @@ class Gate:
         """Rows the broker acknowledged and the hub has not confirmed stored."""
         return len(self.agent.outbox) - self.agent.outbox.unsent()
 
+    def state(self) -> dict[str, Any]:
+        """What a failure needs to be understood: where the rows are stuck."""
+        link: Any = self.agent.link
+        with link._map_lock:
+            unacked = dict(link._unacked)
+        paho = link.client._out_messages
+        return {"device": self.device, "rows": len(self.agent.outbox),
+                "unsent": self.agent.outbox.unsent(), "unacked": len(unacked),
+                "unacked_seqs": sorted(s for s in unacked.values() if s is not None)[:10],
+                "hold_from": link._hold_from, "handed_upto": link._handed_upto,
+                "connected": link.connected, "paho_out": len(paho),
+                "paho_states": sorted({m.state for m in paho.values()}),
+                "pending": [i.seq for i in self.agent.outbox.pending(10)]}
+
     def halt(self) -> None:
         self._stop.set()
         self._owner.join(5)
@@ -189,7 +203,7 @@ def test_broker_killed_mid_stream_loses_no_tap(hub: Hub, durable_broker: Broker,
         for gate in gates:
             assert gate.agent.link.wait_connected(30)
             # the outbox empties only when the hub confirmed every row stored
-            assert gate.agent.link.wait_stored(90), (gate.device, len(gate.agent.outbox))
+            assert gate.agent.link.wait_stored(90), gate.state()
         assert hub.ingest is not None
         assert hub.ingest.stats.connections >= 2, "the hub never saw the broker die"
         for gate in gates:
