@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import yaml
 
+from core.mqtt import BrokerAddress
 from core.settings import Settings
 from hub.broker.dynsec import AdminLogin, DynsecAdmin, new_password
 from hub.db import Conn
@@ -78,6 +79,11 @@ def device_yaml(device: DeviceInfo, *, mqtt_url: str, ca_file: str | None,
     mqtt: dict[str, Any] = {"url": mqtt_url, "keepalive_s": 30}
     if ca_file:
         mqtt["ca_file"] = ca_file
+    address = BrokerAddress.parse(mqtt_url)
+    if not address.tls and not address.loopback:
+        # A broker set up without --tls: the operator chose plain MQTT, so the bundle says
+        # so in the open (the agent refuses it otherwise) rather than failing on the Pi.
+        mqtt["allow_plaintext"] = True
     doc: dict[str, Any] = {"device": device.id, "school": device.school, "role": device.role,
                            "heartbeat_s": 60, "mqtt": mqtt}
     if device.role == "gate":

@@ -154,3 +154,20 @@ def test_init_never_overwrites_a_broker_setup(tmp_path: Path) -> None:
         init_broker(BrokerPlan(Path("relative/dir")))
     with pytest.raises(BrokerInitError, match="differ"):
         init_broker(BrokerPlan(tmp_path / "c", tls=True, port=8883, tls_port=8883))
+
+
+def test_a_bundle_for_a_plain_broker_says_so_and_loads() -> None:
+    """A broker set up without --tls: the bundle's YAML allows plain MQTT in the open,
+    and the agent's own config check accepts it; a TLS or loopback URL needs no flag."""
+    import yaml
+
+    from edge.config import AgentConfig
+    from hub.devices.provision import DeviceInfo, device_yaml
+
+    gate = DeviceInfo(id="gate-x", school="sch-a", role="gate", face=False)
+    for url, flagged in (("mqtt://broker.school.lan:1883", True),
+                         ("mqtts://broker.school.lan:8883", False),
+                         ("mqtt://127.0.0.1:1883", False)):
+        doc = yaml.safe_load(device_yaml(gate, mqtt_url=url, ca_file=None, hub_url=None))
+        assert doc["mqtt"].get("allow_plaintext", False) is flagged, url
+        AgentConfig.model_validate(doc)
