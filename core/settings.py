@@ -150,6 +150,14 @@ class Settings(BaseSettings):
         default=365, ge=1, le=3650, description="Lifetime of a device sync token "
         "(`smartschool devices token` issues a new one)")
 
+    # Observability (issue #16): log lines as JSON, and an optional token for /metrics.
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text (dated) or one JSON object per line "
+        "(ts, level, logger, message, exc) for a log shipper")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token Prometheus must send to read /metrics. "
+        "Unset: /metrics is open (it reveals counts only: no hosts, devices or persons)")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
