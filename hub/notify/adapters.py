@@ -99,7 +99,10 @@ class WebhookAdapter:
     def send(self, message: Outgoing) -> None:
         body = _json({"idempotency_key": message.idempotency_key, **message.payload})
         ts = str(int(time.time()))
-        _post(self.client, self.url, content=body, headers={
+        # A staff account may have a webhook of its own (users.webhook_url, set by an
+        # admin); everyone else's messages go to the district's one.
+        url = str(message.recipient.get("webhook_url") or self.url)
+        _post(self.client, url, content=body, headers={
             "Content-Type": "application/json; charset=utf-8",
             TIMESTAMP_HEADER: ts,
             SIGNATURE_HEADER: sign(self.secret, ts, body),

@@ -6,7 +6,9 @@ messages stay pending (visible in the API) until it is configured.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,3 +37,19 @@ class NotifySettings(BaseSettings):
     poll_interval_s: float = Field(default=2.0, gt=0, le=300,
                                    description="Worker idle poll interval")
     batch_size: int = Field(default=50, ge=1, le=1000, description="Messages claimed per poll")
+    # Alarm dispatch (issue #13): hub/notify/alarm_rules.py says who and when.
+    alarm_escalate_after_s: float = Field(
+        default=900.0, gt=0, le=7 * 86400,
+        description="A major or critical alarm still unacknowledged this long after it "
+        "was raised goes to the district (district admins, control room)")
+    alarm_max_age_s: float = Field(
+        default=86400.0, gt=0, le=30 * 86400,
+        description="Alarms raised longer ago than this are not sent at all (a hub back "
+        "from days off does not wake anyone for old news); longer than the escalation")
+
+    @model_validator(mode="after")
+    def _escalation_within_age(self) -> Self:
+        if self.alarm_max_age_s <= self.alarm_escalate_after_s:
+            raise ValueError("alarm_max_age_s must be longer than alarm_escalate_after_s, "
+                             "or no alarm would ever escalate")
+        return self

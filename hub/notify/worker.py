@@ -1,10 +1,11 @@
 """The notification worker: one thread that enqueues, sweeps and sends.
 
 Each pass: enqueue today's entry/exit messages from the rollup, run the absence sweep,
-then send every due message through its channel's adapter. A failed send is retried
-with exponential backoff and jitter until ``max_attempts``, then marked failed. Several
-workers (one per hub replica) may run at once: claiming uses ``for update skip locked``
-and every enqueue is idempotent.
+offer the due alarm messages to staff (hub/notify/alarm_dispatch.py), then send every
+due message through its channel's adapter. A failed send is retried with exponential
+backoff and jitter until ``max_attempts``, then marked failed. Several workers
+(one per hub replica) may run at once: claiming uses ``for update skip locked`` and every
+enqueue is idempotent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ import httpx
 import psycopg
 
 from hub.db import Conn
-from hub.notify import outbox
+from hub.notify import alarm_dispatch, outbox
 from hub.notify.adapters import Adapter, DeliveryError, Outgoing, build_adapters
 from hub.notify.settings import NotifySettings
 
@@ -80,7 +81,11 @@ class NotificationWorker(threading.Thread):
         now = self.clock()
         offered = outbox.enqueue_gate_notifications(conn, day=now.astimezone(self.tz).date(),
                                                     tz=self.tz)
-        return offered + outbox.run_absence_sweep(conn, now=now, tz=self.tz)
+        offered += outbox.run_absence_sweep(conn, now=now, tz=self.tz)
+        return offered + alarm_dispatch.enqueue_alarm_notifications(
+            conn, now=now, tz=self.tz,
+            escalate_after=timedelta(seconds=self.settings.alarm_escalate_after_s),
+            max_age=timedelta(seconds=self.settings.alarm_max_age_s))
 
     def deliver_due(self) -> int:
         """Send what is due; returns how many messages were attempted."""
