@@ -10,8 +10,9 @@ from typing import Annotated, Final
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
+from hub.access import FEED_ROLES, MACHINE_ROLES
 from hub.accounts.auth import InvalidTokenError, User, decode_token, get_user, token_current
 from hub.api.context import ApiContext
 from hub.db import Conn
@@ -51,7 +52,7 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def get_current_user(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
+def get_signed_in(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
     try:
         claims = decode_token(token, secret=ctx.secret)
     except InvalidTokenError as exc:
@@ -66,7 +67,24 @@ def get_current_user(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
     return user
 
 
+# Exchange with the city (issue 15): a machine account (hub/access.py MACHINE_ROLES) may
+# read the change feed and nothing else, so every other route's user is a person.
+def get_current_user(user: Annotated[User, Depends(get_signed_in)]) -> User:
+    if user.role in MACHINE_ROLES:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
+                            detail="an exchange account may read only the change feed")
+    return user
+
+
+def get_feed_reader(user: Annotated[User, Depends(get_signed_in)]) -> User:
+    if user.role not in FEED_ROLES:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
+                            detail="the change feed is for exchange accounts and district admins")
+    return user
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+FeedReader = Annotated[User, Depends(get_feed_reader)]
 
 
 # School and device ids are topic segments (docs/protocol.md); checking the rule up front
@@ -115,13 +133,22 @@ SchoolFilterDep = Annotated[SchoolFilter, Depends(get_school_filter)]
 # pydantic alone would take `date=0` as a Unix timestamp and year 1 as a day.
 FIRST_DAY: Final = dt.date(2000, 1, 1)
 LAST_DAY: Final = dt.date(2100, 12, 31)
-_ISO_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Exactly the calendar days of 2000-2100 (2000 is a leap year, 2100 is not), so the
+# OpenAPI document states the bounds and a client can tell a valid day from the schema.
+_YEAR = "(20[0-9]{2}|2100)"
+DAY_PATTERN: Final = (
+    f"^({_YEAR}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
+    f"|{_YEAR}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    f"|{_YEAR}-02-(0[1-9]|1[0-9]|2[0-8])"
+    "|20([02468][048]|[13579][26])-02-29)$"
+)
+_ISO_DAY: Final = re.compile(DAY_PATTERN)
 
 
 def _iso_day_text(value: object) -> object:
     if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
         return value
-    raise ValueError("a day is YYYY-MM-DD")
+    raise ValueError(f"a day is YYYY-MM-DD, from {FIRST_DAY} to {LAST_DAY}")
 
 
 def _in_range(day: dt.date) -> dt.date:
@@ -130,7 +157,8 @@ def _in_range(day: dt.date) -> dt.date:
     return day
 
 
-Day = Annotated[dt.date, BeforeValidator(_iso_day_text), AfterValidator(_in_range)]
+Day = Annotated[dt.date, BeforeValidator(_iso_day_text), AfterValidator(_in_range),
+                WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN})]
 
 # The same for a moment (format: date-time): ISO 8601 text, not a Unix timestamp.
 _ISO_MOMENT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2})?")

@@ -47,8 +47,10 @@ MAX_EXAMPLES = 8
 # answers each report quickly.
 STUDENTS = 120
 SCHOOL_ADMIN = "qt.truong"
-# Business rules a JSON schema cannot express (a password's strength, a date range's
-# order, a teacher who must teach at the school) answer 422 to schema-valid requests.
+# Rules a JSON schema cannot express answer 422 to schema-valid requests: an account's
+# username, role and school checked together (hub/accounts/rules.py), `by_class` needing
+# `school`, a photo upload needing at least one photo. Without this allowance those, and
+# nothing else, fail the positive-data check (days carry their bounds in the schema).
 POSITIVE_EXPECTED = ["2xx", "401", "403", "404", "409", "422"]
 
 
