@@ -38,6 +38,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -62,6 +63,7 @@ STOP_ACK_S = 2.0  # and the offline status this long to be acknowledged
 POLL_S = 0.02
 RESEND_AFTER_S = 60.0  # sent, not confirmed stored, no progress for this long: resend
 RESEND_MAX_S = 3600.0  # the resend interval doubles up to this while nothing progresses
+HUB_SESSIONS_KEPT = 16  # more than a hub's ingest workers
 
 Role = Literal["gate", "classroom"]
 CommandCallback = Callable[[CmdPayload], None]
@@ -147,7 +149,9 @@ class Link:
         self._progress_at = time.monotonic()  # last time an ack deleted rows (or start)
         self.resent = 0  # rows resent because the hub had not confirmed them, for tests
         self.acks = 0  # acknowledgements received for this outbox
-        self._hub_session: str | None = None  # AckPayload.session last seen
+        # AckPayload.session values heard: one per hub worker (``--workers`` each keep
+        # their own), so only a value not heard before means a lost subscription.
+        self._hub_sessions: deque[str] = deque(maxlen=HUB_SESSIONS_KEPT)
         self.connects = 0  # successful connections, for tests and the agent's metrics
 
     # -- public ------------------------------------------------------------------------
@@ -362,11 +366,11 @@ class Link:
             log.info("%s: the hub acknowledges storage: rows now wait for it", self.device)
             self._outbox.set_acknowledged()
         self.acks += 1
-        if payload.session != self._hub_session:
-            # The broker lost the hub's subscriptions (or this is our first word from
-            # the hub since we started): what we sent may have found no subscriber, and
+        if payload.session not in self._hub_sessions:
+            # The broker lost a hub worker's subscriptions (or this is our first word
+            # from it since we started): what we sent may have found no subscriber, and
             # this ``upto`` may be past it. Send everything unconfirmed again first.
-            self._hub_session = payload.session
+            self._hub_sessions.append(payload.session)
             count = self._outbox.requeue_sent()
             if count:
                 self.resent += count
