@@ -139,7 +139,7 @@ def simulate(
                 while not agent.face_done.wait(0.2) and time.monotonic() < deadline:
                     agent.tick()
             if connected:
-                agent.link.wait_drained(DRAIN_TIMEOUT_S)
+                agent.link.wait_stored(DRAIN_TIMEOUT_S)  # the hub confirmed it, or the broker
             pending = len(agent.outbox)
         finally:
             agent.stop()

@@ -315,3 +315,32 @@ def test_v1_device_without_inc_is_stored_and_acknowledged_as_legacy(
     finally:
         sub.disconnect()
         sub.loop_stop()
+
+
+def test_without_a_hub_that_acknowledges_rows_go_on_puback_as_in_v1(
+        durable_broker: Broker, tmp_path: Path) -> None:
+    """An old hub never publishes ``ack``: the gate never switches to waiting for one,
+    and its outbox empties on PUBACK as before the extension."""
+    seen: list[bytes] = []
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"old-hub-{uuid.uuid4().hex[:6]}")
+    sub.on_message = lambda _c, _u, m: seen.append(bytes(m.payload))
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *_a: subscribed.set()
+    sub.connect("127.0.0.1", durable_broker.port)
+    sub.loop_start()
+    gate = Gate(GATES[0], durable_broker, tmp_path / "gate.sqlite3")
+    try:
+        sub.subscribe(f"ss/v1/{SCHOOL}/+/event", qos=1)
+        assert subscribed.wait(10)
+        gate.start()
+        tap_for([gate], 0.5)
+        wait_until(gate.decided, 20, "the gate decides every tap")
+        assert gate.agent.link.wait_stored(20), gate.state()
+        assert not gate.agent.outbox.acknowledged and gate.agent.link.acks == 0
+        wait_until(lambda: len(seen) == gate.tapped, 20, "every tap at the old hub")
+        assert sorted(json.loads(p)["seq"] for p in seen) == sorted(o.seq for o in gate.outcomes)
+    finally:
+        gate.halt()
+        gate.agent.stop()
+        sub.disconnect()
+        sub.loop_stop()
