@@ -61,7 +61,8 @@ class DeviceAgent:
         self.outbox = outbox
         self.boot = clock.now()
         self._host = host or (lambda: host_metrics(outbox.path.parent))
-        self.commands = CommandTable()
+        # Run ids kept in the outbox's file: no command runs twice, also after a restart.
+        self.commands = CommandTable(outbox, now=clock.now)
         self.commands.register("ping", self._ping)
         self.link = Link(
             school=config.school,

@@ -46,7 +46,7 @@ from protocol.topics import Channel
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Channels dropped when the outbox is full, in this order; anything else (gate
 # events) is kept even past the bound, since a lost passage is a lost record.
 EVICTABLE: tuple[Channel, ...] = (Channel.TELEMETRY, Channel.REPLY)
@@ -79,6 +79,20 @@ create table identity (
 );
 """
 INCARNATION_BYTES = 8  # 16 hex digits: protocol.messages.Incarnation
+
+# Schema 3 (issue #13): the commands this device has run, so that neither a redelivery
+# nor a retained command runs one twice, also after a restart. ``ok`` is null while a
+# command runs: one found so after a restart was interrupted and is not run again.
+_SCHEMA_3 = """
+create table if not exists commands_run (
+    id text primary key,
+    ok integer,
+    detail text,
+    run_at real not null
+)
+"""
+# Ids kept: a redelivery or a retained command comes within hours; far more than those.
+COMMANDS_KEPT = 4096
 
 
 class OutboxError(RuntimeError):
@@ -118,10 +132,13 @@ class Outbox:
             self._db.execute(f"pragma busy_timeout={BUSY_TIMEOUT_MS}")
             self._db.execute(f"pragma cache_size=-{CACHE_KIB}")
             version = self._db.execute("pragma user_version").fetchone()[0]
-            if version not in (0, 1, SCHEMA_VERSION):
+            if version not in (0, 1, 2, SCHEMA_VERSION):
                 raise OutboxError(f"{path}: outbox schema {version} is newer than this agent")
-            if version < SCHEMA_VERSION:
+            if version < 2:
                 self._upgrade()
+            if version < 3:
+                self._db.execute(_SCHEMA_3)
+                self._db.execute(f"pragma user_version={SCHEMA_VERSION}")
             inc, acknowledged = self._db.execute(
                 "select inc, acknowledged from identity").fetchone()
             self._inc: str | None = None if inc is None else str(inc)
@@ -144,7 +161,7 @@ class Outbox:
                     self._db.execute(statement)
             inc = None if legacy else secrets.token_hex(INCARNATION_BYTES)
             self._db.execute("insert into identity (id, inc) values (0, ?)", (inc,))
-            self._db.execute(f"pragma user_version={SCHEMA_VERSION}")
+            self._db.execute("pragma user_version=2")
             self._db.execute("commit")
         except BaseException:
             self._db.execute("rollback")
@@ -318,3 +335,33 @@ class Outbox:
                 "select channel, count(*) from outbox group by channel"
             ).fetchall()
         return {str(channel): int(n) for channel, n in rows}
+
+    # -- commands run (issue #13) ------------------------------------------------------
+
+    def command_outcome(self, cmd_id: str) -> tuple[bool | None, str | None] | None:
+        """What a command of this id did here: (ok, detail JSON); ok None when it was
+        started and never finished (the agent stopped meanwhile); None if never run."""
+        with self._lock:
+            row = self._db.execute("select ok, detail from commands_run where id = ?",
+                                   (cmd_id,)).fetchone()
+        if row is None:
+            return None
+        return (None if row[0] is None else bool(row[0])), row[1]
+
+    def claim_command(self, cmd_id: str) -> bool:
+        """Record that a command starts, before it runs: at most once, even across a
+        crash. False if the id was already claimed."""
+        with self._lock:
+            cur = self._db.execute(
+                "insert or ignore into commands_run (id, ok, detail, run_at) values (?, null,"
+                " null, ?)", (cmd_id, time.time()))
+            if cur.rowcount:
+                self._db.execute(
+                    "delete from commands_run where id not in (select id from commands_run"
+                    " order by run_at desc limit ?)", (COMMANDS_KEPT,))
+            return cur.rowcount > 0
+
+    def finish_command(self, cmd_id: str, ok: bool, detail: str | None) -> None:
+        with self._lock:
+            self._db.execute("update commands_run set ok = ?, detail = ? where id = ?",
+                             (int(ok), detail, cmd_id))

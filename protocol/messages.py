@@ -78,6 +78,11 @@ class CmdPayload(Envelope):
     id: uuid.UUID
     name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
     args: dict[str, Any] = Field(default_factory=dict)
+    # Commands to devices (issue #13): a v1-compatible extension an older device ignores.
+    expires: AwareDatetime | None = Field(
+        default=None,
+        description="Run only before this moment (device clock); later the device refuses "
+                    "it with ok=false and detail.refused='expired'. Absent: no expiry")
 
 
 class ReplyPayload(Envelope):
