@@ -101,25 +101,89 @@ def add(
         help="Code of the school a school role acts for.")] = None,
     full_name: Annotated[str | None, typer.Option(help="Name shown to people.")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help=STDIN_HELP)] = False,
+    channel: Annotated[str | None, typer.Option(help=CHANNEL_HELP)] = None,
+    phone: Annotated[str | None, typer.Option(help=PHONE_HELP)] = None,
+    zalo_id: Annotated[str | None, typer.Option(help=ZALO_HELP)] = None,
+    webhook_url: Annotated[str | None, typer.Option(help=WEBHOOK_HELP)] = None,
 ) -> None:
     """Create an account.
 
     Without --password-stdin the password is typed twice on a terminal; without a
-    terminal a strong one is generated and printed once."""
-    from hub.accounts import rules, users
+    terminal a strong one is generated and printed once. --channel and its address set
+    how alarms reach the account (see set-contact)."""
+    from hub.accounts import contacts, rules, users
 
     # Checked before asking for a password, so a typo does not cost two prompts.
     problem = rules.account_problem(rules.Account(username=username, role=role, school=school))
+    contact = _contact(channel, phone, zalo_id, webhook_url)
     if problem:
         raise _fail(problem)
     password, generated = read_password(from_stdin=password_stdin, username=username)
     with _session() as conn:
         account = users.add_account(conn, username=username, role=role, school=school,
                                     full_name=full_name, password=password)
+        if contact is not None:
+            contacts.set_contact(conn, account.username, contact)
     where = f" of {account.school}" if account.school else ""
     typer.echo(f"added {account.role} {account.username}{where}")
+    if contact is not None:
+        typer.echo(f"contact of {account.username}: {_contact_text(contact)}")
     if generated:
         _show_generated(account.username, password)
+
+
+# -- contacts: how alarms reach an account (issue #13) --------------------------------
+
+CHANNEL_HELP: Final = ("How alarms reach the account: none, webhook, zalo (needs --zalo-id) "
+                       "or sms (needs --phone).")
+PHONE_HELP: Final = "Phone number for sms, e.g. 0912345678 or +84912345678."
+ZALO_HELP: Final = "Zalo user id for the zalo channel."
+WEBHOOK_HELP: Final = ("The account's own webhook URL (http/https); without it the webhook "
+                       "channel posts to the district's SMARTSCHOOL_NOTIFY_WEBHOOK_URL.")
+
+
+def _contact(channel: str | None, phone: str | None, zalo_id: str | None,
+             webhook_url: str | None) -> Any:
+    """The contact the options describe (None: no option given), checked before any
+    database work."""
+    from hub.accounts.contact_rules import Contact, contact_problem, normalise
+
+    if channel is None and phone is None and zalo_id is None and webhook_url is None:
+        return None
+    contact = normalise(Contact(channel=channel or "none", phone=phone, zalo_id=zalo_id,
+                                webhook_url=webhook_url))
+    if problem := contact_problem(contact):
+        raise _fail(problem)
+    return contact
+
+
+def _contact_text(contact: Any) -> str:
+    parts = [contact.channel]
+    for label, value in (("phone", contact.phone), ("zalo", contact.zalo_id),
+                         ("webhook", contact.webhook_url)):
+        if value:
+            parts.append(f"{label} {value}")
+    return ", ".join(parts)
+
+
+@app.command("set-contact")
+def set_contact(
+    username: Annotated[str, typer.Argument(help="The account.")],
+    channel: Annotated[str, typer.Option(help=CHANNEL_HELP)],
+    phone: Annotated[str | None, typer.Option(help=PHONE_HELP)] = None,
+    zalo_id: Annotated[str | None, typer.Option(help=ZALO_HELP)] = None,
+    webhook_url: Annotated[str | None, typer.Option(help=WEBHOOK_HELP)] = None,
+) -> None:
+    """Set how alarms reach the account (replaces its contact as a whole).
+
+    A school's facility managers hear of its new major alarms; district admins and the
+    control room hear of those nobody acknowledged in time. --channel none stops it."""
+    from hub.accounts import contacts
+
+    contact = _contact(channel, phone, zalo_id, webhook_url)
+    with _session() as conn:
+        done = contacts.set_contact(conn, username, contact)
+    typer.echo(f"contact of {done.username}: {_contact_text(done)}")
 
 
 @app.command("list")

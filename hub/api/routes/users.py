@@ -14,8 +14,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.access import ADMIN_ROLES, Role
-from hub.accounts import rules, users
+from hub.accounts import contacts, rules, users
 from hub.accounts.auth import User, generate_password
+from hub.accounts.contact_rules import MAX_URL, MAX_ZALO_ID, Channel, Contact
+from hub.accounts.contacts import ContactPublic
 from hub.accounts.rules import MAX_PASSWORD_LEN
 from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
 from hub.api.models import (
@@ -174,6 +176,49 @@ def update_user(
         _refused(exc)
     updated = _public(_listing(conn, username))
     return AccountUpdatedPublic(**updated.model_dump(), released_classes=_refs(released))
+
+
+# -- contacts: how alarms reach an account (issue #13) --------------------------------
+
+class ContactUpdate(BaseModel):
+    """The whole contact: fields left out are cleared."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel = Field(
+        description="none, webhook, zalo (needs zalo_id) or sms (needs phone)")
+    phone: str | None = Field(default=None, max_length=32)
+    zalo_id: str | None = Field(default=None, max_length=MAX_ZALO_ID)
+    webhook_url: str | None = Field(
+        default=None, max_length=MAX_URL,
+        description="The account's own webhook; null: the district's configured one")
+
+
+@router.get("/users/{username}/contact", response_model=ContactPublic, responses=_ERRORS)
+def read_contact(conn: ConnDep, user: CurrentUser, username: UsernamePath) -> ContactPublic:
+    """How alarms reach the account (who may administer it may read it)."""
+    actor = require_user_admin(user)
+    try:
+        return contacts.get_contact(conn, username, actor=actor)
+    except rules.UsersError as exc:
+        _refused(exc)
+
+
+@router.put("/users/{username}/contact", response_model=ContactPublic, responses=_ERRORS)
+def update_contact(
+    conn: ConnDep, user: CurrentUser, username: UsernamePath, body: ContactUpdate
+) -> ContactPublic:
+    """Set how alarms reach the account: a school's facility managers hear of its new
+    major and critical alarms, district admins and the control room of those nobody
+    acknowledged in time (SMARTSCHOOL_NOTIFY_ALARM_ESCALATE_AFTER_S)."""
+    actor = require_user_admin(user)
+    try:
+        return contacts.set_contact(
+            conn, username, Contact(channel=body.channel, phone=body.phone,
+                                    zalo_id=body.zalo_id, webhook_url=body.webhook_url),
+            actor=actor)
+    except rules.UsersError as exc:
+        _refused(exc)
 
 
 @router.get("/classes", response_model=list[ClassPublic])
