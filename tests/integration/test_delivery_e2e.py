@@ -344,3 +344,57 @@ def test_without_a_hub_that_acknowledges_rows_go_on_puback_as_in_v1(
         gate.agent.stop()
         sub.disconnect()
         sub.loop_stop()
+
+
+def test_unconfirmed_rows_are_resent_after_the_timeout_and_go_when_the_hub_confirms(
+        durable_broker: Broker, tmp_path: Path) -> None:
+    """A stand-in hub that acknowledges when the test says so: the gate keeps what the
+    broker took until an ``ack`` of its own incarnation covers it, and resends it after
+    the timeout (here 1 s; 60 s by default) when no word comes."""
+    events: list[int] = []
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"fake-hub-{uuid.uuid4().hex[:6]}")
+    sub.on_message = lambda _c, _u, m: events.append(json.loads(m.payload)["seq"])
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *_a: subscribed.set()
+    sub.connect("127.0.0.1", durable_broker.port)
+    sub.loop_start()
+    gate = Gate(GATES[0], durable_broker, tmp_path / "gate.sqlite3")
+    link: Any = gate.agent.link
+    link._resend_base_s = link._resend_s = 1.0
+    inc = gate.agent.outbox.incarnation
+    topic = f"ss/v1/{SCHOOL}/{GATES[0]}/ack"
+
+    def ack(upto: int, *, of: str | None = inc) -> None:
+        payload = AckPayload(v=1, type="ack", device=GATES[0], seq=upto,
+                             ts=datetime.now(VN), inc=of, upto=upto, session="5e55" * 4)
+        sub.publish(topic, payload.model_dump_json(), qos=1, retain=True).wait_for_publish(5)
+
+    try:
+        sub.subscribe(f"ss/v1/{SCHOOL}/+/event", qos=1)
+        assert subscribed.wait(10)
+        ack(0, of="f" * 16)  # the hub acknowledges (another outbox's rows): ack mode
+        gate.start()
+        wait_until(lambda: gate.agent.outbox.acknowledged, 10, "the gate heard the hub")
+        for _ in range(5):
+            gate.tap()
+        wait_until(gate.decided, 10, "five taps decided")
+        seqs = sorted(o.seq for o in gate.outcomes)
+        wait_until(lambda: sorted(events) == seqs, 10, "five events at the broker")
+        assert gate.agent.link.wait_drained(10)
+        # the broker has them all; the hub has confirmed none: all five are kept
+        assert len(gate.agent.outbox) == 5 and gate.agent.outbox.unsent() == 0
+        time.sleep(1.2)  # past the resend timeout (a wait for time itself, not an event)
+        gate.tap()  # any activity (a tap, a heartbeat) lets the link look at the clock
+        wait_until(lambda: sorted(events).count(seqs[0]) == 2, 10, "the first five resent")
+        assert link.resent >= 5
+        assert gate.agent.link.wait_drained(10)  # the broker took the resent copies
+        ack(seqs[2])  # the hub stored the first three
+        wait_until(lambda: len(gate.agent.outbox) == 3, 10, "three rows confirmed and gone")
+        assert [i.seq for i in gate.agent.outbox.pending(10)] == []
+        ack(max(o.seq for o in gate.outcomes))
+        assert gate.agent.link.wait_stored(10), gate.state()
+    finally:
+        gate.halt()
+        gate.agent.stop()
+        sub.disconnect()
+        sub.loop_stop()
