@@ -207,7 +207,8 @@ class Hub:
             from hub.api.app import create_app
 
             app = create_app(settings, database_url=database_url,
-                             mqtt_display=str(BrokerAddress.parse(mqtt_url)))
+                             mqtt_display=str(BrokerAddress.parse(mqtt_url)),
+                             ingest=self.ingest)
             self.api = ApiServer(app, host=settings.api_host, port=settings.api_port)
             password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
             self.sync_publisher = SyncPublisher(

@@ -36,6 +36,7 @@ from hub.api.routes import (
     events,
     health,
     leavers,
+    metrics,
     notifications,
     records,
     schools,
@@ -43,6 +44,7 @@ from hub.api.routes import (
 )
 from hub.db import Conn
 from hub.equipment.alarms import AlarmError
+from hub.metrics import IngestView, build_registry
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ POOL_MAX_SIZE = 8
 POOL_RECONNECT_TIMEOUT_S = 60.0
 
 
-def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> FastAPI:
+def create_app(settings: Settings, *, database_url: str, mqtt_display: str,
+               ingest: IngestView | None = None) -> FastAPI:
     """The API app; its pool opens with the app's lifespan and closes on shutdown.
 
     Opening does not wait for the database, so the API starts (and /api/health says
@@ -87,6 +90,9 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
         tz=tz,
         database_display=redact_url(database_url),
         mqtt_display=mqtt_display,
+        # Observability (issue #16): ingest liveness for /api/health, series for /metrics
+        ingest=ingest,
+        metrics=build_registry(pool, ingest),
     )
 
     @asynccontextmanager
@@ -113,6 +119,8 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str) -> F
     app.include_router(device_sync.router)
     # People leave (issue #12): leave and transfer
     app.include_router(leavers.router)
+    # Observability (issue #16): Prometheus' scrape target
+    app.include_router(metrics.router)
     return app
 
 

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from prometheus_client.registry import CollectorRegistry
 from psycopg_pool import ConnectionPool
 
 from core.settings import Settings
 from hub.accounts.auth import LoginRateLimiter
 from hub.db import Conn
+from hub.metrics import IngestView
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,10 @@ class ApiContext:
     database_display: str  # the database URL with its password redacted
     mqtt_display: str
     login_limiter: LoginRateLimiter = field(default_factory=LoginRateLimiter)
+    # Observability (issue #16): the in-process ingest worker (None when ingest runs
+    # elsewhere) and the registry /metrics serves.
+    ingest: IngestView | None = None
+    metrics: CollectorRegistry | None = None
 
     @property
     def token_ttl(self) -> timedelta:

@@ -9,12 +9,25 @@ from hub.models import ApiModel
 from hub.read.queries import SchoolAttendance
 
 
+class IngestHealthPublic(ApiModel):
+    """The in-process ingest writer (issue #16): whether it is connected and committing."""
+
+    broker: Literal["connected", "disconnected"]
+    subscribed: bool
+    # Seconds since the writer's last commit; None before the first. It grows on a quiet
+    # night too: an alert wants it large while devices are online (see README).
+    last_commit_age_s: float | None
+    backlog: int  # received, not yet taken by the writer
+
+
 class HealthPublic(ApiModel):
     status: Literal["ok", "degraded"]
     # Where the broker and the database are: only to a caller with a valid token.
     mqtt: str | None = None
     database: str | None = None
     detail: str | None = None
+    # None where ingest runs in other processes (hub --workers, --no-ingest).
+    ingest: IngestHealthPublic | None = None
 
 
 class TokenPublic(ApiModel):

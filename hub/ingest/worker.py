@@ -41,6 +41,7 @@ from hub.db import Conn, connect
 from hub.ingest import store
 from hub.ingest.acks import AckTracker
 from hub.ingest.client import ConsumerClient
+from hub.ingest.latency import Histogram
 from hub.ingest.routing import DeadLetter, Incoming, Registered, Store, route
 from protocol.messages import PROTOCOL_VERSION, AckPayload, to_json
 from protocol.topics import DEVICE_CHANNELS, Channel, Topic, subscription
@@ -74,12 +75,25 @@ class IngestStats:
     subscribed: bool = False  # the broker confirmed our subscriptions on this connection
     last_commit: datetime | None = None
     acks_published: int = 0  # end-to-end delivery acknowledgements sent to devices (#11)
+    # Observability (issue #16): what /metrics exports beyond the counters above.
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+    batch_seconds: Histogram = field(default_factory=Histogram)  # write start -> commit
+    commit_delay_seconds: Histogram = field(default_factory=Histogram)  # receive -> commit
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
         with self._lock:
             for name, value in counts.items():
                 setattr(self, name, getattr(self, name) + value)
+
+    def add_dead_letters(self, reasons: Sequence[str]) -> None:
+        with self._lock:
+            for reason in reasons:
+                self.dead_letter_reasons[reason] = self.dead_letter_reasons.get(reason, 0) + 1
+
+    def dead_letters_by_reason(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.dead_letter_reasons)
 
 
 class Ingest:
@@ -202,6 +216,7 @@ class Ingest:
     def _write(self, batch: list[Incoming]) -> None:
         """Write until it sticks: the batch is neither acked nor dropped on a DB outage."""
         delay = DB_RETRY_INITIAL_S
+        started = time.monotonic()  # a retried batch's time includes the outage: it waited
         while True:
             try:
                 conn = self._connection()
@@ -237,7 +252,16 @@ class Ingest:
             self.stats.add(stored=result.stored, dead_lettered=result.dead_lettered,
                            duplicates_dropped=result.duplicates, received=len(batch),
                            batches=1)
-            self.stats.last_commit = datetime.now(UTC)
+            committed = datetime.now(UTC)
+            self.stats.last_commit = committed
+            self.stats.batch_seconds.observe(time.monotonic() - started)
+            # The oldest message of the batch waited longest: its wait is the batch's delay.
+            self.stats.commit_delay_seconds.observe(
+                max((committed - batch[0].received_at).total_seconds(), 0.0))
+            # routing's reasons, then the rows PostgreSQL refused one by one (savepoints)
+            refused = result.dead_lettered - len(dead)
+            self.stats.add_dead_letters([d.reason for d in dead]
+                                        + [store.STORAGE_REJECTED] * refused)
             self._acks.note(stores)
             if self.on_commit is not None:
                 self.on_commit(batch)

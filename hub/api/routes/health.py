@@ -6,6 +6,7 @@ than a load balancer: only a caller with a valid token sees them.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import psycopg
@@ -14,7 +15,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from hub.accounts.auth import InvalidTokenError, decode_token, get_user, token_current
 from hub.api.deps import TOKEN_URL, ContextDep
-from hub.api.models import HealthPublic
+from hub.api.models import HealthPublic, IngestHealthPublic
 from hub.db import Conn
 
 # A health probe must answer quickly even when the database hangs.
@@ -56,4 +57,20 @@ def health(ctx: ContextDep, response: Response, token: OptionalToken = None) -> 
         mqtt=ctx.mqtt_display if shown else None,
         database=ctx.database_display if shown else None,
         detail=detail,
+        ingest=_ingest(ctx),
+    )
+
+
+def _ingest(ctx: ContextDep) -> IngestHealthPublic | None:
+    # Counts and ages only, so it needs no token: nothing here names a host.
+    if ctx.ingest is None:
+        return None
+    stats = ctx.ingest.stats
+    last = stats.last_commit
+    return IngestHealthPublic(
+        broker="connected" if stats.connected else "disconnected",
+        subscribed=stats.subscribed,
+        last_commit_age_s=round((datetime.now(UTC) - last).total_seconds(), 3)
+        if last is not None else None,
+        backlog=ctx.ingest.backlog,
     )

@@ -1,0 +1,210 @@
+"""Observability on real parts (issue #16): /metrics and /api/health of a real hub while
+real messages go through Mosquitto into PostgreSQL; the series move as ingest works."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from core.settings import Settings
+from hub import metrics as hub_metrics
+from hub.service import Hub
+from tests.conftest import Broker, free_port, wait_until
+from tests.integration.test_ingest import GATE, SCHOOL, gate_event, publish, seed
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "metrics-" + "t" * 32
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(base: str, **headers: str) -> Samples:
+    answer = httpx.get(f"{base}/metrics", headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(answer.text)
+            for s in family.samples}
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def start_hub(pg_url: str, broker: Broker, tmp_path: Any, **settings: Any) -> Hub:
+    service = Hub(Settings(_env_file=None, api_port=free_port(), data_dir=tmp_path,
+                           hub_client_id=f"hub-{uuid.uuid4().hex[:6]}", **settings),
+                  database_url=pg_url, mqtt_url=broker.url)
+    service.start()
+    wait_until(lambda: service.ingest and service.ingest.stats.subscribed,
+               what="hub subscribed")
+    return service
+
+
+@pytest.fixture
+def hub(pg_url: str, broker: Broker, tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
+    # Every scrape reads the database here, so a test sees a change at once; the cache
+    # itself has its own test below.
+    monkeypatch.setattr(hub_metrics, "DB_CACHE_S", 0.0)
+    seed(pg_url)
+    service = start_hub(pg_url, broker, tmp_path)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def publisher(broker: Broker) -> Iterator[mqtt.Client]:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                         client_id=f"pub-{uuid.uuid4().hex[:6]}")
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    yield client
+    client.disconnect()
+    client.loop_stop()
+
+
+def base(service: Hub) -> str:
+    assert service.api is not None
+    return f"http://127.0.0.1:{service.api.port}"
+
+
+def test_metrics_move_with_real_ingest(hub: Hub, publisher: mqtt.Client,
+                                       pg_url: str) -> None:
+    url = base(hub)
+    before = scrape(url)
+    assert value(before, "smartschool_database_up") == 1
+    assert value(before, "smartschool_broker_connected") == 1
+    assert value(before, "smartschool_broker_subscribed") == 1
+    assert value(before, "smartschool_ingest_received_total") == 0
+    assert value(before, "smartschool_ingest_batch_seconds_count") == 0
+    assert value(before, "smartschool_devices", role="gate", state="unknown") == 1
+    assert value(before, "smartschool_devices", role="gate", state="online") == 0
+    assert value(before, "smartschool_alarms_open", severity="major") == 0
+    assert ("smartschool_ingest_last_commit_timestamp_seconds", ()) not in before
+
+    topic = f"ss/v1/{SCHOOL}/{GATE}/event"
+    for seq in range(1, 6):
+        publish(publisher, topic, gate_event(seq))
+    publish(publisher, topic, gate_event(5))  # a replay: stored once, counted as duplicate
+    publish(publisher, topic, b"{not json")
+    publish(publisher, topic, gate_event(7, direction="sideways"))
+    now = datetime.now(UTC).isoformat()
+    status = {"v": 1, "type": "status", "device": GATE, "seq": 100, "ts": now,
+              "state": "online", "fw": "0.1.0", "role": "gate", "ip": "10.0.0.7",
+              "boot": now}
+    publish(publisher, f"ss/v1/{SCHOOL}/{GATE}/status", json.dumps(status).encode())
+
+    def counted() -> Samples | None:
+        s = scrape(url)
+        return s if value(s, "smartschool_ingest_received_total") >= 9 else None
+
+    after = wait_until(counted, what="every message counted in /metrics")
+    assert value(after, "smartschool_ingest_received_total") == 9
+    assert value(after, "smartschool_ingest_stored_total") == 7  # 5 + replay + status
+    assert value(after, "smartschool_ingest_duplicates_dropped_total") == 1
+    assert value(after, "smartschool_ingest_dead_letters_total", reason="not-json") == 1
+    assert value(after, "smartschool_ingest_dead_letters_total", reason="invalid") == 1
+    batches = value(after, "smartschool_ingest_batches_total")
+    assert batches >= 1
+    # every committed batch is observed once in each histogram, +Inf holding them all
+    assert value(after, "smartschool_ingest_batch_seconds_count") == batches
+    assert value(after, "smartschool_ingest_batch_seconds_bucket", le="+Inf") == batches
+    assert value(after, "smartschool_ingest_commit_delay_seconds_count") == batches
+    assert value(after, "smartschool_ingest_batch_seconds_sum") > 0
+    assert value(after, "smartschool_devices", role="gate", state="online") == 1
+    assert value(after, "smartschool_devices", role="gate", state="unknown") == 0
+    committed = value(after, "smartschool_ingest_last_commit_timestamp_seconds")
+    assert abs(committed - datetime.now(UTC).timestamp()) < 60
+    with psycopg.connect(pg_url) as conn:
+        stored = conn.execute("select count(*) from gate_events").fetchone()
+    assert stored == (5,)
+
+
+def test_open_alarms_and_unsent_notifications_are_counted(hub: Hub, pg_url: str) -> None:
+    with psycopg.connect(pg_url) as conn:
+        conn.execute(
+            "insert into alarms (subject, device_id, school_id, type, severity, state,"
+            " message, raised_at, last_raised_at) values"
+            " (%(d)s, %(d)s, %(s)s, 'offline', 'major', 'active_unack', 'x', now(), now()),"
+            " (%(d)s, %(d)s, %(s)s, 'temp', 'critical', 'active_ack', 'x', now(), now()),"
+            " (%(d)s, %(d)s, %(s)s, 'old', 'critical', 'cleared', 'x', now(), now())",
+            {"d": GATE, "s": SCHOOL})
+        conn.execute(
+            "insert into notification_outbox (idempotency_key, student_id, channel, kind,"
+            " day, payload, status) select k, id, 'webhook', 'entry', current_date, '{}',"
+            " st from students, (values ('a', 'pending'), ('b', 'pending'),"
+            " ('c', 'failed'), ('d', 'sent')) v(k, st)")
+    samples = scrape(base(hub))
+    assert value(samples, "smartschool_alarms_open", severity="major") == 1
+    assert value(samples, "smartschool_alarms_open", severity="critical") == 1
+    assert value(samples, "smartschool_alarms_open", severity="minor") == 0
+    assert value(samples, "smartschool_notifications_outbox", state="pending") == 2
+    assert value(samples, "smartschool_notifications_outbox", state="failed") == 1
+
+
+def test_health_reports_ingest_liveness(hub: Hub, publisher: mqtt.Client) -> None:
+    url = base(hub)
+    first = httpx.get(f"{url}/api/health").json()
+    assert first["status"] == "ok"
+    assert first["ingest"] == {"broker": "connected", "subscribed": True,
+                               "last_commit_age_s": None, "backlog": 0}
+    assert first["mqtt"] is None and first["database"] is None  # no hosts without a token
+    publish(publisher, f"ss/v1/{SCHOOL}/{GATE}/event", gate_event(1))
+    def ingest_health(ready: Any) -> Any:
+        h = httpx.get(f"{url}/api/health").json()
+        return h if ready(h["ingest"]) else None
+
+    live = wait_until(lambda: ingest_health(lambda i: i["last_commit_age_s"] is not None),
+                      what="a commit in /api/health")
+    assert 0 <= live["ingest"]["last_commit_age_s"] < 30
+    assert hub.ingest is not None
+    hub.ingest.client.disconnect()  # the broker connection goes; health says so
+    gone = wait_until(lambda: ingest_health(lambda i: i["broker"] == "disconnected"),
+                      what="the lost broker in /api/health")
+    assert gone["ingest"]["subscribed"] is False
+    metrics = scrape(url)
+    assert value(metrics, "smartschool_broker_connected") == 0
+
+
+def test_metrics_token_when_set(pg_url: str, broker: Broker, tmp_path: Any) -> None:
+    seed(pg_url)
+    service = start_hub(pg_url, broker, tmp_path, metrics_token=TOKEN)
+    try:
+        url = base(service)
+        refused = httpx.get(f"{url}/metrics")
+        assert refused.status_code == 401
+        assert "smartschool_" not in refused.text
+        assert httpx.get(f"{url}/metrics",
+                         headers={"Authorization": "Bearer wrong"}).status_code == 401
+        samples = scrape(url, Authorization=f"Bearer {TOKEN}")
+        assert value(samples, "smartschool_database_up") == 1
+    finally:
+        service.stop()
+
+
+def test_database_figures_are_cached(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert hub.api is not None
+    ctx = hub.api.server.config.app.state.ctx
+    collector = next(iter(ctx.metrics._collector_to_names))
+    cache = collector.db
+    cache.ttl = 60.0
+    url = base(hub)
+    scrape(url)
+    reads = cache.reads
+    for _ in range(5):
+        scrape(url)
+    assert cache.reads == reads  # five scrapes within the window: no new query
+    cache.ttl = 0.0
+    scrape(url)
+    assert cache.reads == reads + 1
