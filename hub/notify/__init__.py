@@ -1,1 +1,2 @@
-"""Parent notifications: the outbox in PostgreSQL, channel adapters and the worker."""
+"""Notifications: parents' messages (entry, exit, absence) and equipment alarms to staff
+(dispatch and escalation): the outbox in PostgreSQL, channel adapters and the worker."""
