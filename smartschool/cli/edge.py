@@ -13,6 +13,7 @@ from core.settings import get_settings
 from edge.agent import run as run_agent
 from edge.config import AgentConfig, ConfigError, load_config
 from smartschool.cli.pjlink import pjlink
+from smartschool.cli.support import setup_logging
 
 app = typer.Typer(help="The device agent of a gate or classroom Raspberry Pi.",
                   no_args_is_help=True)
@@ -36,10 +37,7 @@ def run(config: ConfigOption) -> None:
     """Run the agent until SIGINT/SIGTERM, then publish offline and disconnect."""
     _load(config)
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=get_settings().log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        setup_logging(get_settings())  # dated, or JSON by setting, as the hub's
     run_agent(config)
 
 

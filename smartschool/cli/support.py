@@ -9,6 +9,7 @@ import threading
 
 import typer
 
+from core.logformat import configure as configure_logging
 from core.settings import Settings, get_settings
 
 
@@ -38,11 +39,8 @@ def broker_url(settings: Settings | None = None) -> str:
 
 
 def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    """Dated text lines, or JSON lines with SMARTSCHOOL_LOG_FORMAT=json (issue #16)."""
+    configure_logging(settings.log_level, settings.log_format)
     for noisy in ("pgserver", "amqtt", "transitions", "werkzeug", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
