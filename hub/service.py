@@ -178,6 +178,8 @@ class Hub:
                 offline_after_classroom_s=settings.offline_after_classroom_s,
                 event_retention_days=settings.event_retention_days,
                 retention=RetentionWindows.from_settings(settings),
+                # The plan's targets (issue #13): month-end KPI snapshots
+                kpi_tz=ZoneInfo(settings.timezone),
             )
         if notify if notify is not None else api:
             self.notifier = NotificationWorker(database_url, settings=NotifySettings(),

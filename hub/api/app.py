@@ -119,6 +119,10 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str,
     app.include_router(device_sync.router)
     # People leave (issue #12): leave and transfer
     app.include_router(leavers.router)
+    # The plan's targets (issue #13): the indicators and the yearly report's XLSX
+    from hub.api.routes import kpi
+
+    app.include_router(kpi.router)
     # Observability (issue #16): Prometheus' scrape target
     app.include_router(metrics.router)
     return app

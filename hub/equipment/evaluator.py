@@ -23,12 +23,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import psycopg
 
 from hub.db import Conn, connect
 from hub.equipment import alarms, assets, partitions, rollups, storage
 from hub.equipment.rules import DeviceView, Engine, Reading, RuleSet, Transition, Value
+from hub.kpi import snapshots as kpi_snapshots
 from hub.records.retention import (
     RetentionWindows,
     purge_gate_events,
@@ -114,8 +116,12 @@ class Evaluator:
         poll_s: float = POLL_S,
         event_retention_days: int | None = None,
         retention: RetentionWindows | None = None,
+        kpi_tz: ZoneInfo | None = None,
     ) -> None:
         self.database_url = database_url
+        # The plan's targets (issue #13): on a month's last day (in this zone) the hourly
+        # maintenance snapshots the indicators; None leaves it to `smartschool kpi snapshot`.
+        self.kpi_tz = kpi_tz
         # ... and every other table holding personal data past its window (issue #12).
         self.retention = retention
         # The hub's one hourly maintenance also purges raw gate events past retention
@@ -258,6 +264,14 @@ class Evaluator:
         except psycopg.Error:
             log.warning("maintenance (partitions, retention) failed; next try in an hour",
                         exc_info=True)
+        if self.kpi_tz is not None:
+            try:
+                taken = kpi_snapshots.take_if_month_end(conn, now=datetime.now(UTC),
+                                                        tz=self.kpi_tz)
+                if taken is not None:
+                    log.info("kpi: month-end snapshot, %d values", taken)
+            except psycopg.Error:
+                log.warning("kpi snapshot failed; next try in an hour", exc_info=True)
 
     def _devices(self, conn: Conn) -> list[DeviceView]:
         rows = conn.execute("select id, role, state, last_seen from devices").fetchall()

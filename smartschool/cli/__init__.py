@@ -50,6 +50,10 @@ app.add_typer(assets.app, name="assets")
 app.add_typer(broker.app, name="broker")
 # People leave (issue #12): leave and transfer
 app.add_typer(students.app, name="students")
+# The plan's targets (issue #13): kpi snapshot
+from smartschool.cli import kpi  # noqa: E402
+
+app.add_typer(kpi.app, name="kpi")
 
 
 def main() -> None:
