@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="Bearer token Prometheus must send to read /metrics. "
         "Unset: /metrics is open (it reveals counts only: no hosts, devices or persons)")
+    edge_metrics_file: Path | None = Field(
+        default=None, description="`smartschool edge run` rewrites this file every 15 s "
+        "for node_exporter's textfile collector (outbox backlog, last PUBACK age), e.g. "
+        "/var/lib/smartschool/metrics/<device>.prom; unset: no file")
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,7 @@ from edge.link import SharedLoop
 from edge.outbox import Outbox
 from edge.projector.source import ProjectorSource
 from edge.secrets import mqtt_password
+from edge.textfile import TextfileExporter
 
 if TYPE_CHECKING:  # the face extra is imported only by gates that use a camera
     from edge.config.face import FaceConfig
@@ -229,12 +230,17 @@ def run(config_path: str | Path, *, stop: threading.Event | None = None) -> None
         signal.signal(signal.SIGTERM, _on_signal)
     log.info("%s: %s agent starting, broker %s, outbox %s", config.device, config.role,
              config.mqtt.address, agent.outbox.path)
+    # Observability (issue #16): node_exporter's textfile collector, when a file is named.
+    metrics_file = get_settings().edge_metrics_file
+    exporter = TextfileExporter(metrics_file) if metrics_file is not None else None
     agent.start()
     try:
         while not stop.is_set():
             agent.poll(TICK_S)
             agent.tick()
             heartbeat()  # from the loop itself: a hung tick stops it and systemd restarts us
+            if exporter is not None and exporter.due(agent.link.connected):
+                exporter.write(agent.textfile_figures())
     finally:
         agent.stop()
         log.info("%s: stopped", config.device)

@@ -18,6 +18,7 @@ from edge.config import AgentConfig
 from edge.link import Link, SharedLoop
 from edge.metrics import MetricValue, host_metrics
 from edge.outbox import Outbox
+from edge.textfile import EdgeFigures
 from protocol.messages import PROTOCOL_VERSION, CmdPayload, ReplyPayload, TelemetryPayload, to_json
 from protocol.topics import Channel
 
@@ -131,6 +132,14 @@ class DeviceAgent:
         metrics["outbox.pending"] = len(self.outbox)
         metrics["agent.uptime_s"] = int((now - self.boot).total_seconds())
         return metrics
+
+    def textfile_figures(self) -> EdgeFigures:
+        """The outbox's backlog and the link's health, for node_exporter (issue #16)."""
+        return EdgeFigures(
+            device=self.device, role=self.role, outbox_rows=len(self.outbox),
+            outbox_unsent=self.outbox.unsent(), puback_age_s=self.link.puback_age_s,
+            connected=self.link.connected, connects=self.link.connects,
+            resent=self.link.resent)
 
     def emit_heartbeat(self, now: datetime) -> int:
         return self.emit_telemetry(now, self.device_metrics(now))

@@ -153,8 +153,18 @@ class Link:
         # their own), so only a value not heard before means a lost subscription.
         self._hub_sessions: deque[str] = deque(maxlen=HUB_SESSIONS_KEPT)
         self.connects = 0  # successful connections, for tests and the agent's metrics
+        # Observability (issue #16): when the broker last confirmed a message of ours
+        # (monotonic); its age is what the textfile exporter shows.
+        self._last_puback: float | None = None
 
     # -- public ------------------------------------------------------------------------
+
+    @property
+    def puback_age_s(self) -> float | None:
+        """Seconds since the broker last acknowledged a message of ours (None: never
+        since start). Large while rows wait means the link is stuck, not idle."""
+        at = self._last_puback
+        return None if at is None else time.monotonic() - at
 
     def topic(self, channel: Channel) -> str:
         return self._topics[channel]
@@ -445,6 +455,8 @@ class Link:
     def _on_publish(self, _client: mqtt.Client, _userdata: Any, mid: int,
                     reason: ReasonCode, _props: Any) -> None:
         self._hold_from = None  # paho's resend after the CONNACK is written
+        if not reason.is_failure:
+            self._last_puback = time.monotonic()
         with self._map_lock:
             if mid not in self._unacked:
                 self._early.add(mid)

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from core.settings import Settings
 from hub import metrics as hub_metrics
 from hub.service import Hub
 from tests.conftest import Broker, free_port, wait_until
+from tests.integration.test_edge_link import run_agent_process, write_yaml
 from tests.integration.test_ingest import GATE, SCHOOL, gate_event, publish, seed
 
 pytestmark = pytest.mark.integration
@@ -208,3 +210,38 @@ def test_database_figures_are_cached(hub: Hub, monkeypatch: pytest.MonkeyPatch) 
     cache.ttl = 0.0
     scrape(url)
     assert cache.reads == reads + 1
+
+
+def test_edge_agent_writes_its_textfile(broker: Broker, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real agent process with SMARTSCHOOL_EDGE_METRICS_FILE: the file shows the link up
+    and a recent PUBACK, then the broker's loss at once (not at the next 15 s round)."""
+    prom = tmp_path / "textfile" / "gate.prom"
+    monkeypatch.setenv("SMARTSCHOOL_EDGE_METRICS_FILE", str(prom))
+    proc = run_agent_process(write_yaml(broker, tmp_path))
+
+    def edge_samples(ready: Any) -> Samples | None:
+        if not prom.exists():
+            return None
+        s = {(x.name, tuple(sorted(x.labels.items()))): x.value
+             for fam in text_string_to_metric_families(prom.read_text()) for x in fam.samples}
+        return s if ready(s) else None
+
+    labels = {"device": GATE, "role": "gate"}
+    try:
+        up = wait_until(lambda: edge_samples(
+            lambda s: value(s, "smartschool_edge_broker_connected", **labels) == 1
+            and ("smartschool_edge_last_puback_age_seconds",
+                 tuple(sorted(labels.items()))) in s),
+            timeout=40, what="the agent's textfile with a PUBACK")
+        assert 0 <= value(up, "smartschool_edge_last_puback_age_seconds", **labels) < 30
+        assert value(up, "smartschool_edge_broker_connects_total", **labels) >= 1
+        assert value(up, "smartschool_edge_outbox_unsent", **labels) >= 0
+        broker.stop()
+        down = wait_until(lambda: edge_samples(
+            lambda s: value(s, "smartschool_edge_broker_connected", **labels) == 0),
+            timeout=30, what="the broker's loss in the textfile")
+        assert ("smartschool_edge_outbox_rows", tuple(sorted(labels.items()))) in down
+    finally:
+        proc.terminate()
+        proc.wait(15)
