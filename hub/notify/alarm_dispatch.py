@@ -5,8 +5,11 @@ evaluator: each notifier pass reads the open, unacknowledged alarms of a notifyi
 severity and the accounts with a contact, asks hub.notify.alarm_rules what is due, and
 inserts one outbox row per (stage, alarm, account) under a unique key, ``on conflict do
 nothing``. A pass repeated, a second hub worker, or a restart therefore sends nothing
-twice. The alarms are read ``for share``: an acknowledgement committing meanwhile waits
-for the pass, or the pass sees it and escalates nothing.
+twice. The alarms are read ``for share skip locked``: an acknowledgement committing
+meanwhile waits for the short pass (whose messages the next pass then withdraws), and an
+alarm row the evaluator or a person is writing right now is left to the next pass rather
+than waited for, so the pass never joins a lock cycle with the evaluator's multi-row
+transaction. Withdrawing skips rows another worker holds for the same reason.
 
 A message still pending when its alarm is acknowledged is withdrawn (marked failed with
 that reason), so a late escalation does not go out after someone has acted.
@@ -34,7 +37,7 @@ where a.severity = any(%(severities)s) and a.acked_at is null and a.state <> 'cl
   and not exists (select 1 from notification_outbox o
                   where o.alarm_id = a.id and o.kind = 'alarm-escalation')
 order by a.id
-for share of a
+for share of a skip locked
 """
 
 _CONTACTS = """
@@ -50,10 +53,10 @@ on conflict (idempotency_key) do nothing
 """
 
 _WITHDRAW = """
-update notification_outbox o set status = 'failed', last_error = %s
-from alarms a
-where o.alarm_id = a.id and o.status = 'pending'
-  and (a.acked_at is not null or a.state = 'cleared')
+update notification_outbox set status = 'failed', last_error = %s
+where id in (select o.id from notification_outbox o join alarms a on a.id = o.alarm_id
+             where o.status = 'pending' and (a.acked_at is not null or a.state = 'cleared')
+             for update of o skip locked)
 """
 
 

@@ -118,3 +118,24 @@ def test_render(stage: Stage, needle: str) -> None:
     text = render(stage, school="thcs-a", subject="PRJ-101", message="lamp failure",
                   severity="major", raised_at=T0, minutes_unacked=20)
     assert needle in text and "PRJ-101" in text and "thcs-a" in text
+
+
+@pytest.mark.parametrize(
+    ("escalate_s", "max_age_s", "ok"),
+    [(900.0, 86400.0, True), (900.0, 901.0, True), (900.0, 900.0, False),
+     (3600.0, 600.0, False)],
+)
+def test_settings_refuse_a_max_age_that_would_never_escalate(
+        escalate_s: float, max_age_s: float, ok: bool) -> None:
+    from pydantic import ValidationError
+
+    from hub.notify.settings import NotifySettings
+
+    def build() -> NotifySettings:
+        return NotifySettings(_env_file=None, alarm_escalate_after_s=escalate_s,
+                              alarm_max_age_s=max_age_s)
+    if ok:
+        assert build().alarm_max_age_s == max_age_s
+    else:
+        with pytest.raises(ValidationError, match="would ever escalate"):
+            build()
