@@ -14,7 +14,11 @@ import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import CollectorRegistry
+from psycopg_pool import ConnectionPool
 
 from core.settings import Settings
 from hub import metrics as hub_metrics
@@ -67,7 +71,7 @@ def hub(pg_url: str, broker: Broker, tmp_path: Any,
 
 @pytest.fixture
 def publisher(broker: Broker) -> Iterator[mqtt.Client]:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+    client = mqtt.Client(CallbackAPIVersion.VERSION2,
                          client_id=f"pub-{uuid.uuid4().hex[:6]}")
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
@@ -195,21 +199,29 @@ def test_metrics_token_when_set(pg_url: str, broker: Broker, tmp_path: Any) -> N
         service.stop()
 
 
-def test_database_figures_are_cached(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert hub.api is not None
-    ctx = hub.api.server.config.app.state.ctx
-    collector = next(iter(ctx.metrics._collector_to_names))
-    cache = collector.db
-    cache.ttl = 60.0
-    url = base(hub)
-    scrape(url)
-    reads = cache.reads
-    for _ in range(5):
-        scrape(url)
-    assert cache.reads == reads  # five scrapes within the window: no new query
-    cache.ttl = 0.0
-    scrape(url)
-    assert cache.reads == reads + 1
+def test_database_figures_are_cached_and_an_outage_is_database_up_0(pg_url: str) -> None:
+    seed(pg_url)
+    with ConnectionPool(pg_url, min_size=1, max_size=2, open=True) as pool:
+        cache = hub_metrics.DbCache(pool, ttl=60.0)
+        first = cache.get()
+        assert first is not None
+        assert ("gate", "unknown", 1) in first.devices
+        for _ in range(5):
+            assert cache.get() == first
+        assert cache.reads == 1  # six scrapes within the window: one query round
+        cache.ttl = 0.0
+        cache.get()
+        assert cache.reads == 2
+    # a database nobody answers: no figures (not zeros), and the gauge says so
+    with ConnectionPool(f"postgresql://postgres@127.0.0.1:{free_port()}/x", min_size=0,
+                        max_size=1, open=True, reconnect_timeout=1.0) as pool:
+        down = hub_metrics.DbCache(pool, ttl=0.0)
+        assert down.get() is None
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(hub_metrics.HubCollector(down, None))
+        text = generate_latest(registry).decode()
+        assert "smartschool_database_up 0.0" in text
+        assert "smartschool_devices" not in text
 
 
 def test_edge_agent_writes_its_textfile(broker: Broker, tmp_path: Path,
