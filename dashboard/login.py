@@ -56,6 +56,7 @@ from dashboard.access import (
     safe_next,
 )
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, language_from_search, t
+from hub.access import MACHINE_ROLES
 from hub.accounts.auth import LoginRateLimiter, User, authenticate, get_user, load_or_create_secret
 from hub.accounts.rules import client_address, trusted_networks
 from hub.db import Conn
@@ -307,6 +308,9 @@ class DashboardAuth:
         try:
             with self.pool.connection(timeout=POOL_TIMEOUT_S) as conn:
                 user = authenticate(conn, username=username, password=password)
+            # An exchange account (issue 15) is a machine's: the feed only, no pages.
+            if user is not None and user.role in MACHINE_ROLES:
+                user = None
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("dashboard login: database unavailable", exc_info=True)
             return self._page(lang, target=target, username=username,

@@ -22,7 +22,7 @@ from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict
 
 from core.settings import Settings
-from hub.access import ROLES, SCHOOL_SCOPED_ROLES, Role
+from hub.access import ACCOUNT_ROLES, SCHOOL_SCOPED_ROLES, Role
 from hub.accounts.rules import (
     MAX_PASSWORD_LEN,
     admin_password_problem,
@@ -205,8 +205,8 @@ def create_user(
 ) -> User:
     if not valid_username(username):
         raise ValueError(f"username {username!r}: letters, digits and ._@- only, at most 64")
-    if role not in ROLES:
-        raise ValueError(f"role {role!r}: one of {', '.join(sorted(ROLES))}")
+    if role not in ACCOUNT_ROLES:
+        raise ValueError(f"role {role!r}: one of {', '.join(sorted(ACCOUNT_ROLES))}")
     if role in SCHOOL_SCOPED_ROLES and school_id is None:
         raise ValueError(f"role {role} acts for one school: give its school_id")
     if not password or len(password) > MAX_PASSWORD_LEN:

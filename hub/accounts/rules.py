@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Final
 
-from hub.access import ROLES, SCHOOL_ADMIN_GRANTS, SCHOOL_SCOPED_ROLES
+from hub.access import ACCOUNT_ROLES, SCHOOL_ADMIN_GRANTS, SCHOOL_SCOPED_ROLES
 from protocol.ids import is_valid_id
 
 # Usernames go into SQL parameters and log lines: a bounded, printable alphabet keeps NUL
@@ -103,8 +103,8 @@ def username_problem(username: str) -> str | None:
 
 
 def role_problem(role: str) -> str | None:
-    if role not in ROLES:
-        return f"role {role!r}: one of {', '.join(sorted(ROLES))}"
+    if role not in ACCOUNT_ROLES:
+        return f"role {role!r}: one of {', '.join(sorted(ACCOUNT_ROLES))}"
     return None
 
 

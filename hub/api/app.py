@@ -34,6 +34,7 @@ from hub.api.routes import (
     enrollments,
     equipment,
     events,
+    feed,
     health,
     leavers,
     metrics,
@@ -119,6 +120,8 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str,
     app.include_router(device_sync.router)
     # People leave (issue #12): leave and transfer
     app.include_router(leavers.router)
+    # Exchange with the city (issue 15): the change feed
+    app.include_router(feed.router)
     # The plan's targets (issue #13): the indicators and the yearly report's XLSX
     from hub.api.routes import kpi
 

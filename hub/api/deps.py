@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
+from hub.access import FEED_ROLES, MACHINE_ROLES
 from hub.accounts.auth import InvalidTokenError, User, decode_token, get_user, token_current
 from hub.api.context import ApiContext
 from hub.db import Conn
@@ -51,7 +52,7 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def get_current_user(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
+def get_signed_in(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
     try:
         claims = decode_token(token, secret=ctx.secret)
     except InvalidTokenError as exc:
@@ -66,7 +67,24 @@ def get_current_user(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
     return user
 
 
+# Exchange with the city (issue 15): a machine account (hub/access.py MACHINE_ROLES) may
+# read the change feed and nothing else, so every other route's user is a person.
+def get_current_user(user: Annotated[User, Depends(get_signed_in)]) -> User:
+    if user.role in MACHINE_ROLES:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
+                            detail="an exchange account may read only the change feed")
+    return user
+
+
+def get_feed_reader(user: Annotated[User, Depends(get_signed_in)]) -> User:
+    if user.role not in FEED_ROLES:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
+                            detail="the change feed is for exchange accounts and district admins")
+    return user
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+FeedReader = Annotated[User, Depends(get_feed_reader)]
 
 
 # School and device ids are topic segments (docs/protocol.md); checking the rule up front

@@ -55,8 +55,9 @@ INVALID: Final[Responses] = {422: {"model": InvalidPublic,
 UNAVAILABLE: Final[Responses] = {503: _problem("The database is unavailable; retry later")}
 
 # Every route that needs a signed-in account (any body over the limit is a 413:
-# hub.api.limits).
-AUTHED: Final[Responses] = BAD_REQUEST | UNAUTHORIZED | INVALID | TOO_LARGE | UNAVAILABLE
+# hub.api.limits; an exchange account is refused everything but the feed, a 403).
+AUTHED: Final[Responses] = (BAD_REQUEST | UNAUTHORIZED | FORBIDDEN | INVALID | TOO_LARGE
+                            | UNAVAILABLE)
 
 CSV: Final = "text/csv; charset=utf-8"
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -48,7 +48,10 @@ ORPHAN = Account("orphan", "school_admin", None)  # inserted by hand, without a 
         (Account("gv\x00", "teacher", "thcs-a"), "username"),
         (Account("a" * 65, "teacher", "thcs-a"), "at most 64"),
         (Account("gv", "principal", "thcs-a"), "role 'principal': one of control_room, "
-         "district_admin, facility_manager, school_admin, teacher"),
+         "district_admin, exchange, facility_manager, school_admin, teacher"),
+        # Exchange with the city (issue 15): a machine account is district-wide.
+        (Account("csdl-haiphong", "exchange", None), None),
+        (Account("csdl-haiphong", "exchange", "thcs-a"), "acts for the whole district"),
         (Account("gv", "teacher", None), "a teacher acts for one school: give the school"),
         (Account("kt", "facility_manager", None), "a facility_manager acts for one school"),
         (Account("bgh", "school_admin", None), "a school_admin acts for one school"),
