@@ -18,6 +18,7 @@ from smartschool.cli import (
     db,
     devices,
     edge,
+    exchange,
     faces,
     protocol,
     records,
@@ -54,6 +55,8 @@ app.add_typer(students.app, name="students")
 from smartschool.cli import kpi  # noqa: E402
 
 app.add_typer(kpi.app, name="kpi")
+# Exchange with the city (issue 15): the feed's document schemas
+app.add_typer(exchange.app, name="exchange")
 
 
 def main() -> None:
