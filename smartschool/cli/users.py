@@ -30,6 +30,13 @@ ROLE_HELP: Final = ("district_admin, control_room (no --school); school_admin, t
                     "facility_manager (need --school).")
 STDIN_HELP: Final = "Read the password from the first line of standard input."
 TABLE_HEADERS: Final = ("USERNAME", "ROLE", "SCHOOL", "FULL NAME", "STATE", "CLASSES")
+# How alarms reach an account (issue #13): add and set-contact.
+CHANNEL_HELP: Final = ("How alarms reach the account: none, webhook, zalo (needs --zalo-id) "
+                       "or sms (needs --phone).")
+PHONE_HELP: Final = "Phone number for sms, e.g. 0912345678 or +84912345678."
+ZALO_HELP: Final = "Zalo user id for the zalo channel."
+WEBHOOK_HELP: Final = ("The account's own webhook URL (http/https); without it the webhook "
+                       "channel posts to the district's SMARTSCHOOL_NOTIFY_WEBHOOK_URL.")
 
 
 @contextmanager
@@ -133,14 +140,6 @@ def add(
 
 
 # -- contacts: how alarms reach an account (issue #13) --------------------------------
-
-CHANNEL_HELP: Final = ("How alarms reach the account: none, webhook, zalo (needs --zalo-id) "
-                       "or sms (needs --phone).")
-PHONE_HELP: Final = "Phone number for sms, e.g. 0912345678 or +84912345678."
-ZALO_HELP: Final = "Zalo user id for the zalo channel."
-WEBHOOK_HELP: Final = ("The account's own webhook URL (http/https); without it the webhook "
-                       "channel posts to the district's SMARTSCHOOL_NOTIFY_WEBHOOK_URL.")
-
 
 def _contact(channel: str | None, phone: str | None, zalo_id: str | None,
              webhook_url: str | None) -> Any:
