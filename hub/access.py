@@ -9,19 +9,10 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-Role = Literal["district_admin", "school_admin", "teacher", "facility_manager", "control_room",
-               "exchange"]
-# The roles of people: the dashboard's and every API route's.
+Role = Literal["district_admin", "school_admin", "teacher", "facility_manager", "control_room"]
 ROLES: Final[frozenset[str]] = frozenset(
     ("district_admin", "school_admin", "teacher", "facility_manager", "control_room")
 )
-# Exchange with the city (issue 15): machine accounts of outside systems (the city's
-# education database, the district's DSS). Read-only, district-wide, and the change feed
-# is all they may read: every other route and the dashboard refuse them.
-MACHINE_ROLES: Final[frozenset[str]] = frozenset(("exchange",))
-ACCOUNT_ROLES: Final[frozenset[str]] = ROLES | MACHINE_ROLES
-# Who may read the change feed: the machines, and the district admin who sets them up.
-FEED_ROLES: Final[frozenset[str]] = frozenset(("exchange", "district_admin"))
 # These roles act for one school; without a school_id they would silently see the district.
 SCHOOL_SCOPED_ROLES: Final[frozenset[str]] = frozenset(
     ("school_admin", "teacher", "facility_manager")
@@ -53,3 +44,16 @@ CARD_ROLES: Final[frozenset[str]] = ADMIN_ROLES
 # classes in gate passages. A facility manager looks after equipment: gate decisions and
 # reasons, not who passed.
 PERSON_ROLES: Final[frozenset[str]] = ROLES - {"facility_manager"}
+
+# Commands to devices (issue #13): who may open a gate or reach a device. The control room
+# acts for the whole district; a school admin for their own school's devices.
+COMMAND_ROLES: Final[frozenset[str]] = frozenset(("district_admin", "school_admin", "control_room"))
+DISTRICT_COMMAND_ROLES: Final[frozenset[str]] = frozenset(("district_admin", "control_room"))
+
+
+def may_command(role: str, user_school: str | None, device_school: str) -> bool:
+    """May send commands to a device of ``device_school``."""
+    if role in DISTRICT_COMMAND_ROLES:
+        return True
+    return (role in COMMAND_ROLES and user_school is not None
+            and user_school == device_school)

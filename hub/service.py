@@ -23,6 +23,7 @@ from core.mqtt import (
 )
 from core.settings import Settings
 from hub.devices.publisher import SyncPublisher
+from hub.devices.sender import CommandSender
 from hub.equipment.evaluator import Evaluator
 from hub.ingest.worker import Ingest
 from hub.notify.settings import NotifySettings
@@ -205,10 +206,18 @@ class Hub:
         # they fetch from (worker processes run --no-api); an advisory lock keeps it to
         # one publisher should several hub processes serve the API.
         self.sync_publisher: SyncPublisher | None = None
+        # Commands to devices (issue #13): the one command client of this process, shared
+        # by the gallery publisher and the API's commands.
+        self.command_sender: CommandSender | None = None
         if api:
             from hub.api.app import create_app
 
+            password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+            self.command_sender = CommandSender(
+                mqtt_url, client_id=f"{client_id or settings.hub_client_id}-sync",
+                username=settings.mqtt_username, password=password, tls=tls)
             app = create_app(settings, database_url=database_url,
+                             command_sender=self.command_sender,
                              mqtt_display=str(BrokerAddress.parse(mqtt_url)),
                              ingest=self.ingest)
             self.api = ApiServer(app, host=settings.api_host, port=settings.api_port)
@@ -217,7 +226,7 @@ class Hub:
                 database_url, mqtt_url=mqtt_url,
                 client_id=f"{client_id or settings.hub_client_id}-sync",
                 tz=ZoneInfo(settings.timezone), username=settings.mqtt_username,
-                password=password, tls=tls,
+                password=password, tls=tls, sender=self.command_sender,
             )
 
     def start(self) -> None:
@@ -244,6 +253,8 @@ class Hub:
             self.notifier.stop()
         if self.api:
             self.api.stop()
+        if self.command_sender:  # after the API: no request is left to publish
+            self.command_sender.close()
         if self.ingest:
             self.ingest.stop()
         if self.workers:

@@ -27,6 +27,7 @@ from hub.api.routes import (
     attendance,
     attendance_reports,
     auth,
+    commands,
     consents,
     dead_letters,
     device_sync,
@@ -44,6 +45,7 @@ from hub.api.routes import (
     users,
 )
 from hub.db import Conn
+from hub.devices.sender import CommandSender
 from hub.equipment.alarms import AlarmError
 from hub.metrics import IngestView, build_registry
 
@@ -59,7 +61,8 @@ POOL_RECONNECT_TIMEOUT_S = 60.0
 
 
 def create_app(settings: Settings, *, database_url: str, mqtt_display: str,
-               ingest: IngestView | None = None) -> FastAPI:
+               ingest: IngestView | None = None,
+               command_sender: CommandSender | None = None) -> FastAPI:
     """The API app; its pool opens with the app's lifespan and closes on shutdown.
 
     Opening does not wait for the database, so the API starts (and /api/health says
@@ -91,6 +94,8 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str,
         tz=tz,
         database_display=redact_url(database_url),
         mqtt_display=mqtt_display,
+        # Commands to devices (issue #13): the hub process's one command client
+        commands=command_sender,
         # Observability (issue #16): ingest liveness for /api/health, series for /metrics
         ingest=ingest,
         metrics=build_registry(pool, ingest),
@@ -128,6 +133,8 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str,
     app.include_router(kpi.router)
     # Observability (issue #16): Prometheus' scrape target
     app.include_router(metrics.router)
+    # Commands to devices (issue #13)
+    app.include_router(commands.router)
     return app
 
 

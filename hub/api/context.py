@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 from core.settings import Settings
 from hub.accounts.auth import LoginRateLimiter
 from hub.db import Conn
+from hub.devices.sender import CommandSender
 from hub.metrics import IngestView
 
 
@@ -24,6 +25,9 @@ class ApiContext:
     database_display: str  # the database URL with its password redacted
     mqtt_display: str
     login_limiter: LoginRateLimiter = field(default_factory=LoginRateLimiter)
+    # Commands to devices (issue #13): the hub process's one command client; None in an
+    # app without a broker, where a command is recorded as failed.
+    commands: CommandSender | None = None
     # Observability (issue #16): the in-process ingest worker (None when ingest runs
     # elsewhere) and the registry /metrics serves.
     ingest: IngestView | None = None

@@ -3,8 +3,8 @@ is of an older sync version than its school's (hub.devices.sync keeps the versio
 
 Pushes are published retained: gates connect with a clean session, so one that was off
 when the records changed gets the latest ``sync-gallery`` when it reconnects. The
-command id makes a repeat free (edge.commands remembers ids), and a restarted agent
-syncing once more at boot is what it should do anyway.
+command id makes a repeat free (edge.commands keeps the ids it ran, across restarts),
+so only a new push, with a new id, syncs a gate again.
 
 Sections: pure rules (tested as tables), then SQL, then the publisher thread.
 """
@@ -19,15 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final
 
-import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.reasoncodes import ReasonCode
 
-from core.mqtt import BrokerAddress, TlsFiles, make_client
+from core.mqtt import TlsFiles
 from hub.db import Conn
+from hub.devices.sender import PUBLISH_TIMEOUT_S, CommandSender
 from hub.devices.sync import sync_versions
-from protocol.messages import PROTOCOL_VERSION, CmdPayload, to_json
-from protocol.topics import Channel, Topic
+from protocol.messages import PROTOCOL_VERSION, CmdPayload
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +33,6 @@ log = logging.getLogger(__name__)
 SYNC_COMMAND: Final = "sync-gallery"
 POLL_S: Final = 3.0  # how often the publisher compares versions: a change reaches gates
 RETRY_FAILED_S: Final = 120.0  # a gate that answered ok=false is asked again after this
-PUBLISH_TIMEOUT_S: Final = 5.0  # waiting for the broker's PUBACK of one push
 BACKOFF_MAX_S: Final = 30.0
 STANDBY_RETRY_S: Final = 5.0
 # One publisher per database (several hub processes with an API would push everything
@@ -134,17 +131,20 @@ class SyncPublisher:
         password: str | None = None,
         poll_s: float = POLL_S,
         tls: TlsFiles | None = None,
+        sender: CommandSender | None = None,
     ) -> None:
         self.database_url = database_url
-        self.address = BrokerAddress.parse(mqtt_url, tls)
+        # The hub process's one command client (issue #13), shared with the API's
+        # commands; a publisher without one makes its own.
+        self._owns_sender = sender is None
+        self.sender = sender or CommandSender(mqtt_url, client_id=client_id,
+                                              username=username, password=password, tls=tls)
+        self.address = self.sender.address
         self.client_id = client_id
         self.tz = tz
-        self.username, self.password = username, password
         self.poll_s = poll_s
         self.pushes = 0
         self.errors = 0
-        self._client: mqtt.Client | None = None
-        self._connected = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -158,44 +158,8 @@ class SyncPublisher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
-            self._client = None
-
-    # -- MQTT ------------------------------------------------------------------------
-
-    def _mqtt(self) -> mqtt.Client:
-        if self._client is None:
-            client = make_client(self.address, self.client_id, username=self.username,
-                                 password=self.password)
-
-            def on_connect(_c: object, _u: object, _f: object, reason: ReasonCode,
-                           _p: object) -> None:
-                if reason.is_failure:
-                    log.warning("sync publisher: broker refused the connection: %s", reason)
-                else:
-                    self._connected.set()
-
-            def on_disconnect(*_args: object) -> None:
-                self._connected.clear()
-
-            client.on_connect = on_connect
-            client.on_disconnect = on_disconnect
-            client.connect_async(self.address.host, self.address.port, keepalive=30)
-            client.loop_start()
-            self._client = client
-        return self._client
-
-    def _publish(self, client: mqtt.Client, command: CmdPayload, school: str) -> bool:
-        topic = str(Topic(school, command.device, Channel.CMD))
-        try:
-            info = client.publish(topic, to_json(command), qos=1, retain=True)
-            info.wait_for_publish(PUBLISH_TIMEOUT_S)
-        except (RuntimeError, ValueError) as exc:  # paho: not connected, queue full
-            log.warning("sync publisher: cannot publish to %s: %s", topic, exc)
-            return False
-        return info.is_published()
+        if self._owns_sender:
+            self.sender.close()
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -236,8 +200,7 @@ class SyncPublisher:
                          retry_after=timedelta(seconds=RETRY_FAILED_S))
         if not due:
             return []
-        client = self._mqtt()
-        if not self._connected.wait(PUBLISH_TIMEOUT_S):
+        if not self.sender.ready(PUBLISH_TIMEOUT_S):
             log.warning("sync publisher: broker %s unreachable; %d gates wait", self.address,
                         len(due))
             return []
@@ -246,7 +209,7 @@ class SyncPublisher:
             cmd_id = uuid.uuid4()
             command = sync_command(push, seq=next_cmd_seq(conn), at=datetime.now(self.tz),
                                    cmd_id=cmd_id)
-            if not self._publish(client, command, push.school):
+            if not self.sender.publish(command, push.school, retain=True):
                 break  # the broker is in trouble; the rest waits for the next cycle
             record_push(conn, push, cmd_id)
             log.info("sync-gallery (version %d) pushed to %s", push.version, push.device)

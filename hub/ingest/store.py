@@ -140,6 +140,13 @@ values (%s, %s, %s, %s, %s, %s, %s, %s)
 on conflict (device_id, inc, seq) do nothing
 """
 
+# Commands to devices (issue #13): the first reply to an operator's command is copied to
+# its audit row, linked by the command's id; replies to other commands match no row.
+_LINK_REPLY = """
+update device_commands set replied_at = %s, ok = %s, reply = %s
+where id = %s and device_id = %s and replied_at is null
+"""
+
 _INSERT_DEAD = """
 insert into dead_letters (topic, payload, payload_size, reason, detail, received_at)
 values (%s, %s, %s, %s, %s, %s)
@@ -221,6 +228,8 @@ def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], tz: str) ->
     for reply in replies:  # rare: one statement each, so each reports its own row
         cur.execute(_INSERT_REPLY, reply)
         duplicates += cur.rowcount == 0
+        device, _inc, _seq, _ts, at, cmd_id, ok, detail = reply
+        cur.execute(_LINK_REPLY, (at, ok, detail, cmd_id, device))
     if seen:
         cur.execute(_TOUCH_DEVICES, (list(seen), list(seen.values())))
     return duplicates
