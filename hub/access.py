@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-Role = Literal["district_admin", "school_admin", "teacher", "facility_manager", "control_room"]
+Role = Literal["district_admin", "school_admin", "teacher", "facility_manager", "control_room",
+               "exchange"]
+# The roles of people: the dashboard's and every API route's.
 ROLES: Final[frozenset[str]] = frozenset(
     ("district_admin", "school_admin", "teacher", "facility_manager", "control_room")
 )
+# Exchange with the city (issue 15): machine accounts of outside systems (the city's
+# education database, the district's DSS). Read-only, district-wide, and the change feed
+# is all they may read: every other route and the dashboard refuse them.
+MACHINE_ROLES: Final[frozenset[str]] = frozenset(("exchange",))
+ACCOUNT_ROLES: Final[frozenset[str]] = ROLES | MACHINE_ROLES
+# Who may read the change feed: the machines, and the district admin who sets them up.
+FEED_ROLES: Final[frozenset[str]] = frozenset(("exchange", "district_admin"))
 # These roles act for one school; without a school_id they would silently see the district.
 SCHOOL_SCOPED_ROLES: Final[frozenset[str]] = frozenset(
     ("school_admin", "teacher", "facility_manager")
