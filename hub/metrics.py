@@ -29,7 +29,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from core.version import __version__
 from hub.db import Conn
 from hub.ingest.latency import HistogramSnapshot
+from hub.ingest.store import STORAGE_REJECTED
 from hub.ingest.worker import IngestStats
+from protocol import Reason
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,7 @@ ROLES = ("gate", "classroom")
 DEVICE_STATES = ("unknown", "online", "offline")
 SEVERITIES = ("critical", "major", "minor", "warning")
 NOTIFICATION_STATES = ("pending", "failed")
+DEAD_LETTER_REASONS = (*(r.value for r in Reason), STORAGE_REJECTED)
 
 
 class HubCollector(Collector):
@@ -168,7 +171,10 @@ class HubCollector(Collector):
             yield CounterMetricFamily(name, text, value=getattr(stats, attribute))
         dead = CounterMetricFamily("smartschool_ingest_dead_letters", "Messages dead-lettered"
                                    " by reason", labels=["reason"])
-        for reason, n in sorted(stats.dead_letters_by_reason().items()):
+        # Every reason there is, at 0 until it happens (as the gauges above), plus any
+        # the writer met that this list lacks.
+        counted = dict.fromkeys(DEAD_LETTER_REASONS, 0) | stats.dead_letters_by_reason()
+        for reason, n in sorted(counted.items()):
             dead.add_metric([reason], n)
         yield dead
         yield _histogram("smartschool_ingest_batch_seconds",

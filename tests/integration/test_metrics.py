@@ -94,6 +94,10 @@ def test_metrics_move_with_real_ingest(hub: Hub, publisher: mqtt.Client,
     assert value(before, "smartschool_broker_subscribed") == 1
     assert value(before, "smartschool_ingest_received_total") == 0
     assert value(before, "smartschool_ingest_batch_seconds_count") == 0
+    # every reason present from the start, so an alert needs no `or vector(0)`
+    assert value(before, "smartschool_ingest_dead_letters_total", reason="not-json") == 0
+    assert ("smartschool_ingest_dead_letters_total",
+            (("reason", "storage-rejected"),)) in before
     assert value(before, "smartschool_devices", role="gate", state="unknown") == 1
     assert value(before, "smartschool_devices", role="gate", state="online") == 0
     assert value(before, "smartschool_alarms_open", severity="major") == 0
@@ -121,6 +125,7 @@ def test_metrics_move_with_real_ingest(hub: Hub, publisher: mqtt.Client,
     assert value(after, "smartschool_ingest_duplicates_dropped_total") == 1
     assert value(after, "smartschool_ingest_dead_letters_total", reason="not-json") == 1
     assert value(after, "smartschool_ingest_dead_letters_total", reason="invalid") == 1
+    assert value(after, "smartschool_ingest_dead_letters_total", reason="too-large") == 0
     batches = value(after, "smartschool_ingest_batches_total")
     assert batches >= 1
     # every committed batch is observed once in each histogram, +Inf holding them all
