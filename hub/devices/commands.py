@@ -160,7 +160,13 @@ def send_command(conn: Conn, sender: CommandSender | None, *, device: str, name:
     """Check, record, publish. The row is written before publishing, so every command
     sent is audited even if the hub stops right after. One the broker did not take
     (unreachable, or no broker in this process: ``sender`` None) is returned ``failed``:
-    recorded, never sent; the operator sends it again."""
+    recorded, never sent; the operator sends it again.
+
+    ``conn`` is in autocommit mode (the API's pool is): the row must be committed before
+    the command goes out, or ingest could not link the device's reply to it.
+    """
+    if not conn.autocommit:
+        raise ValueError("send_command needs an autocommit connection")
     school, device_role = visible_device(conn, device, role=role, user_school=user_school)
     problem = command_problem(name, device_role, args)
     if problem is not None:

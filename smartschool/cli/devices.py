@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -171,3 +172,84 @@ def device_token(
         "sync: section names the hub (firmware_configs/gate.example.yaml).",
         err=True,
     )
+
+
+# Commands to devices (issue #13): the API's command, from the command line.
+def _command_args(pairs: list[str]) -> dict[str, object]:
+    """``k=v`` pairs; a value that reads as JSON (5, 0.5, true) is taken as such."""
+    import json
+
+    args: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise fail(f"--arg {pair!r} is not key=value")
+        try:
+            args[key] = json.loads(text)
+        except ValueError:
+            args[key] = text
+    return args
+
+
+@app.command("command")
+def device_command(
+    device: Annotated[str, typer.Argument(help="Device id.")],
+    command: Annotated[str, typer.Argument(
+        help="open-gate, hold-open, release, ping, reload-config or sync-gallery.")],
+    arg: Annotated[list[str] | None, typer.Option(
+        "--arg", help="An argument as key=value (repeatable), e.g. --arg seconds=5.")] = None,
+    expires_in: Annotated[int, typer.Option(
+        help="Seconds after which the device refuses the command.")] = 30,
+    wait: Annotated[float, typer.Option(
+        help="Seconds to wait for the device's reply (0: do not wait).")] = 10.0,
+) -> None:
+    """Send a command to a device as the API does (audited, as cli:<user>) and print it as
+    JSON, then its reply. Exit 0 when the device replied ok, 1 when it failed, refused
+    or did not answer in time."""
+    import dataclasses
+    import getpass
+    import json
+    import time
+
+    from core.settings import get_settings
+    from hub.db import connect
+    from hub.devices.commands import Command, CommandError, get_command, send_command
+    from hub.devices.sender import CommandSender
+    from hub.service import broker_tls
+
+    settings = get_settings()
+    if not settings.mqtt_url:
+        raise fail("SMARTSCHOOL_MQTT_URL is not set: the hub's broker, e.g. mqtts://broker:8883")
+    try:
+        operator = f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        operator = "cli"
+    password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+    sender = CommandSender(settings.mqtt_url,
+                           client_id=f"{settings.hub_client_id}-cli-{os.getpid()}",
+                           username=settings.mqtt_username, password=password,
+                           tls=broker_tls(settings))
+
+    def show(c: Command) -> None:
+        typer.echo(json.dumps(dataclasses.asdict(c), default=str, ensure_ascii=False))
+
+    try:
+        # Autocommit: the audit row must be committed before the device can answer it.
+        with connect(database_url(settings), autocommit=True) as conn:
+            # The command line holds the database: it acts for the district.
+            sent = send_command(conn, sender, device=device, name=command,
+                                args=_command_args(arg or []), issued_by=operator,
+                                role="district_admin", user_school=None, ttl_s=expires_in)
+            show(sent)
+            state, deadline = sent, time.monotonic() + wait
+            while state.state == "sent" and time.monotonic() < deadline:
+                time.sleep(0.2)  # the reply lands in the database through ingest
+                state = get_command(conn, device, sent.id) or state
+    except CommandError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        sender.close()
+    if state is not sent:
+        show(state)
+    if state.state != "replied":
+        raise fail(f"command {sent.id}: {state.state}", 1)

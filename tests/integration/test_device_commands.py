@@ -317,3 +317,36 @@ def test_a_command_the_broker_never_took_is_audited_as_failed(pg_url: str,
         assert r.json()["state"] == "failed" and r.json()["issued_by"] == "tt"
         log = api.get(f"/api/v1/devices/{OTHER_GATE}/commands", headers=headers).json()
         assert [c["state"] for c in log] == ["failed"]
+
+
+def test_the_command_line_sends_the_same_command(hub: Hub, broker: Broker, tmp_path: Path,
+                                                 pg_url: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from core.settings import get_settings
+    from smartschool.cli import app
+
+    monkeypatch.setenv("SMARTSCHOOL_DATABASE_URL", pg_url)
+    monkeypatch.setenv("SMARTSCHOOL_MQTT_URL", broker.url)
+    monkeypatch.setattr("getpass.getuser", lambda: "vanhanh")
+    agent = start_gate(broker, tmp_path)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["devices", "command", GATE, "open-gate",
+                                          "--arg", "seconds=1.5"])
+        assert result.exit_code == 0, result.output
+        sent, done = (json.loads(line) for line in result.stdout.splitlines())
+        assert sent["args"] == {"seconds": 1.5} and sent["issued_by"] == "cli:vanhanh"
+        assert done["state"] == "replied" and "event_seq" in done["reply"]
+        assert pulses(agent) == 1 and agent.relay.last_pulse_s == 1.5  # type: ignore[attr-defined]
+
+        result = CliRunner().invoke(app, ["devices", "command", ROOM, "open-gate"])
+        assert result.exit_code == 2 and "a gate's command" in result.stderr
+        result = CliRunner().invoke(app, ["devices", "command", GATE, "ping", "--arg", "x"])
+        assert result.exit_code == 2 and "not key=value" in result.stderr
+    finally:
+        get_settings.cache_clear()
+        agent.stop()
