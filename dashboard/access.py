@@ -35,7 +35,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 from dashboard.builders.district import SCHOOL_PATH
 from hub.access import ALARM_ACTING_ROLES, PERSON_ROLES, ROLES, SCHOOL_SCOPED_ROLES
 
-Page = Literal["district", "school", "equipment"]
+Page = Literal["district", "school", "equipment", "kpi"]
 # What the wall's gate panel shows: per-school counts; passages with their class and
 # decision; passages with masked names too.
 WallView = Literal["aggregate", "classes", "names"]
@@ -44,6 +44,8 @@ KIOSK_ROLE: Final = "kiosk"
 KIOSK_USERNAME: Final = "kiosk"
 
 EQUIPMENT_PATH: Final = "/equipment"
+# The plan's targets (issue #13): every signed-in role, narrowed by school_filter.
+KPI_PATH: Final = "/kpi"
 LOGIN_PATH: Final = "/login"
 LOGOUT_PATH: Final = "/logout"
 MAX_NEXT_LEN: Final = 2000
@@ -91,6 +93,8 @@ def page_of(pathname: str | None) -> tuple[Page, str | None]:
     path = (pathname or "/").rstrip("/") or "/"
     if path == EQUIPMENT_PATH:
         return "equipment", None
+    if path == KPI_PATH:
+        return "kpi", None
     if path.startswith(SCHOOL_PATH) and len(path) > len(SCHOOL_PATH):
         return "school", unquote(path[len(SCHOOL_PATH):])
     return "district", None
@@ -99,7 +103,7 @@ def page_of(pathname: str | None) -> tuple[Page, str | None]:
 def is_page_path(pathname: str) -> bool:
     """Paths that load a dashboard page in the browser (not assets, not Dash's API)."""
     path = pathname.rstrip("/") or "/"
-    return path in ("/", EQUIPMENT_PATH) or (
+    return path in ("/", EQUIPMENT_PATH, KPI_PATH) or (
         path.startswith(SCHOOL_PATH) and len(path) > len(SCHOOL_PATH))
 
 
@@ -134,7 +138,7 @@ def may_view(viewer: Viewer | None, page: Page, school: str | None = None, *,
         return Access.DENY if viewer.school_scoped else Access.ALLOW
     if page == "school":
         return Access.ALLOW if sees_school(viewer, school) else Access.DENY
-    return Access.ALLOW  # equipment: every role, narrowed by school_filter
+    return Access.ALLOW  # equipment and kpi: every role, narrowed by school_filter
 
 
 def wall_view(viewer: Viewer | None, *, names: bool) -> WallView:

@@ -34,7 +34,7 @@ from core.settings import Settings
 from dashboard.data.district import DistrictSnapshot, SnapshotCache, district_now, load_district
 from dashboard.i18n import t
 from dashboard.login import DashboardAuth
-from dashboard.pages import district, equipment, school, shell
+from dashboard.pages import district, equipment, kpi, school, shell
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ def create_app(settings: Settings, *, database_url: str,
     app.validation_layout = shell.validation_layout(settings.language)  # type: ignore[assignment]
     shell.register_callbacks(app, default_lang=settings.language, auth=auth)
     equipment.register_callbacks(app, pool=pool, settings=settings, auth=auth)
+    kpi.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     school.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     district.register_callbacks(
         app,

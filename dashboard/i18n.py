@@ -56,6 +56,7 @@ STRINGS: Final[dict[Lang, dict[str, str]]] = {
         # equipment page (issue #6)
         "nav_district": "Tổng quan",
         "nav_equipment": "Thiết bị",
+        "nav_kpi": "Chỉ tiêu",
         "eq_title": "Quản lý thiết bị",
         "eq_subtitle": "Máy chiếu và thiết bị phòng học · trạng thái trực tiếp và cảnh báo",
         "eq_all_schools": "Tất cả các trường",
@@ -215,6 +216,7 @@ STRINGS: Final[dict[Lang, dict[str, str]]] = {
         # equipment page (issue #6)
         "nav_district": "Overview",
         "nav_equipment": "Equipment",
+        "nav_kpi": "Targets",
         "eq_title": "Equipment management",
         "eq_subtitle": "Projectors and classroom equipment · live state and alarms",
         "eq_all_schools": "All schools",

@@ -30,9 +30,10 @@ from dashboard.access import (
 )
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
-from dashboard.pages import district, equipment, school
+from dashboard.pages import district, equipment, kpi, school
 
-PAGES: Final = (("/", "nav_district"), (EQUIPMENT_PATH, "nav_equipment"))
+PAGES: Final = (("/", "nav_district"), (EQUIPMENT_PATH, "nav_equipment"),
+                (kpi.PATH, "nav_kpi"))
 
 
 def layout() -> html.Div:
@@ -47,7 +48,7 @@ def layout() -> html.Div:
 
 def validation_layout(lang: Lang) -> html.Div:
     return html.Div([layout(), district.layout(lang), equipment.layout(lang),
-                     school.layout(lang, ""), login_required(lang, "/"),
+                     kpi.layout(), school.layout(lang, ""), login_required(lang, "/"),
                      not_allowed(lang, "school", None)])
 
 
@@ -125,6 +126,8 @@ def register_callbacks(app: Dash, *, default_lang: Lang, auth: DashboardAuth) ->
             return not_allowed(lang, page, viewer)
         if page == "equipment":
             return equipment.layout(default_lang)
+        if page == "kpi":
+            return kpi.layout()
         if page == "school" and school_id is not None:
             return school.layout(default_lang, school_id)
         return district.layout(default_lang)
