@@ -41,6 +41,8 @@ def _signed_in(conn: Conn, secret: str, token: str) -> bool:
     "/api/health",
     response_model=HealthPublic,
     responses={503: {"model": HealthPublic, "description": "The database is unreachable"}},
+    # `ingest` only where ingest runs in this process: elsewhere the answer stays as it was
+    response_model_exclude_unset=True,
 )
 def health(ctx: ContextDep, response: Response, token: OptionalToken = None) -> HealthPublic:
     detail = None
@@ -52,13 +54,14 @@ def health(ctx: ContextDep, response: Response, token: OptionalToken = None) -> 
     except psycopg.Error as exc:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         detail = f"database unreachable: {type(exc).__name__}"
-    return HealthPublic(
+    answer = HealthPublic(
         status="degraded" if detail else "ok",
         mqtt=ctx.mqtt_display if shown else None,
         database=ctx.database_display if shown else None,
         detail=detail,
-        ingest=_ingest(ctx),
     )
+    ingest = _ingest(ctx)
+    return answer if ingest is None else answer.model_copy(update={"ingest": ingest})
 
 
 def _ingest(ctx: ContextDep) -> IngestHealthPublic | None:
