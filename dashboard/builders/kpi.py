@@ -108,9 +108,12 @@ def unmet_count(unit: ScopeKpi) -> int:
 
 
 def unit_label(unit: ScopeKpi, lang: Lang) -> str:
-    """"Phường Hòa Nghĩa" and "Trường THCS A" as they are; a bare ward name gets its level."""
-    level = w(lang, unit.scope)
-    return unit.name if unit.name.casefold().startswith(level.casefold()) \
+    """A school by its name (it carries its level); a ward as "Phường ..." whether or not
+    the register wrote the word."""
+    if unit.scope != "ward":
+        return unit.name
+    level = w(lang, "ward")
+    return unit.name if unit.name.casefold().startswith(("phường", level.casefold())) \
         else f"{level} {unit.name}"
 
 
