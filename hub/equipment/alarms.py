@@ -255,21 +255,46 @@ def get_alarm(conn: Conn, alarm_id: int) -> AlarmPublic:
 
 def list_alarms(
     conn: Conn, *, state: StateFilter = "open", school: str | None = None,
-    limit: int = 200,
+    limit: int = 200, after: tuple[int, int, str, int] | None = None,
 ) -> list[AlarmPublic]:
-    # Order: unacknowledged first, then severity, newest first: what needs a person on top.
+    """``after`` is the sort key of the last row shown (alarm_sort_key) to continue
+    after it (hub/api/paging.py)."""
+    # Order: unacknowledged first, then severity, newest first: what needs a person on top
+    # (the id breaks ties, so a keyset can continue exactly after a row).
+    a_ack, a_sev, a_at, a_id = after if after is not None else (None, None, None, None)
     with conn.cursor(row_factory=class_row(AlarmPublic)) as cur:
         cur.execute(
             _SELECT
             + f" where {_STATE_WHERE[state]}"
             + """ and (%(school)s::text is null or a.school_id = %(school)s)
-            order by (a.state in ('active_unack', 'cleared_unack')) desc,
-                     array_position(array['critical','major','minor','warning'], a.severity),
-                     a.last_raised_at desc
+              and (%(a_ack)s::int is null
+                   or (a.state not in ('active_unack', 'cleared_unack'))::int > %(a_ack)s
+                   or ((a.state not in ('active_unack', 'cleared_unack'))::int = %(a_ack)s
+                       and (coalesce(array_position(array['critical','major','minor',
+                                     'warning'], a.severity), 5) > %(a_sev)s
+                            or (coalesce(array_position(array['critical','major','minor',
+                                         'warning'], a.severity), 5) = %(a_sev)s
+                                and (a.last_raised_at, a.id)
+                                    < (%(a_at)s::timestamptz, %(a_id)s::bigint)))))
+            order by (a.state not in ('active_unack', 'cleared_unack'))::int,
+                     coalesce(array_position(array['critical','major','minor','warning'],
+                                             a.severity), 5),
+                     a.last_raised_at desc, a.id desc
             limit %(limit)s""",
-            {"school": school, "limit": limit},
+            {"school": school, "limit": limit, "a_ack": a_ack, "a_sev": a_sev,
+             "a_at": a_at, "a_id": a_id},
         )
         return cur.fetchall()
+
+
+_SEVERITY_RANK: Final = {"critical": 1, "major": 2, "minor": 3, "warning": 4}
+
+
+def alarm_sort_key(alarm: AlarmPublic) -> tuple[int, int, str, int]:
+    """Where an alarm sits in list_alarms' order, for a cursor to continue after it."""
+    acked = int(alarm.state not in ("active_unack", "cleared_unack"))
+    return (acked, _SEVERITY_RANK.get(alarm.severity, 5), alarm.last_raised_at.isoformat(),
+            alarm.id)
 
 
 # -- work orders ----------------------------------------------------------------------

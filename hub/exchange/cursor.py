@@ -3,7 +3,7 @@ up. Pure.
 
 A cursor is ``base64url(version.xid.seq).mac``: the mac (HMAC-SHA256 under the API's
 signing key, truncated to 16 bytes) lets the hub refuse an edited or invented cursor with
-a 400 rather than silently start somewhere a consumer never was. The empty cursor (no
+a 422 rather than silently start somewhere a consumer never was. The empty cursor (no
 ``since``) is the start of the log.
 """
 
@@ -76,3 +76,42 @@ def decode(cursor: str, *, key: str, purpose: str = "feed") -> Position:
     if xid >= _LIMIT or seq >= _LIMIT:
         raise CursorError("not a cursor this hub handed out")
     return Position(xid, seq)
+
+
+# Keyset cursors of the history lists (events, dead letters, notifications, alarms): the
+# sort key of the last row shown, as JSON, signed the same way for its own list.
+_KEYS_VERSION: Final = b"k1"
+KeyValue = str | int
+
+
+def encode_keys(values: tuple[KeyValue, ...], *, key: str, purpose: str) -> str:
+    import json
+
+    body = _KEYS_VERSION + json.dumps(list(values), separators=(",", ":")).encode()
+    return f"{_b64(body)}.{_b64(_mac(body, key, purpose))}"
+
+
+def decode_keys(cursor: str, *, key: str, purpose: str,
+                types: tuple[type[KeyValue], ...]) -> tuple[KeyValue, ...]:
+    """The sort key a list cursor names (as many values as ``types``, each of its type),
+    or CursorError."""
+    import json
+
+    if not cursor or len(cursor) > MAX_LEN or cursor.count(".") != 1:
+        raise CursorError("not a cursor this hub handed out")
+    body_text, mac_text = cursor.split(".")
+    try:
+        body, mac = _unb64(body_text), _unb64(mac_text)
+    except (binascii.Error, ValueError) as exc:
+        raise CursorError("not a cursor this hub handed out") from exc
+    if not hmac.compare_digest(mac, _mac(body, key, purpose)):
+        raise CursorError("the cursor was altered or comes from another list")
+    try:
+        values = json.loads(body.removeprefix(_KEYS_VERSION)) if body.startswith(
+            _KEYS_VERSION) else None
+    except ValueError:
+        values = None
+    if (not isinstance(values, list) or len(values) != len(types)
+            or not all(type(v) is t for v, t in zip(values, types, strict=True))):
+        raise CursorError("not a cursor this hub handed out")
+    return tuple(values)

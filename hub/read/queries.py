@@ -252,7 +252,11 @@ def list_events(
     device: str | None = None,
     school: str | None = None,
     limit: int = 100,
+    before: tuple[str, str, str, int] | None = None,
 ) -> list[GateEventPublic]:
+    """Newest first; ``before`` (received_at, ts, device, seq of the last row shown, times
+    in ISO 8601) continues the list after that row (hub/api/paging.py)."""
+    b_recv, b_ts, b_dev, b_seq = before if before is not None else (None, None, None, None)
     with conn.cursor(row_factory=class_row(GateEventPublic)) as cur:
         cur.execute(
             """
@@ -266,10 +270,15 @@ def list_events(
             left join classes c on c.id = st.class_id
             where (%(device)s::text is null or e.device_id = %(device)s)
               and (%(school)s::text is null or e.school_id = %(school)s)
-            order by e.received_at desc, e.ts desc
+              and (%(b_recv)s::timestamptz is null
+                   or (e.received_at, e.ts, e.device_id, e.seq)
+                      < (%(b_recv)s::timestamptz, %(b_ts)s::timestamptz, %(b_dev)s::text,
+                         %(b_seq)s::bigint))
+            order by e.received_at desc, e.ts desc, e.device_id desc, e.seq desc
             limit %(limit)s
             """,
-            {"device": device, "school": school, "limit": limit},
+            {"device": device, "school": school, "limit": limit, "b_recv": b_recv,
+             "b_ts": b_ts, "b_dev": b_dev, "b_seq": b_seq},
         )
         return cur.fetchall()
 
@@ -305,15 +314,21 @@ def gate_activity(conn: Conn, *, since: datetime) -> list[GateActivity]:
 
 
 def list_dead_letters(
-    conn: Conn, *, limit: int = 100
+    conn: Conn, *, limit: int = 100, before: tuple[str, int] | None = None
 ) -> list[DeadLetterPublic]:
+    """Newest first; ``before`` (received_at in ISO 8601, id of the last row shown)
+    continues after that row."""
+    b_recv, b_id = before if before is not None else (None, None)
     with conn.cursor(row_factory=class_row(DeadLetterPublic)) as cur:
         cur.execute(
             """
             select id, topic, reason, detail, payload_size, received_at
-            from dead_letters order by received_at desc, id desc limit %(limit)s
+            from dead_letters
+            where %(b_recv)s::timestamptz is null
+               or (received_at, id) < (%(b_recv)s::timestamptz, %(b_id)s::bigint)
+            order by received_at desc, id desc limit %(limit)s
             """,
-            {"limit": limit},
+            {"limit": limit, "b_recv": b_recv, "b_id": b_id},
         )
         return cur.fetchall()
 

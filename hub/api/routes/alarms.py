@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
-from hub.api.deps import ConnDep, CurrentUser, SchoolFilterDep
+from hub.api import paging
+from hub.api.deps import ConnDep, ContextDep, CurrentUser, SchoolFilterDep
 from hub.api.responses import AUTHED, CONFLICT, FORBIDDEN, NOT_FOUND
 from hub.equipment import actions, alarms
 from hub.equipment.alarms import AlarmPublic, StateFilter, WorkOrderPublic
@@ -31,16 +32,25 @@ class WorkOrderIn(BaseModel):
     note: str | None = Field(default=None, max_length=alarms.MAX_COMMENT)
 
 
-@router.get("/alarms", response_model=list[AlarmPublic])
+@router.get("/alarms", response_model=list[AlarmPublic], responses=paging.PAGED)
 def read_alarms(
+    ctx: ContextDep,
+    response: Response,
     conn: ConnDep,
     schools: SchoolFilterDep,
     state: StateFilter = "open",
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    cursor: paging.CursorParam = None,
 ) -> list[AlarmPublic]:
+    after = paging.after(ctx, cursor, purpose="alarms", types=(int, int, str, int))
     if schools.matches_nothing:
         return []
-    return alarms.list_alarms(conn, state=state, school=schools.school, limit=limit)
+    rows = alarms.list_alarms(conn, state=state, school=schools.school, limit=limit,
+                              after=after)  # type: ignore[arg-type]
+    if rows:
+        paging.set_next(response, ctx, purpose="alarms", full=len(rows) == limit,
+                        last=alarms.alarm_sort_key(rows[-1]))
+    return rows
 
 
 @router.post("/alarms/{alarm_id}/ack", response_model=AlarmPublic, responses=_ACTION)

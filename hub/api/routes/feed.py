@@ -5,7 +5,7 @@ staff, daily attendance and the equipment inventory after an opaque cursor, olde
 first, each with its document (docs/exchange/: versioned JSON Schemas) as the row is now,
 and the cursor to ask from next. A consumer that stores ``next_cursor`` after applying a
 page never misses or repeats a change (hub/exchange/feed.py says why). Exchange accounts
-and district admins only; an edited or invented cursor is a 400.
+and district admins only; an edited or invented cursor is a 422.
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def read_feed(
         try:
             after = cursors.decode(since, key=ctx.secret)
         except cursors.CursorError as exc:
-            raise HTTPException(status_code=status.HTTP_400_BAD_REQUEST,
+            # 422 like any other invalid parameter: the cursor's shape is in the OpenAPI
+            # document, its signature cannot be.
+            raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
                                 detail=f"since: {exc}") from exc
     wanted: tuple[Kind, ...] = KINDS
     if kinds is not None:

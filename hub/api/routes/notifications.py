@@ -8,12 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel
 
 from hub.access import ADMIN_ROLES
 from hub.accounts.auth import User
-from hub.api.deps import ConnDep, CurrentUser, Day, SchoolFilterDep
+from hub.api import paging
+from hub.api.deps import ConnDep, ContextDep, CurrentUser, Day, SchoolFilterDep
 from hub.api.responses import AUTHED, FORBIDDEN, NOT_FOUND
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"],
@@ -42,8 +43,10 @@ def _require_admin(user: User) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "district or school admins only")
 
 
-@router.get("", response_model=list[NotificationPublic])
+@router.get("", response_model=list[NotificationPublic], responses=paging.PAGED)
 def list_notifications(
+    ctx: ContextDep,
+    response: Response,
     conn: ConnDep,
     user: CurrentUser,
     schools: SchoolFilterDep,
@@ -51,8 +54,10 @@ def list_notifications(
     state: Annotated[Literal["pending", "sent", "failed"] | None,
                      Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: paging.CursorParam = None,
 ) -> list[NotificationPublic]:
     _require_admin(user)
+    before = paging.after(ctx, cursor, purpose="notifications", types=(int,))
     if schools.matches_nothing:
         return []
     rows = conn.execute(
@@ -64,11 +69,17 @@ def list_notifications(
         where (%(school)s::text is null or st.school_id = %(school)s)
           and (%(day)s::date is null or o.day = %(day)s)
           and (%(status)s::text is null or o.status = %(status)s)
+          and (%(before)s::bigint is null or o.id < %(before)s)
         order by o.id desc limit %(limit)s
         """,
-        {"school": schools.school, "day": date, "status": state, "limit": limit},
+        {"school": schools.school, "day": date, "status": state, "limit": limit,
+         "before": before[0] if before is not None else None},
     ).fetchall()
-    return [_row(r) for r in rows]
+    found = [_row(r) for r in rows]
+    if found:
+        paging.set_next(response, ctx, purpose="notifications", full=len(found) == limit,
+                        last=(found[-1].id,))
+    return found
 
 
 def _row(r: Any) -> NotificationPublic:
