@@ -27,7 +27,8 @@ app = typer.Typer(
 )
 
 ROLE_HELP: Final = ("district_admin, control_room (no --school); school_admin, teacher, "
-                    "facility_manager (need --school).")
+                    "facility_manager (need --school); exchange: an outside system that "
+                    "reads the change feed only (no --school).")
 STDIN_HELP: Final = "Read the password from the first line of standard input."
 TABLE_HEADERS: Final = ("USERNAME", "ROLE", "SCHOOL", "FULL NAME", "STATE", "CLASSES")
 # How alarms reach an account (issue #13): add and set-contact.
