@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
 from hub.db import Conn
@@ -31,6 +32,7 @@ GUARDIAN_ZALO: Final = 0.55
 GUARDIAN_SMS: Final = 0.20  # the rest chose no channel: on record, not reachable
 ROOM_WITHOUT_PC: Final = 0.08
 PROJECTOR_IN_REPAIR: Final = 0.05
+PC_WITHOUT_PAPERS: Final = 0.15
 # Teachers come from elsewhere than the pupils (Thái Bình), born in the 1970s-90s, so
 # their generated personal ids never meet a pupil's.
 TEACHER_PROVINCE: Final = "034"
@@ -74,13 +76,16 @@ def seed_records_gaps(conn: Conn, district: District) -> GapCounts:
         else:
             channel, phone, address = "none", None, None
         guardians.append((s.code, channel, phone, address))
-    computers = [
-        (f"PC-{d.school_id}-{d.projector_asset.rsplit('-', 1)[-1]}", d.school_id,
-         d.room_name, d.id)
-        for d in district.devices
-        if d.projector_asset and d.room_name
-        and _share(d.projector_asset, "pc") >= ROOM_WITHOUT_PC
-    ]
+    computers = []
+    for d in district.devices:
+        if not (d.projector_asset and d.room_name) \
+                or _share(d.projector_asset, "pc") < ROOM_WITHOUT_PC:
+            continue
+        tag = f"PC-{d.school_id}-{d.projector_asset.rsplit('-', 1)[-1]}"
+        h = zlib.crc32(tag.encode())
+        # Most computers arrived with their papers; some records lack the purchase.
+        bought = None if _share(tag, "papers") < PC_WITHOUT_PAPERS else date(2020 + h % 5, 9, 1)
+        computers.append((tag, f"PC{h:08X}", bought, d.school_id, d.room_name, d.id))
     repair = [d.projector_asset for d in district.devices
               if d.projector_asset and _share(d.projector_asset, "repair") < PROJECTOR_IN_REPAIR]
     with conn.transaction(), conn.cursor() as cur:
@@ -101,12 +106,15 @@ def seed_records_gaps(conn: Conn, district: District) -> GapCounts:
             [list(column) for column in zip(*guardians, strict=True)] if guardians
             else [[], [], [], []])
         cur.executemany(
-            """insert into assets (tag, type, model, school_id, room_id, device_id)
-               select %s, 'pc', 'Dell OptiPlex 3000', %s,
+            """insert into assets (tag, type, model, serial, school_id, room_id, purchase_date,
+                                  warranty_end, device_id)
+               select %s, 'pc', 'Dell OptiPlex 3000', %s, %s,
                       (select id from rooms where school_id = %s and name = %s),
-                      (select id from devices where id = %s)
+                      %s, %s, (select id from devices where id = %s)
                on conflict (tag) do nothing""",
-            [(tag, school, school, room, dev) for tag, school, room, dev in computers])
+            [(tag, serial, school, school, room, bought,
+              None if bought is None else bought.replace(year=bought.year + 3), dev)
+             for tag, serial, bought, school, room, dev in computers])
         cur.execute("update assets set status = 'repair' where tag = any(%s)", (repair,))
     return GapCounts(len(no_moet), len(no_pid), len(teachers), len(guardians),
                      len(computers), len(repair))
