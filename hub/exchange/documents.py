@@ -1,7 +1,8 @@
 """The documents the city receives, one model per kind, and their JSON Schemas. No I/O.
 
 Named for what the city's education database (csdl.haiphong.edu.vn) holds: schools,
-learners by national id, staff, daily attendance and the equipment inventory. The
+learners by national id, staff, daily attendance and the equipment inventory, and the
+plan's monthly KPI snapshots. The
 schemas are versioned: a change a consumer could trip over (a field removed, renamed or
 retyped) is a new SCHEMA_VERSION with its own directory under docs/exchange/; adding an
 optional field is not. ``smartschool exchange schema`` prints or writes them, and
@@ -20,8 +21,9 @@ from hub.models import ApiModel
 
 SCHEMA_VERSION: Final = 1
 
-Kind = Literal["school", "learner", "staff", "attendance_daily", "equipment"]
-KINDS: Final[tuple[Kind, ...]] = ("school", "learner", "staff", "attendance_daily", "equipment")
+Kind = Literal["school", "learner", "staff", "attendance_daily", "equipment", "kpi_snapshot"]
+KINDS: Final[tuple[Kind, ...]] = ("school", "learner", "staff", "attendance_daily", "equipment",
+                                  "kpi_snapshot")
 
 _NATIONAL_ID = Field(
     default=None, pattern=r"^[0-9]{12}$",
@@ -93,7 +95,20 @@ class EquipmentDoc(ApiModel):
     updated_at: dt.datetime
 
 
-Document = SchoolDoc | LearnerDoc | StaffDoc | AttendanceDailyDoc | EquipmentDoc
+class KpiSnapshotDoc(ApiModel):
+    """One indicator of the plan for one month and scope, as snapshotted (migration 0016)."""
+
+    month: dt.date = Field(description="The month's first day")
+    scope: Literal["district", "ward", "school"]
+    scope_id: str = Field(description="Empty for the district, else the ward or school code")
+    indicator: str
+    numerator: int
+    denominator: int
+    target: float
+    taken_at: dt.datetime
+
+
+Document = SchoolDoc | LearnerDoc | StaffDoc | AttendanceDailyDoc | EquipmentDoc | KpiSnapshotDoc
 
 MODELS: Final[dict[Kind, type[ApiModel]]] = {
     "school": SchoolDoc,
@@ -101,6 +116,7 @@ MODELS: Final[dict[Kind, type[ApiModel]]] = {
     "staff": StaffDoc,
     "attendance_daily": AttendanceDailyDoc,
     "equipment": EquipmentDoc,
+    "kpi_snapshot": KpiSnapshotDoc,
 }
 # The file each schema is written to, named for what the city database holds.
 FILE_NAMES: Final[dict[Kind, str]] = {
@@ -109,6 +125,7 @@ FILE_NAMES: Final[dict[Kind, str]] = {
     "staff": "staff",
     "attendance_daily": "daily-attendance",
     "equipment": "equipment-inventory",
+    "kpi_snapshot": "kpi-snapshots",
 }
 
 

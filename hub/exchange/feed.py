@@ -29,6 +29,7 @@ from hub.exchange.documents import (
     Document,
     EquipmentDoc,
     Kind,
+    KpiSnapshotDoc,
     LearnerDoc,
     SchoolDoc,
     StaffDoc,
@@ -111,10 +112,16 @@ _QUERIES: Final[dict[str, str]] = {
                a.status, a.updated_at
           from assets a left join rooms r on r.id = a.room_id
          where a.tag = any(%(keys)s)""",
+    "kpi_snapshot": """
+        select concat_ws('/', month, scope, scope_id, indicator) as key, month, scope,
+               scope_id, indicator, numerator, denominator, target, taken_at
+          from kpi_snapshots
+         where concat_ws('/', month, scope, scope_id, indicator) = any(%(keys)s)""",
 }
 _MODELS: Final[dict[str, Any]] = {
     "school": SchoolDoc, "learner": LearnerDoc, "staff": StaffDoc,
     "attendance_daily": AttendanceDailyDoc, "equipment": EquipmentDoc,
+    "kpi_snapshot": KpiSnapshotDoc,
 }
 
 
@@ -148,4 +155,5 @@ _KEYS: Final[dict[str, str]] = {
     "attendance_daily": "select s.code || '/' || a.day::text from attendance_daily a"
                         " join students s on s.id = a.student_id",
     "equipment": "select tag from assets",
+    "kpi_snapshot": "select concat_ws('/', month, scope, scope_id, indicator) from kpi_snapshots",
 }

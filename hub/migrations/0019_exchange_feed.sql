@@ -22,7 +22,8 @@ create table exchange_changes (
     xid           xid8 not null default pg_current_xact_id(),
     seq           bigint generated always as identity,
     kind          text not null check (kind in
-                    ('school', 'learner', 'staff', 'attendance_daily', 'equipment')),
+                    ('school', 'learner', 'staff', 'attendance_daily', 'equipment',
+                     'kpi_snapshot')),
     key           text not null,
     op            text not null check (op in ('upsert', 'delete')),
     primary key (xid, seq)
@@ -81,6 +82,26 @@ create trigger attendance_daily_exchange after insert or delete on attendance_da
 create trigger attendance_daily_exchange_update after update on attendance_daily
     for each row when (old is distinct from new) execute function exchange_log_attendance();
 
+-- A KPI snapshot (migration 0016) is keyed by month/scope/scope_id/indicator.
+create function exchange_log_kpi() returns trigger language plpgsql as $$
+begin
+    if tg_op in ('UPDATE', 'DELETE') then
+        if tg_op = 'DELETE' or (old.month, old.scope, old.scope_id, old.indicator)
+                is distinct from (new.month, new.scope, new.scope_id, new.indicator) then
+            insert into exchange_changes (kind, key, op) values ('kpi_snapshot',
+                concat_ws('/', old.month, old.scope, old.scope_id, old.indicator), 'delete');
+        end if;
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        insert into exchange_changes (kind, key, op) values ('kpi_snapshot',
+            concat_ws('/', new.month, new.scope, new.scope_id, new.indicator), 'upsert');
+    end if;
+    return null;
+end $$;
+
+create trigger kpi_snapshots_exchange after insert or update or delete on kpi_snapshots
+    for each row execute function exchange_log_kpi();
+
 -- Documents built from more than their own row: a pupil's new person code re-keys their
 -- days; a class renamed changes its pupils' documents, a room renamed its assets'.
 create function exchange_log_related() returns trigger language plpgsql as $$
@@ -118,4 +139,6 @@ union all select 'learner', code, 'upsert' from students
 union all select 'staff', code, 'upsert' from staff
 union all select 'equipment', tag, 'upsert' from assets
 union all select 'attendance_daily', s.code || '/' || a.day::text, 'upsert'
-    from attendance_daily a join students s on s.id = a.student_id;
+    from attendance_daily a join students s on s.id = a.student_id
+union all select 'kpi_snapshot', concat_ws('/', month, scope, scope_id, indicator), 'upsert'
+    from kpi_snapshots;

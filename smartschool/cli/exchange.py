@@ -18,7 +18,7 @@ app = typer.Typer(help="Exchange with the city: the documents outside systems re
 def exchange_schema(
     kind: Annotated[str | None, typer.Option(
         help="Only this kind's schema (school, learner, staff, attendance_daily, "
-             "equipment).")] = None,
+             "equipment, kpi_snapshot).")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Write the files under this directory (e.g. docs/exchange) instead of "
              "printing.")] = None,

@@ -228,16 +228,21 @@ def test_tampered_cursors_are_refused(client: TestClient) -> None:
 def test_kinds_narrow_the_feed(client: TestClient, pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("insert into assets (tag, type, school_id) values ('PJ-1', 'projector', 'a')")
+        conn.execute("insert into kpi_snapshots (month, scope, scope_id, indicator, numerator,"
+                     " denominator, target) values ('2025-09-01', 'district', '', 'rate', 9,"
+                     " 10, 0.95)")
     h = auth(client, "city")
 
     def narrowed() -> list[tuple[str, str]]:
-        r = client.get("/api/v1/feed", params={"kinds": "equipment,staff"}, headers=h)
+        r = client.get("/api/v1/feed", params={"kinds": "equipment,kpi_snapshot,staff"},
+                       headers=h)
         assert r.status_code == 200
         return [(c["kind"], c["key"]) for c in r.json()["changes"]]
 
     # (Other writers of the cluster may hold the feed back a moment: see the first test.)
-    assert wait_until(narrowed, timeout=60, what="the asset in the feed") == [
-        ("equipment", "PJ-1")]
+    assert wait_until(lambda: len(got := narrowed()) == 2 and got, timeout=60,
+                      what="the asset and the snapshot in the feed") == [
+        ("equipment", "PJ-1"), ("kpi_snapshot", "2025-09-01/district//rate")]
 
 
 EXCHANGE_REFUSED = [

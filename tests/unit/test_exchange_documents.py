@@ -28,7 +28,8 @@ def test_every_kind_has_a_versioned_schema() -> None:
     assert all(name.startswith(f"v{SCHEMA_VERSION}/") for name in schema_files())
     assert {s["$id"] for s in schema_files().values()} == {
         f"urn:smartschool:exchange:v{SCHEMA_VERSION}:{n}" for n in
-        ("schools", "learners", "staff", "daily-attendance", "equipment-inventory")}
+        ("schools", "learners", "staff", "daily-attendance", "equipment-inventory",
+         "kpi-snapshots")}
 
 
 AT = dt.datetime(2025, 9, 8, 6, 50, tzinfo=dt.UTC)
@@ -48,6 +49,12 @@ CASES = [
                    "updated_at": AT.isoformat()}, True),
     ("equipment", {"tag": "PJ-1", "type": "fridge", "school": "a", "status": "in_service",
                    "updated_at": AT.isoformat()}, False),
+    ("kpi_snapshot", {"month": "2025-09-01", "scope": "district", "scope_id": "",
+                      "indicator": "attendance_rate", "numerator": 90, "denominator": 100,
+                      "target": 0.95, "taken_at": AT.isoformat()}, True),
+    ("kpi_snapshot", {"month": "2025-09-01", "scope": "province", "scope_id": "",
+                      "indicator": "x", "numerator": 1, "denominator": 2, "target": 1,
+                      "taken_at": AT.isoformat()}, False),
 ]
 
 

@@ -1,7 +1,8 @@
 """The change feed for outside systems (issue 15, exchange with the city).
 
 ``GET /api/v1/feed?kinds=&since=CURSOR&limit=``: the changes to schools, learners,
-staff, daily attendance and the equipment inventory after an opaque cursor, oldest
+staff, daily attendance, the equipment inventory and KPI snapshots after an opaque cursor,
+oldest
 first, each with its document (docs/exchange/: versioned JSON Schemas) as the row is now,
 and the cursor to ask from next. A consumer that stores ``next_cursor`` after applying a
 page never misses or repeats a change (hub/exchange/feed.py says why). Exchange accounts
