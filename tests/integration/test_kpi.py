@@ -266,3 +266,22 @@ def test_the_yearly_report_in_vietnamese(clients: dict[str, TestClient]) -> None
     assert sheet is not None
     assert {row[1] for row in list(sheet.iter_rows(values_only=True))[2:]} == {"s-b"}
     assert clients["admin"].get("/api/v1/kpi/export?format=csv").status_code == 422
+
+
+def test_the_hourly_maintenance_takes_the_month_on_its_last_day(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.equipment.evaluator import Evaluator
+
+    ev = Evaluator(url, kpi_tz=VN)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # Not the month's last day (whatever today is, for this run): nothing taken.
+        monkeypatch.setattr(snapshots, "is_month_end", lambda _day: False)
+        ev._maintain(conn)
+        assert conn.execute("select count(*) from kpi_snapshots").fetchone() == (0,)
+        # The last day: every hourly run (re)takes the month, the last one wins.
+        monkeypatch.setattr(snapshots, "is_month_end", lambda _day: True)
+        ev._maintain(conn)
+        ev._maintain(conn)
+        month = datetime.now(VN).date().replace(day=1)
+        assert conn.execute("select count(*), min(month), max(month) from kpi_snapshots"
+                            ).fetchone() == (42, month, month)
