@@ -268,3 +268,36 @@ def test_the_exchange_role_reads_the_feed_and_nothing_else(client: TestClient) -
         # The people keep their own routes.
         assert client.get("/api/v1/me", headers=auth(client, user)).status_code == 200
     assert client.get("/api/v1/feed").status_code == 401
+
+
+def test_the_dashboard_refuses_an_exchange_account(pg_url: str, tmp_path: Path) -> None:
+    """A machine's password opens no page: its sign-in fails like a wrong password, while
+    a person's succeeds on the same dashboard."""
+    import re
+
+    from dashboard.app import close_app
+    from dashboard.app import create_app as create_dashboard
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(SEED.encode())
+        create_user(conn, username="city", password=PASSWORD, role="exchange")
+        create_user(conn, username="da", password=PASSWORD, role="district_admin")
+    app = create_dashboard(Settings(_env_file=None, data_dir=tmp_path, secret_key="k" * 48),
+                           database_url=pg_url)
+    try:
+        client = app.server.test_client()
+
+        def sign_in(user: str) -> Any:
+            form = client.get("/login").get_data(as_text=True)
+            match = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert match is not None
+            return client.post("/login", data={"username": user, "password": PASSWORD,
+                                               "csrf": match.group(1)})
+
+        refused = sign_in("city")
+        assert refused.status_code == 401
+        assert "Set-Cookie" not in refused.headers or "smartschool_dashboard=" not in \
+            refused.headers["Set-Cookie"]
+        assert sign_in("da").status_code == 302
+    finally:
+        close_app(app)
