@@ -15,6 +15,7 @@ never wrong, only late.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -36,6 +37,7 @@ from hub.exchange.documents import (
 )
 
 MAX_LIMIT: Final = 1000
+_NATIONAL_ID: Final = re.compile(r"[0-9]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +136,10 @@ def _documents(conn: Conn, kind: str, keys: list[str]) -> dict[str, Document]:
     for row in rows:
         key = row.pop("key")
         if row.get("national_id") is not None:
-            row["national_id"] = row["national_id"].strip()
+            # char(12) pads; the column has no check of its own, and a value off the
+            # schema's 12 digits is left out rather than failing the whole page.
+            nid = row["national_id"].strip()
+            row["national_id"] = nid if _NATIONAL_ID.fullmatch(nid) else None
         out[key] = model(**row)
     return out
 

@@ -20,7 +20,7 @@ from core.settings import Settings
 from hub.accounts.auth import create_user
 from hub.api.app import create_app
 from hub.exchange import feed
-from hub.exchange.documents import KINDS, MODELS
+from hub.exchange.documents import KINDS, MODELS, LearnerDoc
 from hub.models import ApiModel
 from tests.conftest import wait_until
 
@@ -301,3 +301,19 @@ def test_the_dashboard_refuses_an_exchange_account(pg_url: str, tmp_path: Path) 
         assert sign_in("da").status_code == 302
     finally:
         close_app(app)
+
+
+def test_a_national_id_off_the_schema_is_left_out_not_a_failure(
+        client: TestClient, pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("insert into students (code, school_id, full_name, birth_date, gender,"
+                     " personal_id) values ('a-odd', 'a', 'X', '2012-01-01', 'M', 'not-an-id')")
+    city = Consumer(client, auth(client, "city"), limit=1000)
+
+    def arrived() -> bool:
+        city.poll()
+        return ("learner", "a-odd") in city.state
+
+    wait_until(arrived, timeout=60, what="the learner in the feed")
+    doc = city.state[("learner", "a-odd")]
+    assert isinstance(doc, LearnerDoc) and doc.national_id is None
