@@ -215,7 +215,9 @@ def _export_call(school: str) -> dict[str, Any]:
         "inputs": inputs,
         "changedPropIds": ["sc-exp-daily-csv.n_clicks"],
         "state": [{"id": "sc-school", "property": "data", "value": school},
-                  {"id": "sc-class", "property": "value", "value": None}],
+                  {"id": "sc-class", "property": "value", "value": None},
+                  {"id": {"page": "school", "type": "lang-switch"}, "property": "value",
+                   "value": "vi"}],
     }
 
 
