@@ -58,8 +58,8 @@ def encode(pos: Position, *, key: str, purpose: str = "feed") -> str:
     return f"{_b64(body)}.{_b64(_mac(body, key, purpose))}"
 
 
-def decode(cursor: str, *, key: str, purpose: str = "feed") -> Position:
-    """The position a cursor names, or CursorError."""
+def _signed_body(cursor: str, *, key: str, purpose: str, altered: str) -> bytes:
+    """The body of a cursor whose signature holds for ``purpose``, or CursorError."""
     if not cursor or len(cursor) > MAX_LEN or cursor.count(".") != 1:
         raise CursorError("not a cursor this hub handed out")
     body_text, mac_text = cursor.split(".")
@@ -68,7 +68,14 @@ def decode(cursor: str, *, key: str, purpose: str = "feed") -> Position:
     except (binascii.Error, ValueError) as exc:
         raise CursorError("not a cursor this hub handed out") from exc
     if not hmac.compare_digest(mac, _mac(body, key, purpose)):
-        raise CursorError("the cursor was altered or comes from elsewhere")
+        raise CursorError(altered)
+    return body
+
+
+def decode(cursor: str, *, key: str, purpose: str = "feed") -> Position:
+    """The position a cursor names, or CursorError."""
+    body = _signed_body(cursor, key=key, purpose=purpose,
+                        altered="the cursor was altered or comes from elsewhere")
     found = _BODY.fullmatch(body.decode("ascii", errors="replace"))
     if found is None:
         raise CursorError("not a cursor this hub handed out")
@@ -97,15 +104,8 @@ def decode_keys(cursor: str, *, key: str, purpose: str,
     or CursorError."""
     import json
 
-    if not cursor or len(cursor) > MAX_LEN or cursor.count(".") != 1:
-        raise CursorError("not a cursor this hub handed out")
-    body_text, mac_text = cursor.split(".")
-    try:
-        body, mac = _unb64(body_text), _unb64(mac_text)
-    except (binascii.Error, ValueError) as exc:
-        raise CursorError("not a cursor this hub handed out") from exc
-    if not hmac.compare_digest(mac, _mac(body, key, purpose)):
-        raise CursorError("the cursor was altered or comes from another list")
+    body = _signed_body(cursor, key=key, purpose=purpose,
+                        altered="the cursor was altered or comes from another list")
     try:
         values = json.loads(body.removeprefix(_KEYS_VERSION)) if body.startswith(
             _KEYS_VERSION) else None
