@@ -105,7 +105,8 @@ def test_migration_keeps_rows_and_builds_partitions(empty_pg_url: str) -> None:
             " cross join unnest(i.indkey) with ordinality k(attnum, n)"
             " join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum"
             " where i.indrelid = 'telemetry'::regclass and i.indisprimary").fetchone()
-        assert key == (["device_id", "seq", "metric", "ts"],)
+        # (device, outbox incarnation, seq) since migration 0011
+        assert key == (["device_id", "inc", "seq", "metric", "ts"],)
         indexes = dict(conn.execute(
             "select c.relname::text, am.amname::text from pg_index i"
             " join pg_class c on c.oid = i.indexrelid join pg_am am on am.oid = c.relam"
