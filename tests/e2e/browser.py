@@ -6,7 +6,9 @@ import contextlib
 import os
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 
 def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
@@ -129,3 +131,13 @@ def callbacks_settled(driver, quiet_ms: float = 500.0) -> bool:
     return bool(driver.execute_script(
         "const d = window.__dash; return !!d && d.started > 0 && d.done === d.started"
         " && performance.now() - d.last > arguments[0];", quiet_ms))
+
+
+def ten_oclock_zone() -> ZoneInfo:
+    """The whole-hour UTC offset whose wall clock reads ten o'clock now.
+
+    The dashboard reads the server's clock in the configured zone; in this zone it is
+    always mid-morning, whenever the test runs (in Vietnam time a page seeded for
+    the morning failed before its cutoffs had passed)."""
+    offset = (10 - datetime.now(UTC).hour + 12) % 24 - 12  # hours east of UTC, -12..11
+    return ZoneInfo(f"Etc/GMT{-offset:+d}")  # the Etc/ names count west of UTC

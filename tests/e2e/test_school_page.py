@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from tests.e2e.browser import (
     click_until,
     page_text,
     screenshot,
+    ten_oclock_zone,
     text_of,
     wait_for,
 )
@@ -46,16 +47,6 @@ STUDENTS = [
 ]
 REASON = "Ốm, phụ huynh đã báo"
 TEACHER, TEACHER_PW = "gv.7a1", "mat-khau-cua-co-giao"
-
-
-def ten_oclock_zone() -> ZoneInfo:
-    """The whole-hour UTC offset whose wall clock reads ten o'clock now.
-
-    The dashboard reads the server's clock in the configured zone; in this zone it is
-    always mid-morning, whenever the test runs (in Vietnam time it failed from midnight
-    to 01:15, before the absent cutoff of a school that started at 00:15)."""
-    offset = (10 - datetime.now(UTC).hour + 12) % 24 - 12  # hours east of UTC, -12..11
-    return ZoneInfo(f"Etc/GMT{-offset:+d}")  # the Etc/ names count west of UTC
 
 
 def seed(url: str, tz: ZoneInfo) -> None:
