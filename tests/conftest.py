@@ -9,6 +9,7 @@ PATH or /usr/sbin), so tests never see other clients' retained messages.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -147,3 +148,23 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
     return FACES
+
+
+@contextlib.contextmanager
+def running_hub(pg_url: str, broker: Broker, data_dir: Path) -> Iterator[Any]:
+    """A real hub (ingest + API) on the test broker, yielded once its subscription is
+    confirmed: the SUBACK, not the CONNACK, or a message published first finds no one."""
+    from core.settings import Settings
+    from hub.service import Hub
+
+    settings = Settings(_env_file=None, api_port=free_port(), data_dir=data_dir,
+                        hub_client_id=f"hub-{uuid.uuid4().hex[:6]}", secret_key="s" * 48)
+    service = Hub(settings, database_url=pg_url, mqtt_url=broker.url)
+    service.start()
+    try:
+        assert service.ingest is not None
+        wait_until(lambda: service.ingest and service.ingest.stats.subscribed,
+                   what="hub subscribed")
+        yield service
+    finally:
+        service.stop()

@@ -31,7 +31,7 @@ from hub.service import Hub
 from protocol import CmdPayload, ReplyPayload
 from protocol.messages import to_json
 from protocol.topics import Channel, Topic
-from tests.conftest import Broker, free_port, wait_until
+from tests.conftest import Broker, running_hub, wait_until
 from tests.integration.test_edge_link import Subscriber
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -64,14 +64,8 @@ def seed(url: str) -> None:
 @pytest.fixture
 def hub(pg_url: str, broker: Broker, tmp_path: Path) -> Iterator[Hub]:
     seed(pg_url)
-    settings = Settings(_env_file=None, api_port=free_port(), data_dir=tmp_path,
-                        hub_client_id=f"hub-{uuid.uuid4().hex[:6]}", secret_key="s" * 48)
-    service = Hub(settings, database_url=pg_url, mqtt_url=broker.url)
-    service.start()
-    assert service.ingest is not None
-    wait_until(lambda: service.ingest and service.ingest.stats.subscribed, what="hub subscribed")
-    yield service
-    service.stop()
+    with running_hub(pg_url, broker, tmp_path) as service:
+        yield service
 
 
 def client(hub: Hub, username: str) -> httpx.Client:

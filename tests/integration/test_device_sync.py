@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from core.settings import Settings, get_settings
+from core.settings import get_settings
 from edge.agent import build_agent
 from edge.cards.readers import SimulatedCardReader
 from edge.clock import DISTRICT_TZ, ManualClock
@@ -39,7 +39,7 @@ from hub.devices.tokens import hash_token, revoke_token
 from hub.devices.tokens import issue_token as issue_token_in
 from hub.service import Hub
 from protocol import CmdPayload
-from tests.conftest import FACES, Broker, free_port, wait_until
+from tests.conftest import FACES, Broker, running_hub, wait_until
 from tests.integration.test_edge_link import Subscriber
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -97,15 +97,8 @@ def seed(url: str) -> None:
 @pytest.fixture
 def hub(pg_url: str, broker: Broker, tmp_path: Path) -> Iterator[Hub]:
     seed(pg_url)
-    settings = Settings(_env_file=None, api_port=free_port(), data_dir=tmp_path,
-                        hub_client_id=f"hub-{uuid.uuid4().hex[:6]}", secret_key="s" * 48)
-    service = Hub(settings, database_url=pg_url, mqtt_url=broker.url)
-    service.start()
-    assert service.ingest is not None
-    # the SUBACK, not the CONNACK: a message published before it finds no subscriber
-    wait_until(lambda: service.ingest and service.ingest.stats.subscribed, what="hub subscribed")
-    yield service
-    service.stop()
+    with running_hub(pg_url, broker, tmp_path) as service:
+        yield service
 
 
 def base_url(hub: Hub) -> str:

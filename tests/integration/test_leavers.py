@@ -10,7 +10,6 @@ API refuses what a role may not do, and a second leave, without a 500.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,11 +20,10 @@ import numpy as np
 import psycopg
 import pytest
 
-from core.settings import Settings
 from faces.keys import KEY_ENV, new_key
 from hub.accounts.auth import create_user
 from hub.service import Hub
-from tests.conftest import Broker, free_port, wait_until
+from tests.conftest import Broker, running_hub, wait_until
 from tests.integration.test_device_sync import (
     OLDER,
     OLDER_CARD,
@@ -68,14 +66,8 @@ def hub(pg_url: str, broker: Broker, tmp_path: Path) -> Iterator[Hub]:
                                        ("gv.sync", "teacher", SCHOOL)):
             create_user(conn, username=username, password=STAFF_PASSWORD, role=role,
                         school_id=school)  # type: ignore[arg-type]
-    settings = Settings(_env_file=None, api_port=free_port(), data_dir=tmp_path,
-                        hub_client_id=f"hub-{uuid.uuid4().hex[:6]}", secret_key="s" * 48)
-    service = Hub(settings, database_url=pg_url, mqtt_url=broker.url)
-    service.start()
-    assert service.ingest is not None
-    wait_until(lambda: service.ingest and service.ingest.stats.subscribed, what="hub subscribed")
-    yield service
-    service.stop()
+    with running_hub(pg_url, broker, tmp_path) as service:
+        yield service
 
 
 def as_user(hub: Hub, username: str) -> httpx.Client:
