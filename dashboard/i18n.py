@@ -7,9 +7,13 @@ so a forgotten translation shows up on screen instead of crashing a callback.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import datetime
 from typing import Final, Literal, get_args
 from urllib.parse import parse_qs
+
+from dashboard import strings as _areas
 
 Lang = Literal["vi", "en"]
 LANGUAGES: Final[tuple[Lang, ...]] = get_args(Lang)
@@ -336,6 +340,23 @@ STRINGS: Final[dict[Lang, dict[str, str]]] = {
         "no_activity": "No gate passages in the last {minutes} minutes",
     },
 }
+
+
+
+def _merge_areas(into: dict[Lang, dict[str, str]]) -> None:
+    """Add each ``dashboard.strings`` module's VI/EN dicts; a key defined twice is an error."""
+    for info in sorted(pkgutil.iter_modules(_areas.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{_areas.__name__}.{info.name}")
+        pairs: tuple[tuple[Lang, str], ...] = (("vi", "VI"), ("en", "EN"))
+        for lang, attr in pairs:
+            table: dict[str, str] = getattr(module, attr)
+            clash = into[lang].keys() & table.keys()
+            if clash:
+                raise RuntimeError(f"dashboard.strings.{info.name} redefines {sorted(clash)}")
+            into[lang].update(table)
+
+
+_merge_areas(STRINGS)
 
 _WEEKDAYS: Final[dict[Lang, tuple[str, ...]]] = {
     "vi": ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"),
