@@ -58,6 +58,11 @@ _TEXTS: Final = {
     "sc-export-daily-label": "sc_export_daily",
 }
 
+# Hidden for a school that does not exist, so the page says so instead of empty charts.
+_DATA_PARTS: Final = ("sc-kpis", "sc-main", "sc-register-panel")
+_SHOWN: Final[tuple[dict[str, str], ...]] = ({},) * len(_DATA_PARTS)
+_HIDDEN: Final[tuple[dict[str, str], ...]] = ({"display": "none"},) * len(_DATA_PARTS)
+
 
 def school_from_path(pathname: str | None) -> str | None:
     """``/school/THCS-HN`` -> ``THCS-HN``; None for any other path."""
@@ -108,6 +113,7 @@ def layout(default_lang: Lang, school: str) -> html.Div:
                                   html.Div(id="sc-absent", className="sc-list")],
                                  className="sc-panel"),
                 ],
+                id="sc-main",
                 className="sc-main",
             ),
             html.Section(
@@ -135,6 +141,7 @@ def layout(default_lang: Lang, school: str) -> html.Div:
                     ),
                     html.Div(id="sc-register", className="sc-register"),
                 ],
+                id="sc-register-panel",
                 className="sc-panel sc-register-panel",
             ),
         ],
@@ -163,6 +170,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         Output("sc-class", "placeholder"),
         Output("sc-status", "children"),
         Output("sc-status", "className"),
+        *[Output(part, "style") for part in _DATA_PARTS],
         Input("sc-tick", "n_intervals"),
         Input(SWITCH, "value"),
         State("sc-school", "data"),
@@ -180,15 +188,17 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                     notice = t(lang, "session_ended" if viewer is None else "not_allowed_school")
                     return (*texts, t(lang, "not_allowed_title"), "", "", [],
                             build_arrivals_figure([], lang), [], [], [], None,
-                            t(lang, "sc_pick_class"), notice, "status error")
+                            t(lang, "sc_pick_class"), notice, "status error", *_SHOWN)
                 view = load_school(conn, school or "", tz, datetime.now(tz))
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school page could not read the database", exc_info=True)
-            return (*texts, *(no_update,) * 10, t(lang, "db_error"), "status error")
+            return (*texts, *(no_update,) * 10, t(lang, "db_error"), "status error",
+                    *(no_update,) * len(_DATA_PARTS))
         if view is None:
-            missing = t(lang, "sc_unknown_school")
-            return (*texts, missing, school or "", "", [], no_update, no_update, no_update,
-                    [], None, t(lang, "sc_pick_class"), missing, "status error")
+            missing = t(lang, "wall_unknown_school").format(school=school or "")
+            return (*texts, t(lang, "sc_unknown_school"), school or "", "", [], no_update,
+                    no_update, no_update, [], None, t(lang, "sc_pick_class"), missing,
+                    "status error", *_HIDDEN)
         title, subtitle, hours = build_school_header(view, lang, tz)
         options = build_class_options(view.classes, lang)
         ids = [o["value"] for o in options]
@@ -203,6 +213,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
             t(lang, "sc_pick_class"),
             "",
             "status hidden",
+            *_SHOWN,
         )
 
     @app.callback(
