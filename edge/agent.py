@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import resource
 import signal
@@ -174,7 +175,7 @@ def build_agent(
                 assert config.gate.face is not None
                 parts = face_parts(config.gate.face, config.device, camera=camera,
                                    gallery=gallery, synced=synced)
-            return GateAgent(
+            agent: Agent = GateAgent(
                 config, clock=clock, outbox=outbox,
                 relay=relay or _relay(config.gate, config.device),
                 cards=cards, reader=card_reader or _reader(config.gate),
@@ -185,14 +186,25 @@ def build_agent(
                 config_path=config_path, on_decision=on_decision,
                 password=password, host=host_metrics, protocol=protocol, netloop=netloop,
             )
-        assert config.classroom is not None  # projectors None: built from the config
-        return ClassroomAgent(
-            config, clock=clock, outbox=outbox, projectors=projectors,
-            password=password, host=host_metrics, protocol=protocol, netloop=netloop,
-        )
+        else:
+            assert config.classroom is not None  # projectors None: built from the config
+            agent = ClassroomAgent(
+                config, clock=clock, outbox=outbox, projectors=projectors,
+                password=password, host=host_metrics, protocol=protocol, netloop=netloop,
+            )
     except BaseException:
         outbox.close()
         raise
+    # Read at each status, so a gate's reload-config shows at its next connection.
+    agent.link.config_version = lambda: config_fingerprint(agent.config)
+    return agent
+
+
+def config_fingerprint(config: AgentConfig) -> str:
+    """The configuration version a device reports in ``status`` (issue #13, the fleet
+    view): the first 12 hex digits of the SHA-256 of the validated settings, so two devices
+    with the same effective configuration agree whatever the YAML's layout or comments."""
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:12]
 
 
 def raise_open_files_limit() -> int:

@@ -51,6 +51,7 @@ from core.mqtt import BrokerAddress, is_v5, make_client
 from core.version import __version__
 from edge.clock import Clock
 from edge.outbox import Outbox
+from edge.timesync import kernel_clock_synced
 from protocol.messages import PROTOCOL_VERSION, AckPayload, CmdPayload, StatusPayload, to_json
 from protocol.topics import Channel, Topic
 from protocol.validate import Accepted, decode
@@ -156,6 +157,10 @@ class Link:
         # Observability (issue #16): when the broker last confirmed a message of ours
         # (monotonic); its age is what the textfile exporter shows.
         self._last_puback: float | None = None
+        # The fleet view (issue #13): what the birth and the clean-stop status report.
+        # The agent's builder names its configuration (edge.agent.config_fingerprint).
+        self.config_version: Callable[[], str | None] = lambda: None
+        self.clock_synced: Callable[[], bool | None] = kernel_clock_synced
 
     # -- public ------------------------------------------------------------------------
 
@@ -288,7 +293,14 @@ class Link:
 
     # -- building ----------------------------------------------------------------------
 
-    def _status(self, seq: int, state: Literal["online", "offline"]) -> bytes:
+    def _status(self, seq: int, state: Literal["online", "offline"], *,
+                report: bool = True) -> bytes:
+        """``report``: with the device's figures (configuration, backlog, clock sync);
+        not in the Last Will, where they would be as old as the connection."""
+        figures: dict[str, Any] = {}
+        if report:
+            figures = {"config_version": self.config_version(), "backlog": len(self._outbox),
+                       "clock_synced": self.clock_synced()}
         return to_json(
             StatusPayload(
                 v=PROTOCOL_VERSION,
@@ -302,6 +314,7 @@ class Link:
                 role=self.role,
                 ip=self._ip,
                 boot=self._boot,
+                **figures,
             )
         )
 
@@ -399,7 +412,8 @@ class Link:
         self._birth_seq = self._outbox.reserve_seq()
         will_seq = self._outbox.reserve_seq()
         client.will_set(
-            self.topic(Channel.STATUS), self._status(will_seq, "offline"), qos=1, retain=True
+            self.topic(Channel.STATUS), self._status(will_seq, "offline", report=False), qos=1,
+            retain=True,
         )
 
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any,

@@ -71,6 +71,13 @@ class StatusPayload(Envelope):
     role: Literal["gate", "classroom"]
     ip: ShortText | None = None
     boot: AwareDatetime
+    # The fleet view (issue #13): v1-compatible extensions an older device omits and an
+    # older hub ignores. A Last Will leaves them out: its figures would be as old as the
+    # connection. The envelope's ``clock_synced`` says whether the clock has NTP sync.
+    config_version: ShortText | None = Field(
+        default=None, description="A fingerprint of the configuration the agent runs")
+    backlog: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = Field(
+        default=None, description="Outbox rows the hub has not yet confirmed stored")
 
 
 class CmdPayload(Envelope):

@@ -214,6 +214,10 @@ def decommission(conn: Conn, login: AdminLogin | None, device: str) -> tuple[boo
     even when the broker cannot be reached (the command then fails and can be re-run)."""
     _device(conn, device)
     revoked = revoke_token(conn, device)
+    # The fleet view keeps it apart from then on (migration 0020).
+    with conn.transaction():
+        conn.execute("update devices set decommissioned_at = coalesce(decommissioned_at, now())"
+                     " where id = %s", (device,))
     removed = False
     if login is not None:
         with DynsecAdmin(login) as admin:

@@ -48,7 +48,8 @@ create temp table if not exists stage_telemetry (
 ) on commit delete rows;
 create temp table if not exists stage_status (
     ord integer, device_id text, inc text default '', seq bigint, ts timestamptz,
-    received_at timestamptz, state text, fw text, role text, ip text, boot timestamptz
+    received_at timestamptz, state text, fw text, role text, ip text, boot timestamptz,
+    config_version text, backlog integer, clock_synced boolean
 ) on commit delete rows;
 """
 
@@ -59,7 +60,7 @@ _GATE_TYPES = ["text", "text", "int8", "timestamptz", "timestamptz", "text", "te
 _TELEMETRY_TYPES = ["text", "text", "int8", "text", "timestamptz", "timestamptz", "text", "float8",
                     "bool", "text"]
 _STATUS_TYPES = ["int4", "text", "text", "int8", "timestamptz", "timestamptz", "text", "text",
-                 "text", "text", "timestamptz"]
+                 "text", "text", "timestamptz", "text", "int4", "bool"]
 
 _INSERT_GATE = """
 with inserted as (
@@ -111,8 +112,9 @@ select count(distinct (device_id, inc, seq)) from inserted
 _INSERT_STATUS = """
 with inserted as (
     insert into device_status (device_id, inc, seq, ts, received_at, state, fw, role, ip,
-                               boot)
-    select device_id, inc, seq, ts, received_at, state, fw, role, ip, boot from stage_status
+                               boot, config_version, backlog, clock_synced)
+    select device_id, inc, seq, ts, received_at, state, fw, role, ip, boot, config_version,
+           backlog, clock_synced from stage_status
     on conflict (device_id, inc, seq) do nothing
     returning device_id, inc, seq
 ), latest as (
@@ -122,7 +124,15 @@ with inserted as (
     order by s.device_id, s.ord desc
 ), touched as (
     update devices d
-    set state = l.state, fw = l.fw, ip = l.ip, boot = l.boot, state_changed_at = l.received_at
+    set state = l.state, fw = l.fw, ip = l.ip, boot = l.boot, state_changed_at = l.received_at,
+        -- the fleet view (0020): a status without the figures (a Last Will, an older
+        -- device) keeps what the device last reported
+        config_version = coalesce(l.config_version, d.config_version),
+        outbox_backlog = coalesce(l.backlog, d.outbox_backlog),
+        clock_synced = coalesce(l.clock_synced, d.clock_synced),
+        reported_at = case when l.config_version is not null or l.backlog is not null
+                             or l.clock_synced is not null
+                           then l.received_at else d.reported_at end
     from latest l where d.id = l.device_id
 )
 select count(*) from inserted
@@ -199,7 +209,7 @@ def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], tz: str) ->
                                 *_metric_columns(value)))
         elif isinstance(p, StatusPayload):
             statuses.append((order, p.device, inc, p.seq, p.ts, at, p.state, p.fw, p.role,
-                             p.ip, p.boot))
+                             p.ip, p.boot, p.config_version, p.backlog, p.clock_synced))
         elif isinstance(p, ReplyPayload):
             detail = Jsonb(p.detail) if p.detail is not None else None
             replies.append((p.device, inc, p.seq, p.ts, at, p.id, p.ok, detail))
