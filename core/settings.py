@@ -162,6 +162,49 @@ class Settings(BaseSettings):
         "for node_exporter's textfile collector (outbox backlog, last PUBACK age), e.g. "
         "/var/lib/smartschool/metrics/<device>.prom; unset: no file")
 
+    # Single sign-on (issue 15): the sector's OpenID provider signs people in to the
+    # dashboard (code flow with PKCE) and the API accepts its JWT access tokens. The
+    # claims are mapped to a hub role and school (hub/accounts/oidc_rules.py).
+    oidc_issuer: str | None = Field(
+        default=None, description="Issuer URL of the sector's OpenID provider (its "
+        "/.well-known/openid-configuration is read). Unset: local accounts only")
+    oidc_client_id: str | None = Field(
+        default=None, description="The dashboard's client id at the provider")
+    oidc_client_secret_file: Path | None = Field(
+        default=None, description="File holding the dashboard's client secret")
+    oidc_audience: str | None = Field(
+        default=None, description="Audience the API requires in the provider's access "
+        "tokens (its resource identifier). Unset: the API accepts no provider token")
+    oidc_scopes: str = Field(
+        default="openid profile email", description="Scopes the dashboard asks for (the "
+        "provider must put the role and school claims in the id token)")
+    oidc_role_claim: str = Field(
+        default="roles", description="Claim holding the person's role(s) at the provider; "
+        "a dotted path reaches into an object (realm_access.roles)")
+    oidc_school_claim: str = Field(
+        default="school", description="Claim holding the school code of school staff")
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=dict, description="JSON object: the provider's role value -> hub "
+        'role, e.g. {"hieu_truong": "school_admin", "giao_vien": "teacher"}; a person '
+        "with no mapped role is refused")
+    oidc_algorithms: list[str] = Field(
+        default_factory=lambda: ["RS256", "ES256"], description="Signature algorithms "
+        "accepted from the provider (asymmetric only: none and HS* are refused)")
+    oidc_redirect_uri: str | None = Field(
+        default=None, description="The dashboard's callback as the provider knows it "
+        "(https://.../login/sso/callback). Unset: built from the request")
+
+    @field_validator("oidc_algorithms")
+    @classmethod
+    def _asymmetric(cls, value: list[str]) -> list[str]:
+        # A shared-secret or unsigned token would be forgeable by anyone holding the
+        # provider's public keys or by no one at all: refused at start.
+        allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                   "ES256", "ES384", "ES512", "EdDSA"}
+        if not value or any(alg not in allowed for alg in value):
+            raise ValueError(f"algorithms must be among {', '.join(sorted(allowed))}")
+        return value
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
