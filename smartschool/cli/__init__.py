@@ -57,6 +57,10 @@ from smartschool.cli import kpi  # noqa: E402
 app.add_typer(kpi.app, name="kpi")
 # Exchange with the city (issue 15): the feed's document schemas
 app.add_typer(exchange.app, name="exchange")
+# Classroom attendance (issue 14): timetable import
+from smartschool.cli import timetable  # noqa: E402
+
+app.add_typer(timetable.app, name="timetable")
 
 
 def main() -> None:
