@@ -33,9 +33,16 @@ from typing import Final, Literal
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from dashboard.builders.district import SCHOOL_PATH
-from hub.access import ALARM_ACTING_ROLES, PERSON_ROLES, ROLES, SCHOOL_SCOPED_ROLES
+from hub.access import (
+    ALARM_ACTING_ROLES,
+    DISTRICT_COMMAND_ROLES,
+    PERSON_ROLES,
+    ROLES,
+    SCHOOL_SCOPED_ROLES,
+    may_command,
+)
 
-Page = Literal["district", "school", "equipment", "kpi"]
+Page = Literal["district", "school", "equipment", "kpi", "devices", "fleet"]
 # What the wall's gate panel shows: per-school counts; passages with their class and
 # decision; passages with masked names too.
 WallView = Literal["aggregate", "classes", "names"]
@@ -46,6 +53,9 @@ KIOSK_USERNAME: Final = "kiosk"
 EQUIPMENT_PATH: Final = "/equipment"
 # The plan's targets (issue #13): every signed-in role, narrowed by school_filter.
 KPI_PATH: Final = "/kpi"
+# Operators act (issue #13): a school's device panel at /school/<id>/devices, the fleet.
+DEVICES_SUFFIX: Final = "/devices"
+FLEET_PATH: Final = "/fleet"
 LOGIN_PATH: Final = "/login"
 LOGOUT_PATH: Final = "/logout"
 MAX_NEXT_LEN: Final = 2000
@@ -95,6 +105,11 @@ def page_of(pathname: str | None) -> tuple[Page, str | None]:
         return "equipment", None
     if path == KPI_PATH:
         return "kpi", None
+    if path == FLEET_PATH:
+        return "fleet", None
+    if path.startswith(SCHOOL_PATH) and path.endswith(DEVICES_SUFFIX) \
+            and len(path) > len(SCHOOL_PATH) + len(DEVICES_SUFFIX):
+        return "devices", unquote(path[len(SCHOOL_PATH):-len(DEVICES_SUFFIX)])
     if path.startswith(SCHOOL_PATH) and len(path) > len(SCHOOL_PATH):
         return "school", unquote(path[len(SCHOOL_PATH):])
     return "district", None
@@ -103,7 +118,7 @@ def page_of(pathname: str | None) -> tuple[Page, str | None]:
 def is_page_path(pathname: str) -> bool:
     """Paths that load a dashboard page in the browser (not assets, not Dash's API)."""
     path = pathname.rstrip("/") or "/"
-    return path in ("/", EQUIPMENT_PATH, KPI_PATH) or (
+    return path in ("/", EQUIPMENT_PATH, KPI_PATH, FLEET_PATH) or (
         path.startswith(SCHOOL_PATH) and len(path) > len(SCHOOL_PATH))
 
 
@@ -138,7 +153,43 @@ def may_view(viewer: Viewer | None, page: Page, school: str | None = None, *,
         return Access.DENY if viewer.school_scoped else Access.ALLOW
     if page == "school":
         return Access.ALLOW if sees_school(viewer, school) else Access.DENY
+    if page == "devices":
+        return Access.ALLOW if sees_devices(viewer, school) else Access.DENY
+    if page == "fleet":
+        return Access.DENY if fleet_scope(viewer).matches_nothing else Access.ALLOW
     return Access.ALLOW  # equipment and kpi: every role, narrowed by school_filter
+
+
+def sees_devices(viewer: Viewer | None, school: str | None) -> bool:
+    """May this account see a school's device panel: the district's accounts and that
+    school's staff (device states, no person). Who may press its buttons is
+    ``may_command_devices``."""
+    if viewer is None or school is None or not _known(viewer):
+        return False
+    return not viewer.school_scoped or viewer.school_id == school
+
+
+def may_command_devices(viewer: Viewer | None, school: str) -> bool:
+    """The API's rule for commands (hub/access.py ``may_command``): district admins and
+    the control room everywhere, a school admin in their own school, nobody else."""
+    return (viewer is not None and _known(viewer)
+            and may_command(viewer.role, viewer.school_id, school))
+
+
+def fleet_scope(viewer: Viewer | None) -> SchoolFilter:
+    """Whose devices the fleet view lists: the district's for district admins and the
+    control room, their own school's for a school admin, nothing for anyone else."""
+    if viewer is None or not _known(viewer):
+        return NOTHING
+    if viewer.role in DISTRICT_COMMAND_ROLES:
+        return SchoolFilter(None)
+    if viewer.role == "school_admin" and viewer.school_id is not None:
+        return SchoolFilter(viewer.school_id)
+    return NOTHING
+
+
+def devices_href(school: str) -> str:
+    return f"{SCHOOL_PATH}{quote(school, safe='')}{DEVICES_SUFFIX}"
 
 
 def wall_view(viewer: Viewer | None, *, names: bool) -> WallView:
