@@ -1,0 +1,1 @@
+"""Warnings and forecasts (issue 15): pure rules, the nightly runner, the read side."""
