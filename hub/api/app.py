@@ -125,8 +125,12 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str,
     app.include_router(device_sync.router)
     # People leave (issue #12): leave and transfer
     app.include_router(leavers.router)
-    # Exchange with the city (issue 15): the change feed
+    # Exchange with the city (issue 15): the change feed, and the push's endpoints and
+    # deliveries
     app.include_router(feed.router)
+    from hub.api.routes import exchange_push
+
+    app.include_router(exchange_push.router)
     # The plan's targets (issue #13): the indicators and the yearly report's XLSX
     from hub.api.routes import kpi
 

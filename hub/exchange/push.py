@@ -65,12 +65,16 @@ class EndpointError(ValueError):
     """An endpoint that cannot be added: a bad name, URL, secret or kind, or a name taken."""
 
 
+class EndpointExists(EndpointError):
+    """The name is taken."""
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     id: int
     name: str
     url: str
-    kinds: tuple[str, ...]
+    kinds: tuple[PushKind, ...]
     created_at: datetime
     created_by: str | None
 
@@ -92,9 +96,13 @@ def endpoint_problem(*, name: str, url: str, kinds: Sequence[str], secret: str) 
     if not re.fullmatch(NAME_PATTERN, name):
         return "name: lower-case letters, digits, '.', '_' or '-', at most 63, starting " \
                "with a letter or digit"
-    parts = urlsplit(url)
-    if (parts.scheme not in ("http", "https") or not parts.hostname or len(url) > URL_MAX
-            or any(c.isspace() for c in url)):
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # "http://[::1" and the like
+        host = None
+    if (not host or parts.scheme not in ("http", "https") or len(url) > URL_MAX
+            or not url.isprintable() or any(c.isspace() for c in url)):
         return f"url: an http:// or https:// URL with a host, at most {URL_MAX} characters"
     if not kinds:
         return f"kinds: at least one of {', '.join(PUSH_KINDS)}"
@@ -133,7 +141,7 @@ def add_endpoint(conn: Conn, *, name: str, url: str, kinds: Sequence[str], secre
                 (name, url, secret, sorted(set(kinds)), created_by),
             ).fetchone()
     except psycopg.errors.UniqueViolation as exc:
-        raise EndpointError(f"an endpoint named {name!r} exists already") from exc
+        raise EndpointExists(f"an endpoint named {name!r} exists already") from exc
     assert row is not None
     return _endpoint(row)
 

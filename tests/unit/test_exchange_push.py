@@ -209,6 +209,8 @@ ENDPOINT_CASES = [
     ("ftp url", {"url": "ftp://csdl.example.vn/"}, "url:"),
     ("url without host", {"url": "https:///push"}, "url:"),
     ("url with a space", {"url": "https://csdl.example.vn/a b"}, "url:"),
+    ("broken IPv6 host", {"url": "http://[::1/push"}, "url:"),
+    ("url with a NUL", {"url": "http://e.vn/\x00"}, "url:"),
     ("url too long", {"url": "https://e.vn/" + "a" * 500}, "url:"),
     ("no kind", {"kinds": []}, "kinds:"),
     ("unknown kind", {"kinds": ["learner"]}, "kinds: learner unknown"),
