@@ -61,6 +61,10 @@ app.add_typer(exchange.app, name="exchange")
 from smartschool.cli import timetable  # noqa: E402
 
 app.add_typer(timetable.app, name="timetable")
+# Warnings and forecasts (issue 15): imported by its full name, `warnings` here is the stdlib's
+import smartschool.cli.warnings as warnings_cli  # noqa: E402
+
+app.add_typer(warnings_cli.app, name="warnings")
 
 
 def main() -> None:
