@@ -31,10 +31,11 @@ from psycopg_pool import ConnectionPool
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from core.settings import Settings
+from dashboard.data.devices import command_sender
 from dashboard.data.district import DistrictSnapshot, SnapshotCache, district_now, load_district
 from dashboard.i18n import t
 from dashboard.login import DashboardAuth
-from dashboard.pages import district, equipment, kpi, school, shell
+from dashboard.pages import devices, district, equipment, fleet, kpi, school, shell
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,19 @@ POOL_MAX: Final = 4
 POOL_TIMEOUT_S: Final = 5.0  # a callback waits this long for a connection, then shows "stale"
 STATEMENT_TIMEOUT_MS: Final = 5000
 _POOL_KEY: Final = "smartschool_pool"
+_SENDER_KEY: Final = "smartschool_command_sender"
 
 
 def create_app(settings: Settings, *, database_url: str,
-               public_district: bool | None = None) -> dash.Dash:
+               public_district: bool | None = None, mqtt_url: str | None = None) -> dash.Dash:
     """Build the dashboard; the pool opens in the background, so no database is needed yet.
 
     ``public_district``: the district wall (counts, rates and device states only) is shown
     without a login; False asks for a district-wide account or the kiosk there too; None
     follows SMARTSCHOOL_DASHBOARD_PUBLIC_WALL.
+
+    ``mqtt_url``: the hub's broker, for the device panel's commands (default
+    SMARTSCHOOL_MQTT_URL; none: commands are recorded as failed, never sent).
 
     Call ``close_app`` when done (``DashboardServer.stop`` does it).
     """
@@ -95,6 +100,9 @@ def create_app(settings: Settings, *, database_url: str,
     equipment.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     kpi.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     school.register_callbacks(app, pool=pool, settings=settings, auth=auth)
+    sender = command_sender(settings, mqtt_url)
+    devices.register_callbacks(app, pool=pool, settings=settings, auth=auth, sender=sender)
+    fleet.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     district.register_callbacks(
         app,
         snapshots=SnapshotCache(load),
@@ -104,6 +112,7 @@ def create_app(settings: Settings, *, database_url: str,
         wall_names=settings.dashboard_wall_names,
     )
     app.server.extensions[_POOL_KEY] = pool
+    app.server.extensions[_SENDER_KEY] = sender
     return app
 
 
@@ -111,15 +120,18 @@ def close_app(app: dash.Dash) -> None:
     pool = app.server.extensions.pop(_POOL_KEY, None)
     if isinstance(pool, ConnectionPool):
         pool.close()
+    sender = app.server.extensions.pop(_SENDER_KEY, None)
+    if sender is not None:
+        sender.close()
 
 
 class DashboardServer:
     """The dashboard on ``host:port`` (port 0: a free one), on a thread or in the foreground."""
 
     def __init__(self, settings: Settings, *, database_url: str, host: str, port: int,
-                 public_district: bool | None = None) -> None:
+                 public_district: bool | None = None, mqtt_url: str | None = None) -> None:
         self.app = create_app(settings, database_url=database_url,
-                              public_district=public_district)
+                              public_district=public_district, mqtt_url=mqtt_url)
         self._http: BaseWSGIServer = make_server(host, port, self.app.server, threaded=True)
         self._thread: threading.Thread | None = None
 

@@ -30,10 +30,10 @@ from dashboard.access import (
 )
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
-from dashboard.pages import district, equipment, kpi, school
+from dashboard.pages import devices, district, equipment, fleet, kpi, school
 
 PAGES: Final = (("/", "nav_district"), (EQUIPMENT_PATH, "nav_equipment"),
-                (kpi.PATH, "nav_kpi"))
+                (kpi.PATH, "nav_kpi"), (fleet.PATH, "nav_fleet"))
 
 
 def layout() -> html.Div:
@@ -48,7 +48,8 @@ def layout() -> html.Div:
 
 def validation_layout(lang: Lang) -> html.Div:
     return html.Div([layout(), district.layout(lang), equipment.layout(lang),
-                     kpi.layout(), school.layout(lang, ""), login_required(lang, "/"),
+                     kpi.layout(), school.layout(lang, ""), devices.layout(lang, ""),
+                     fleet.layout(lang), login_required(lang, "/"),
                      not_allowed(lang, "school", None)])
 
 
@@ -130,6 +131,10 @@ def register_callbacks(app: Dash, *, default_lang: Lang, auth: DashboardAuth) ->
             return kpi.layout()
         if page == "school" and school_id is not None:
             return school.layout(default_lang, school_id)
+        if page == "devices" and school_id is not None:
+            return devices.layout(default_lang, school_id)
+        if page == "fleet":
+            return fleet.layout(default_lang)
         return district.layout(default_lang)
 
     @app.callback(Output("nav", "children"), Input("page", "pathname"),
