@@ -139,6 +139,10 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str,
     app.include_router(metrics.router)
     # Commands to devices (issue #13)
     app.include_router(commands.router)
+    # Warnings and forecasts (issue 15)
+    from hub.api.routes import warnings as warnings_routes
+
+    app.include_router(warnings_routes.router)
     return app
 
 
