@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import resource
 import signal
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from paho.mqtt.enums import MQTTProtocolVersion
 
@@ -200,11 +201,17 @@ def build_agent(
     return agent
 
 
+_IDENTITY: Final[dict[str, Any]] = {"device": True, "school": True, "mqtt": {"username"},
+                                    "outbox": {"path"}}
+
+
 def config_fingerprint(config: AgentConfig) -> str:
     """The configuration version a device reports in ``status`` (issue #13, the fleet
-    view): the first 12 hex digits of the SHA-256 of the validated settings, so two devices
-    with the same effective configuration agree whatever the YAML's layout or comments."""
-    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:12]
+    view): the first 12 hex digits of the SHA-256 of the validated settings without the
+    device's own identity (id, school, broker user name, outbox file), so devices set up
+    alike agree, whatever the YAML's layout or comments, and one left behind stands out."""
+    settings = config.model_dump(mode="json", exclude=_IDENTITY)
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def raise_open_files_limit() -> int:
