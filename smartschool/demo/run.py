@@ -139,7 +139,8 @@ class Demo:
         self._started("hub", hub.stop)
 
         dashboard = DashboardServer(s, database_url=self.database_url,
-                                    host=s.dashboard_host, port=s.dashboard_port)
+                                    host=s.dashboard_host, port=s.dashboard_port,
+                                    mqtt_url=self.mqtt_url)
         dashboard.start()
         self.dashboard_url = dashboard.url
         self._started("dashboard", dashboard.stop)
