@@ -24,7 +24,7 @@ import psycopg_pool
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from core.settings import Settings
-from dashboard.access import page_of, sees_school
+from dashboard.access import devices_href, page_of, sees_school
 from dashboard.builders.district import build_arrivals_figure
 from dashboard.builders.school import (
     EXPORTS,
@@ -87,6 +87,8 @@ def layout(default_lang: Lang, school: str) -> html.Div:
                               html.Div(id="sc-subtitle", className="subtitle")],
                              className="brand"),
                     html.Div(id="sc-hours", className="sc-hours"),
+                    dcc.Link(t(default_lang, "dev_link"), id="sc-devices-link",
+                             href=devices_href(school), className="sc-btn"),
                     dcc.RadioItems(
                         id=SWITCH,
                         options=[{"label": code.upper(), "value": code} for code in LANGUAGES],
