@@ -6,6 +6,7 @@ Secrets live here, never in device YAML. Every field is documented in the README
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
@@ -149,6 +150,10 @@ class Settings(BaseSettings):
     device_token_days: int = Field(
         default=365, ge=1, le=3650, description="Lifetime of a device sync token "
         "(`smartschool devices token` issues a new one)")
+    # Warnings and forecasts (issue 15)
+    warnings_at: dt.time = Field(
+        default=dt.time(2, 0), description="Local time (HH:MM, SMARTSCHOOL_TIMEZONE) of the "
+        "hub's nightly warnings run; a run missed while the hub was down is made up at start")
 
     # Observability (issue #16): log lines as JSON, and an optional token for /metrics.
     log_format: Literal["text", "json"] = Field(
