@@ -308,9 +308,11 @@ def _link(conn: Conn, identity: Identity) -> str:
                                                    full_name=name))
             log.info("single sign-on: %s is now %s of %s (was %s of %s)", username,
                      identity.role, identity.school, before.role, before.school)
+        # Not on every API request: when the claims changed, else once a minute.
         conn.execute("update oidc_accounts set claims = %s, last_seen = now()"
-                     " where issuer = %s and subject = %s",
-                     (seen, identity.issuer, identity.subject))
+                     " where issuer = %s and subject = %s"
+                     " and (claims <> %s or last_seen < now() - interval '1 minute')",
+                     (seen, identity.issuer, identity.subject, seen))
         return username
     preferred = identity.preferred_username
     taken = preferred is not None and conn.execute(

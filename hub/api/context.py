@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 
 from core.settings import Settings
 from hub.accounts.auth import LoginRateLimiter
+from hub.accounts.oidc import ProviderTokens
 from hub.db import Conn
 from hub.devices.sender import CommandSender
 from hub.metrics import IngestView
@@ -32,6 +33,13 @@ class ApiContext:
     # elsewhere) and the registry /metrics serves.
     ingest: IngestView | None = None
     metrics: CollectorRegistry | None = None
+    # Single sign-on (issue 15): the provider's access tokens, when SMARTSCHOOL_OIDC_ISSUER
+    # and _AUDIENCE are set (built from the settings; a bad setting fails the start).
+    oidc: ProviderTokens | None = None
+
+    def __post_init__(self) -> None:
+        if self.oidc is None:
+            object.__setattr__(self, "oidc", ProviderTokens.from_settings(self.settings))
 
     @property
     def token_ttl(self) -> timedelta:

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
 from hub.access import FEED_ROLES, MACHINE_ROLES
 from hub.accounts.auth import InvalidTokenError, User, decode_token, get_user, token_current
+from hub.accounts.oidc import OidcError, ProviderUnavailable
 from hub.api.context import ApiContext
 from hub.db import Conn
 from protocol import ids
@@ -53,6 +54,17 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def get_signed_in(ctx: ContextDep, conn: ConnDep, token: TokenDep) -> User:
+    # Single sign-on (issue 15): the provider's access token, checked against its keys
+    # and mapped to the linked account (created or brought in line with the claims).
+    if ctx.oidc is not None and ctx.oidc.claims_this(token):
+        try:
+            linked = ctx.oidc.user(conn, token)
+        except ProviderUnavailable as exc:
+            raise HTTPException(status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                                detail=str(exc), headers={"Retry-After": "5"}) from exc
+        except OidcError as exc:
+            raise _unauthorized(str(exc)) from exc
+        return linked
     try:
         claims = decode_token(token, secret=ctx.secret)
     except InvalidTokenError as exc:
