@@ -185,6 +185,13 @@ class Hub:
         if notify if notify is not None else api:
             self.notifier = NotificationWorker(database_url, settings=NotifySettings(),
                                                tz=ZoneInfo(settings.timezone))
+            # Warnings and forecasts (issue 15): nightly beside the notifier that sends them
+            from hub.warnings.runner import NightlyWarnings
+
+            self.warnings: NightlyWarnings | None = NightlyWarnings(
+                database_url, at=settings.warnings_at, tz=ZoneInfo(settings.timezone))
+        else:
+            self.warnings = None
         self.ingest: Ingest | None = None
         self.api: ApiServer | None = None
         self.workers: WorkerPool | None = None
@@ -234,6 +241,8 @@ class Hub:
             self.ingest.start()
         if self.notifier:
             self.notifier.start()
+        if self.warnings:
+            self.warnings.start()
         if self.evaluator:
             self.evaluator.start()
         if self.workers:
@@ -249,6 +258,8 @@ class Hub:
             self.sync_publisher.stop()
         if self.evaluator:
             self.evaluator.stop()
+        if self.warnings:
+            self.warnings.stop()
         if self.notifier:
             self.notifier.stop()
         if self.api:
