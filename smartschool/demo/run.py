@@ -131,6 +131,10 @@ class Demo:
             # The plan's targets (issue #13): records incomplete as a real district's
             seed_records_gaps(conn, district)
             ensure_school_day(conn, datetime.now(ZoneInfo(s.timezone)).date())
+            # Warnings (issue 15): a few weeks of history for them to find
+            from smartschool.demo.backfill import backfill
+
+            backfill(conn, district, tz=ZoneInfo(s.timezone), seed=o.seed)
             self.admin_password = _admin_password(s, conn, self.dir)
         log.info("records: %s", counts)
 
