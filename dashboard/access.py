@@ -205,6 +205,16 @@ def wall_view(viewer: Viewer | None, *, names: bool) -> WallView:
     return "names" if names else "classes"
 
 
+def wall_units(viewer: Viewer | None) -> bool:
+    """May the wall's targets view (kiosk mode, issue #13) list wards and schools with
+    their indicators? The kiosk and district-wide accounts, as /api/v1/kpi answers them;
+    anonymous screens and a school's staff get the district's figures only (/api/v1/kpi
+    shows a school's staff no other school)."""
+    if viewer is None:
+        return False
+    return viewer.role == KIOSK_ROLE or (_known(viewer) and not viewer.school_scoped)
+
+
 def school_filter(viewer: Viewer | None, requested: str | None) -> SchoolFilter:
     """hub.api.deps.get_school_filter for the dashboard: filters only ever narrow."""
     if viewer is None or viewer.role not in ROLES:
