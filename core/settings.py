@@ -132,6 +132,9 @@ class Settings(BaseSettings):
         default=None, description="Password of the read-only `kiosk` dashboard sign-in "
         "for wall screens that show the live gate feed (class and decision, no name); "
         "unset: no kiosk sign-in. At least 20 characters")
+    dashboard_kiosk_rotate_s: int = Field(
+        default=20, ge=1, le=3600, description="Seconds each view stays on a kiosk wall "
+        "screen (/?kiosk=1) before the next: district, targets, equipment (issue #13)")
     dashboard_wall_names: bool = Field(
         default=False, description="Show masked names (family name, initials, given "
         "name) in the wall's gate feed to the kiosk and signed-in district accounts")
