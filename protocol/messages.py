@@ -56,6 +56,11 @@ class GatePayload(Envelope):
     distance: Annotated[float, Field(ge=0)] | None = None
     decision: Verdict
     reason: Annotated[str, StringConstraints(max_length=64)] | None = None
+    # Classroom attendance (issue 14): a v1-compatible extension an older hub ignores.
+    room: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="The room whose door a classroom device watches (its timetable name); "
+                    "absent or null at a school gate")
 
 
 class TelemetryPayload(Envelope):
