@@ -63,10 +63,11 @@ class ExchangePushWorker(NotificationWorker):
                          adapters={}, clock=clock, rng=rng)
         self.name = "exchange-push"
         self.push_settings = settings
-        self.adapters = {push.CHANNEL: PushAdapter(self._client, target=self._target)}
+        self.adapters = {push.CHANNEL: PushAdapter(self._client, target=self._endpoint_target)}
         self.enqueued = 0
 
-    def _target(self, endpoint_id: int) -> push.Target | None:
+    # Not _target: threading.Thread keeps its run target under that name.
+    def _endpoint_target(self, endpoint_id: int) -> push.Target | None:
         return push.target(self._connection(), endpoint_id)
 
     def enqueue(self) -> int:
