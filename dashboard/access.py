@@ -42,7 +42,7 @@ from hub.access import (
     may_command,
 )
 
-Page = Literal["district", "school", "equipment", "kpi", "devices", "fleet"]
+Page = Literal["district", "school", "equipment", "kpi", "devices", "fleet", "warnings"]
 # What the wall's gate panel shows: per-school counts; passages with their class and
 # decision; passages with masked names too.
 WallView = Literal["aggregate", "classes", "names"]
@@ -56,6 +56,8 @@ KPI_PATH: Final = "/kpi"
 # Operators act (issue #13): a school's device panel at /school/<id>/devices, the fleet.
 DEVICES_SUFFIX: Final = "/devices"
 FLEET_PATH: Final = "/fleet"
+# Warnings (issue 15): every signed-in role, narrowed as /api/v1/warnings narrows.
+WARNINGS_PATH: Final = "/warnings"
 LOGIN_PATH: Final = "/login"
 LOGOUT_PATH: Final = "/logout"
 MAX_NEXT_LEN: Final = 2000
@@ -107,6 +109,8 @@ def page_of(pathname: str | None) -> tuple[Page, str | None]:
         return "kpi", None
     if path == FLEET_PATH:
         return "fleet", None
+    if path == WARNINGS_PATH:
+        return "warnings", None
     if path.startswith(SCHOOL_PATH) and path.endswith(DEVICES_SUFFIX) \
             and len(path) > len(SCHOOL_PATH) + len(DEVICES_SUFFIX):
         return "devices", unquote(path[len(SCHOOL_PATH):-len(DEVICES_SUFFIX)])
@@ -118,7 +122,7 @@ def page_of(pathname: str | None) -> tuple[Page, str | None]:
 def is_page_path(pathname: str) -> bool:
     """Paths that load a dashboard page in the browser (not assets, not Dash's API)."""
     path = pathname.rstrip("/") or "/"
-    return path in ("/", EQUIPMENT_PATH, KPI_PATH, FLEET_PATH) or (
+    return path in ("/", EQUIPMENT_PATH, KPI_PATH, FLEET_PATH, WARNINGS_PATH) or (
         path.startswith(SCHOOL_PATH) and len(path) > len(SCHOOL_PATH))
 
 
@@ -157,7 +161,7 @@ def may_view(viewer: Viewer | None, page: Page, school: str | None = None, *,
         return Access.ALLOW if sees_devices(viewer, school) else Access.DENY
     if page == "fleet":
         return Access.DENY if fleet_scope(viewer).matches_nothing else Access.ALLOW
-    return Access.ALLOW  # equipment and kpi: every role, narrowed by school_filter
+    return Access.ALLOW  # equipment, kpi, warnings: every role, narrowed by school_filter
 
 
 def sees_devices(viewer: Viewer | None, school: str | None) -> bool:

@@ -35,7 +35,7 @@ from dashboard.data.devices import command_sender
 from dashboard.data.district import DistrictSnapshot, SnapshotCache, district_now, load_district
 from dashboard.i18n import t
 from dashboard.login import DashboardAuth
-from dashboard.pages import devices, district, equipment, fleet, kpi, school, shell
+from dashboard.pages import devices, district, equipment, fleet, kpi, school, shell, warnings
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ def create_app(settings: Settings, *, database_url: str,
     shell.register_callbacks(app, default_lang=settings.language, auth=auth)
     equipment.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     kpi.register_callbacks(app, pool=pool, settings=settings, auth=auth)
+    warnings.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     school.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     sender = command_sender(settings, mqtt_url)
     devices.register_callbacks(app, pool=pool, settings=settings, auth=auth, sender=sender)

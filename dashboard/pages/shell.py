@@ -30,10 +30,11 @@ from dashboard.access import (
 )
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
-from dashboard.pages import devices, district, equipment, fleet, kpi, school
+from dashboard.pages import devices, district, equipment, fleet, kpi, school, warnings
 
 PAGES: Final = (("/", "nav_district"), (EQUIPMENT_PATH, "nav_equipment"),
-                (kpi.PATH, "nav_kpi"), (fleet.PATH, "nav_fleet"))
+                (kpi.PATH, "nav_kpi"), (fleet.PATH, "nav_fleet"),
+                (warnings.PATH, "nav_warnings"))
 
 
 def layout() -> html.Div:
@@ -49,7 +50,7 @@ def layout() -> html.Div:
 def validation_layout(lang: Lang) -> html.Div:
     return html.Div([layout(), district.layout(lang), equipment.layout(lang),
                      kpi.layout(), school.layout(lang, ""), devices.layout(lang, ""),
-                     fleet.layout(lang), login_required(lang, "/"),
+                     fleet.layout(lang), warnings.layout(), login_required(lang, "/"),
                      not_allowed(lang, "school", None)])
 
 
@@ -135,6 +136,8 @@ def register_callbacks(app: Dash, *, default_lang: Lang, auth: DashboardAuth) ->
             return devices.layout(default_lang, school_id)
         if page == "fleet":
             return fleet.layout(default_lang)
+        if page == "warnings":
+            return warnings.layout()
         return district.layout(default_lang)
 
     @app.callback(Output("nav", "children"), Input("page", "pathname"),
