@@ -190,8 +190,17 @@ class Hub:
 
             self.warnings: NightlyWarnings | None = NightlyWarnings(
                 database_url, at=settings.warnings_at, tz=ZoneInfo(settings.timezone))
+            # Exchange with the city (issue 15): the push, through the same outbox
+            from hub.exchange.push_settings import PushSettings
+            from hub.exchange.push_worker import ExchangePushWorker
+
+            push_settings = PushSettings()
+            self.pusher: ExchangePushWorker | None = ExchangePushWorker(
+                database_url, settings=push_settings, tz=ZoneInfo(settings.timezone)
+            ) if push_settings.enabled else None
         else:
             self.warnings = None
+            self.pusher = None
         self.ingest: Ingest | None = None
         self.api: ApiServer | None = None
         self.workers: WorkerPool | None = None
@@ -243,6 +252,8 @@ class Hub:
             self.notifier.start()
         if self.warnings:
             self.warnings.start()
+        if self.pusher:
+            self.pusher.start()
         if self.evaluator:
             self.evaluator.start()
         if self.workers:
@@ -260,6 +271,8 @@ class Hub:
             self.evaluator.stop()
         if self.warnings:
             self.warnings.stop()
+        if self.pusher:
+            self.pusher.stop()
         if self.notifier:
             self.notifier.stop()
         if self.api:
