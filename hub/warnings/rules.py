@@ -183,7 +183,9 @@ def lamp_end_of_life(as_of: date, rated_hours: int | None,
     span = (last_day - first_day).days
     use = (hours - first_hours) / span if span >= LAMP_MIN_SPAN_DAYS else None
     if hours >= rated_hours:
-        due = last_day
+        # Already past: the day it got there, at the pace it was going (today if unknown).
+        over = math.floor((hours - rated_hours) / use) if use else 0
+        due = last_day - timedelta(days=over)
     elif use is None or use <= 0:
         return None
     else:
