@@ -43,6 +43,7 @@ from psycopg.types.json import Jsonb
 from core.settings import Settings
 from hub.accounts.auth import User, get_user
 from hub.accounts.oidc_rules import (
+    LEEWAY_S,
     Identity,
     MappingRefused,
     claims_problem,
@@ -242,7 +243,8 @@ def unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def verify_token(token: str, keys: ProviderKeys, *, audience: str,
-                 algorithms: tuple[str, ...], now: float | None = None) -> dict[str, Any]:
+                 algorithms: tuple[str, ...], now: float | None = None,
+                 leeway: float = LEEWAY_S) -> dict[str, Any]:
     """The claims of a token the provider signed for ``audience``; TokenRefused otherwise."""
     header, _ = unverified_parts(token)
     if problem := header_problem(header, algorithms):
@@ -263,7 +265,7 @@ def verify_token(token: str, keys: ProviderKeys, *, audience: str,
     if claims is None:
         raise TokenRefused("bad signature: the token was altered or not signed by the provider")
     if problem := claims_problem(claims, issuer=keys.issuer, audience=audience,
-                                 now=time.time() if now is None else now):
+                                 now=time.time() if now is None else now, leeway=leeway):
         raise TokenRefused(problem)
     return claims
 
@@ -349,6 +351,7 @@ class ProviderTokens:
         self.config = config
         self.audience = audience
         self.keys = keys or ProviderKeys(config.issuer)
+        self.leeway: float = LEEWAY_S
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProviderTokens | None:
@@ -367,7 +370,7 @@ class ProviderTokens:
 
     def user(self, conn: Conn, token: str) -> User:
         claims = verify_token(token, self.keys, audience=self.audience,
-                              algorithms=self.config.algorithms)
+                              algorithms=self.config.algorithms, leeway=self.leeway)
         try:
             identity = self.config.identity(claims)
         except MappingRefused as exc:
