@@ -20,8 +20,12 @@ DEAD_LETTER_PAYLOAD_CAP = 4096
 # protocol/: the wire accepts any type on its channel, the hub decides who may use it.
 ROLE_TYPES: Final[Mapping[str, frozenset[str]]] = {
     "gate": frozenset({"gate", "telemetry", "status", "reply"}),
-    "classroom": frozenset({"telemetry", "status", "reply"}),
+    "classroom": frozenset({"gate", "telemetry", "status", "reply"}),
 }
+# Classroom attendance (issue 14): which roles send a gate event naming a room (a sighting
+# at a room door) and which one without (a passage at a school gate). Neither stands in
+# for the other: a room sighting counts for lessons, a gate passage for the school.
+ROOM_EVENTS: Final[Mapping[str, bool]] = {"gate": False, "classroom": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,5 +94,13 @@ def route(message: Incoming, registry: Mapping[str, Registered | str]) -> Store 
                 Reason.WRONG_ROLE.value,
                 f"device {topic.device!r} is registered as {entry.role}, which may not "
                 f"send {kind!r} messages",
+            )
+        room = getattr(result.payload, "room", None) if kind == "gate" else None
+        if kind == "gate" and ROOM_EVENTS.get(entry.role) is not (room is not None):
+            return DeadLetter(
+                message,
+                Reason.WRONG_ROLE.value,
+                f"device {topic.device!r} is registered as {entry.role}, whose gate events "
+                + ("name a room" if ROOM_EVENTS.get(entry.role) else "name no room"),
             )
     return Store(message, result)

@@ -39,7 +39,8 @@ _STAGING = """
 create temp table if not exists stage_gate (
     device_id text, inc text default '', seq bigint, ts timestamptz, received_at timestamptz,
     school_id text, direction text, method text, card_uid text, person_ref text,
-    distance real, decision text, reason text, clock_synced boolean
+    distance real, decision text, reason text, clock_synced boolean,
+    room text default null  -- last: the attendance benchmark fills the columns before it
 ) on commit delete rows;
 create temp table if not exists stage_telemetry (
     device_id text, inc text default '', seq bigint, metric text, ts timestamptz,
@@ -56,7 +57,7 @@ create temp table if not exists stage_status (
 # Binary COPY: no text escaping on our side or parsing on the server's, about 20%
 # cheaper per row than text COPY. The types follow the staging tables above.
 _GATE_TYPES = ["text", "text", "int8", "timestamptz", "timestamptz", "text", "text", "text", "text",
-               "text", "float4", "text", "text", "bool"]
+               "text", "float4", "text", "text", "bool", "text"]
 _TELEMETRY_TYPES = ["text", "text", "int8", "text", "timestamptz", "timestamptz", "text", "float8",
                     "bool", "text"]
 _STATUS_TYPES = ["int4", "text", "text", "int8", "timestamptz", "timestamptz", "text", "text",
@@ -66,11 +67,11 @@ _INSERT_GATE = """
 with inserted as (
     insert into gate_events (device_id, inc, seq, ts, received_at, school_id, direction, method,
                              card_uid, person_ref, distance, decision, reason, clock_synced,
-                             student_id, staff_id, resolved)
+                             student_id, staff_id, resolved, room)
     select g.device_id, g.inc, g.seq, g.ts, g.received_at, g.school_id, g.direction, g.method,
            g.card_uid, g.person_ref, g.distance, g.decision, g.reason, g.clock_synced,
            coalesce(c.student_id, sp.id), coalesce(c.staff_id, tp.id),
-           coalesce(c.student_id, sp.id, c.staff_id, tp.id) is not null
+           coalesce(c.student_id, sp.id, c.staff_id, tp.id) is not null, g.room
     from stage_gate g
     left join cards c on c.uid = g.card_uid
     left join students sp on sp.code = g.person_ref
@@ -85,7 +86,9 @@ with inserted as (
            min(i.at) filter (where i.direction = 'in'),
            max(i.at) filter (where i.direction = 'out')
     from inserted i join students st on st.id = i.student_id
-    -- a pass at another school's gate is kept (and flagged by the register), not attendance
+    -- a pass at another school's gate is kept (and flagged by the register), not attendance;
+    -- a sighting at a room's door (issue 14) is an entry too: a child in class is in school,
+    -- whether or not the gate saw them come in
     where i.decision = 'granted' and i.school_id = st.school_id
     group by i.student_id, (i.at at time zone %(tz)s)::date, st.school_id
     on conflict (student_id, day) do update
@@ -201,7 +204,7 @@ def _write_stores(cur: psycopg.Cursor[Any], stores: Sequence[Store], tz: str) ->
         if isinstance(p, GatePayload):
             gates.append((p.device, inc, p.seq, p.ts, at, school, p.direction, p.method,
                           p.card_uid, p.person, p.distance, p.decision, p.reason,
-                          p.clock_synced))
+                          p.clock_synced, p.room))
         elif isinstance(p, TelemetryPayload):
             telemetry_messages += bool(p.metrics)
             for name, value in p.metrics.items():

@@ -10,6 +10,7 @@ import pytest
 from hub.ingest.routing import (
     DEAD_LETTER_PAYLOAD_CAP,
     ROLE_TYPES,
+    ROOM_EVENTS,
     DeadLetter,
     Incoming,
     Registered,
@@ -65,7 +66,7 @@ ROLES = {"g1": Registered("s1", "gate"), "c1": Registered("s1", "classroom"),
          "g2": Registered("s2", "gate"), "x1": Registered("s1", "printer")}
 
 
-def typed(topic: str, device: str, kind: str) -> Incoming:
+def typed(topic: str, device: str, kind: str, room: str | None = None) -> Incoming:
     bodies: dict[str, dict[str, object]] = {
         "gate": {"direction": "in", "method": "card", "card_uid": "AB12",
                  "decision": "granted"},
@@ -76,6 +77,8 @@ def typed(topic: str, device: str, kind: str) -> Incoming:
     }
     body = {"v": 1, "type": kind, "device": device, "seq": 1,
             "ts": "2026-11-30T07:00:00+07:00", **bodies[kind]}
+    if room is not None:
+        body["room"] = room
     return Incoming(topic, json.dumps(body).encode(), NOW)
 
 
@@ -86,7 +89,10 @@ def typed(topic: str, device: str, kind: str) -> Incoming:
         (typed("ss/v1/s1/g1/telemetry", "g1", "telemetry"), "store"),
         (typed("ss/v1/s1/g1/status", "g1", "status"), "store"),
         (typed("ss/v1/s1/g1/reply", "g1", "reply"), "store"),
+        # a classroom's gate events are sightings at its room's door: they name the room
         (typed("ss/v1/s1/c1/event", "c1", "gate"), "wrong-role"),
+        (typed("ss/v1/s1/c1/event", "c1", "gate", room="P101"), "store"),
+        (typed("ss/v1/s1/g1/event", "g1", "gate", room="P101"), "wrong-role"),
         (typed("ss/v1/s1/c1/telemetry", "c1", "telemetry"), "store"),
         (typed("ss/v1/s1/c1/status", "c1", "status"), "store"),
         (typed("ss/v1/s1/c1/reply", "c1", "reply"), "store"),
@@ -108,11 +114,11 @@ def test_route_by_role(message: Incoming, outcome: str) -> None:
         assert result.detail
     if outcome == "wrong-role":
         assert isinstance(result, DeadLetter)
-        assert "may not send" in result.detail
+        assert "may not send" in result.detail or "gate events name" in result.detail
 
 
-def test_classrooms_never_send_gate_events() -> None:
+def test_only_classrooms_send_room_events() -> None:
     assert "gate" in ROLE_TYPES["gate"]
-    assert "gate" not in ROLE_TYPES["classroom"]
+    assert ROOM_EVENTS == {"gate": False, "classroom": True}
     # no role may send the hub's own commands
     assert all("cmd" not in types for types in ROLE_TYPES.values())
