@@ -36,13 +36,15 @@ from dashboard.builders.district import SCHOOL_PATH
 from hub.access import (
     ALARM_ACTING_ROLES,
     DISTRICT_COMMAND_ROLES,
+    FEED_ROLES,
     PERSON_ROLES,
     ROLES,
     SCHOOL_SCOPED_ROLES,
     may_command,
 )
 
-Page = Literal["district", "school", "equipment", "kpi", "devices", "fleet", "warnings"]
+Page = Literal["district", "school", "equipment", "kpi", "devices", "fleet", "warnings",
+               "exchange"]
 # What the wall's gate panel shows: per-school counts; passages with their class and
 # decision; passages with masked names too.
 WallView = Literal["aggregate", "classes", "names"]
@@ -58,6 +60,10 @@ DEVICES_SUFFIX: Final = "/devices"
 FLEET_PATH: Final = "/fleet"
 # Warnings (issue 15): every signed-in role, narrowed as /api/v1/warnings narrows.
 WARNINGS_PATH: Final = "/warnings"
+# The push to the city (issue 15): who reads /api/v1/exchange/deliveries and is a person,
+# i.e. district admins.
+EXCHANGE_PATH: Final = "/exchange"
+EXCHANGE_ROLES: Final[frozenset[str]] = FEED_ROLES & ROLES
 LOGIN_PATH: Final = "/login"
 LOGOUT_PATH: Final = "/logout"
 MAX_NEXT_LEN: Final = 2000
@@ -111,6 +117,8 @@ def page_of(pathname: str | None) -> tuple[Page, str | None]:
         return "fleet", None
     if path == WARNINGS_PATH:
         return "warnings", None
+    if path == EXCHANGE_PATH:
+        return "exchange", None
     if path.startswith(SCHOOL_PATH) and path.endswith(DEVICES_SUFFIX) \
             and len(path) > len(SCHOOL_PATH) + len(DEVICES_SUFFIX):
         return "devices", unquote(path[len(SCHOOL_PATH):-len(DEVICES_SUFFIX)])
@@ -122,7 +130,8 @@ def page_of(pathname: str | None) -> tuple[Page, str | None]:
 def is_page_path(pathname: str) -> bool:
     """Paths that load a dashboard page in the browser (not assets, not Dash's API)."""
     path = pathname.rstrip("/") or "/"
-    return path in ("/", EQUIPMENT_PATH, KPI_PATH, FLEET_PATH, WARNINGS_PATH) or (
+    return path in ("/", EQUIPMENT_PATH, KPI_PATH, FLEET_PATH, WARNINGS_PATH,
+                    EXCHANGE_PATH) or (
         path.startswith(SCHOOL_PATH) and len(path) > len(SCHOOL_PATH))
 
 
@@ -161,7 +170,14 @@ def may_view(viewer: Viewer | None, page: Page, school: str | None = None, *,
         return Access.ALLOW if sees_devices(viewer, school) else Access.DENY
     if page == "fleet":
         return Access.DENY if fleet_scope(viewer).matches_nothing else Access.ALLOW
+    if page == "exchange":
+        return Access.ALLOW if sees_exchange(viewer) else Access.DENY
     return Access.ALLOW  # equipment, kpi, warnings: every role, narrowed by school_filter
+
+
+def sees_exchange(viewer: Viewer | None) -> bool:
+    """May this account see the push's receivers and deliveries (the API's rule)."""
+    return viewer is not None and _known(viewer) and viewer.role in EXCHANGE_ROLES
 
 
 def sees_devices(viewer: Viewer | None, school: str | None) -> bool:
