@@ -32,7 +32,15 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from core.settings import Settings
 from dashboard.data.devices import command_sender
-from dashboard.data.district import DistrictSnapshot, SnapshotCache, district_now, load_district
+from dashboard.data.district import (
+    DistrictSnapshot,
+    Now,
+    SnapshotCache,
+    district_now,
+    load_district,
+)
+from dashboard.data.kpi import KpiView
+from dashboard.data.wall import KPI_TTL_S, TtlCache, load_wall_kpi
 from dashboard.i18n import t
 from dashboard.login import DashboardAuth
 from dashboard.pages import devices, district, equipment, fleet, kpi, school, shell, warnings
@@ -49,7 +57,8 @@ _SENDER_KEY: Final = "smartschool_command_sender"
 
 
 def create_app(settings: Settings, *, database_url: str,
-               public_district: bool | None = None, mqtt_url: str | None = None) -> dash.Dash:
+               public_district: bool | None = None, mqtt_url: str | None = None,
+               now: Now | None = None) -> dash.Dash:
     """Build the dashboard; the pool opens in the background, so no database is needed yet.
 
     ``public_district``: the district wall (counts, rates and device states only) is shown
@@ -58,6 +67,9 @@ def create_app(settings: Settings, *, database_url: str,
 
     ``mqtt_url``: the hub's broker, for the device panel's commands (default
     SMARTSCHOOL_MQTT_URL; none: commands are recorded as failed, never sent).
+
+    ``now``: the clock the wall counts the day by; the demo passes its simulated one, so
+    a morning replayed in the afternoon is not read as a day everybody missed.
 
     Call ``close_app`` when done (``DashboardServer.stop`` does it).
     """
@@ -79,7 +91,12 @@ def create_app(settings: Settings, *, database_url: str,
 
     def load() -> DistrictSnapshot:
         with pool.connection() as conn:
-            return load_district(conn, settings, district_now(settings))
+            return load_district(conn, settings, district_now(settings, now),
+                                 received_now=district_now(settings))
+
+    def load_kpis() -> KpiView | None:
+        with pool.connection() as conn:
+            return load_wall_kpi(conn, ZoneInfo(settings.timezone))
 
     app = dash.Dash(
         __name__,
@@ -111,6 +128,9 @@ def create_app(settings: Settings, *, database_url: str,
         default_lang=settings.language,
         auth=auth,
         wall_names=settings.dashboard_wall_names,
+        kpis=TtlCache(load_kpis, ttl=KPI_TTL_S),
+        now=now,
+        rotate_s=settings.dashboard_kiosk_rotate_s,
     )
     app.server.extensions[_POOL_KEY] = pool
     app.server.extensions[_SENDER_KEY] = sender
@@ -130,9 +150,10 @@ class DashboardServer:
     """The dashboard on ``host:port`` (port 0: a free one), on a thread or in the foreground."""
 
     def __init__(self, settings: Settings, *, database_url: str, host: str, port: int,
-                 public_district: bool | None = None, mqtt_url: str | None = None) -> None:
+                 public_district: bool | None = None, mqtt_url: str | None = None,
+                 now: Now | None = None) -> None:
         self.app = create_app(settings, database_url=database_url,
-                              public_district=public_district, mqtt_url=mqtt_url)
+                              public_district=public_district, mqtt_url=mqtt_url, now=now)
         self._http: BaseWSGIServer = make_server(host, port, self.app.server, threaded=True)
         self._thread: threading.Thread | None = None
 

@@ -48,7 +48,7 @@ def layout() -> html.Div:
 
 
 def validation_layout(lang: Lang) -> html.Div:
-    return html.Div([layout(), district.layout(lang), equipment.layout(lang),
+    return html.Div([layout(), district.layout(lang, kiosk=True), equipment.layout(lang),
                      kpi.layout(), school.layout(lang, ""), devices.layout(lang, ""),
                      fleet.layout(lang), warnings.layout(), login_required(lang, "/"),
                      not_allowed(lang, "school", None)])
@@ -138,12 +138,14 @@ def register_callbacks(app: Dash, *, default_lang: Lang, auth: DashboardAuth) ->
             return fleet.layout(default_lang)
         if page == "warnings":
             return warnings.layout()
-        return district.layout(default_lang)
+        return district.layout(default_lang, kiosk=district.kiosk_mode(search))
 
     @app.callback(Output("nav", "children"), Input("page", "pathname"),
                   Input("page", "search"))
     def nav(pathname: str | None, search: str | None) -> list[Any]:
         lang = language_from_search(search, default_lang)
+        if page_of(pathname)[0] == "district" and district.kiosk_mode(search):
+            return []  # a kiosk wall screen: no navigation chrome
         here = (pathname or "/").rstrip("/") or "/"
         query = f"?lang={lang}"
         links: list[Any] = [
