@@ -43,7 +43,17 @@ from dashboard.data.kpi import KpiView
 from dashboard.data.wall import KPI_TTL_S, TtlCache, load_wall_kpi
 from dashboard.i18n import t
 from dashboard.login import DashboardAuth
-from dashboard.pages import devices, district, equipment, fleet, kpi, school, shell, warnings
+from dashboard.pages import (
+    devices,
+    district,
+    equipment,
+    exchange,
+    fleet,
+    kpi,
+    school,
+    shell,
+    warnings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +127,7 @@ def create_app(settings: Settings, *, database_url: str,
     equipment.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     kpi.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     warnings.register_callbacks(app, pool=pool, settings=settings, auth=auth)
+    exchange.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     school.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     sender = command_sender(settings, mqtt_url)
     devices.register_callbacks(app, pool=pool, settings=settings, auth=auth, sender=sender)

@@ -26,11 +26,12 @@ from dashboard.access import (
     may_view,
     page_of,
     school_href,
+    sees_exchange,
     sees_school,
 )
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
-from dashboard.pages import devices, district, equipment, fleet, kpi, school, warnings
+from dashboard.pages import devices, district, equipment, exchange, fleet, kpi, school, warnings
 
 PAGES: Final = (("/", "nav_district"), (EQUIPMENT_PATH, "nav_equipment"),
                 (kpi.PATH, "nav_kpi"), (fleet.PATH, "nav_fleet"),
@@ -50,7 +51,8 @@ def layout() -> html.Div:
 def validation_layout(lang: Lang) -> html.Div:
     return html.Div([layout(), district.layout(lang, kiosk=True), equipment.layout(lang),
                      kpi.layout(), school.layout(lang, ""), devices.layout(lang, ""),
-                     fleet.layout(lang), warnings.layout(), login_required(lang, "/"),
+                     fleet.layout(lang), warnings.layout(), exchange.layout(),
+                     login_required(lang, "/"),
                      not_allowed(lang, "school", None)])
 
 
@@ -138,6 +140,8 @@ def register_callbacks(app: Dash, *, default_lang: Lang, auth: DashboardAuth) ->
             return fleet.layout(default_lang)
         if page == "warnings":
             return warnings.layout()
+        if page == "exchange":
+            return exchange.layout()
         return district.layout(default_lang, kiosk=district.kiosk_mode(search))
 
     @app.callback(Output("nav", "children"), Input("page", "pathname"),
@@ -157,6 +161,10 @@ def register_callbacks(app: Dash, *, default_lang: Lang, auth: DashboardAuth) ->
             links.append(dcc.Link(t(lang, "nav_school"), href=here + query, id="nav-nav_school",
                                   className="nav-link active"))
         viewer = auth.frame_viewer()
+        if sees_exchange(viewer):  # the push to the city (issue 15): district admins
+            links.append(dcc.Link(t(lang, "nav_exchange"), href=exchange.PATH + query,
+                                  id="nav-nav_exchange", className="nav-link active"
+                                  if here == exchange.PATH else "nav-link"))
         # No token (and so no cookie) for anonymous wall screens: they have nothing to post.
         csrf = auth.csrf_token() if viewer is not None else ""
         links.append(user_box(lang, viewer, here + query, csrf))
