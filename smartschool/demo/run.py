@@ -142,13 +142,6 @@ class Demo:
         hub.start()
         self._started("hub", hub.stop)
 
-        dashboard = DashboardServer(s, database_url=self.database_url,
-                                    host=s.dashboard_host, port=s.dashboard_port,
-                                    mqtt_url=self.mqtt_url)
-        dashboard.start()
-        self.dashboard_url = dashboard.url
-        self._started("dashboard", dashboard.stop)
-
         simulator = DistrictSimulator(
             district,
             mqtt_url=self.mqtt_url,
@@ -160,6 +153,15 @@ class Demo:
             ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
             allow_plaintext=s.mqtt_allow_plaintext,
         )
+        # The wall counts the simulated morning by the simulation's clock: against the
+        # real one, a demo started in the afternoon would find every pupil absent.
+        dashboard = DashboardServer(s, database_url=self.database_url,
+                                    host=s.dashboard_host, port=s.dashboard_port,
+                                    mqtt_url=self.mqtt_url, now=simulator.clock.now)
+        dashboard.start()
+        self.dashboard_url = dashboard.url
+        self._started("dashboard", dashboard.stop)
+
         simulator.start()
         self._started("simulator", simulator.stop)
 
