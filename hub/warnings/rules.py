@@ -173,7 +173,7 @@ def current_lamp(readings: Sequence[tuple[date, float]]) -> list[tuple[date, flo
 
 def lamp_end_of_life(as_of: date, rated_hours: int | None,
                      readings: Sequence[tuple[date, float]]) -> Detail | None:
-    """``readings``: each day's highest lamp-hour reading, oldest first, up to ``as_of``."""
+    """``readings``: each day's last lamp-hour reading, oldest first, up to ``as_of``."""
     if not rated_hours or not readings:
         return None
     lamp = current_lamp(sorted(readings))

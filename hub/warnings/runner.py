@@ -198,11 +198,13 @@ def equipment_findings(conn: Conn, *, now: datetime, tz: ZoneInfo) -> list[Findi
     readings: dict[str, list[tuple[date, float]]] = defaultdict(list)
     for tag, day, hours in conn.execute(
             """
-            select t.subject, (t.bucket at time zone %(tz)s)::date as day, max(t.max)
+            -- each day's last reading: a lamp replaced during the day ends it low
+            select distinct on (t.subject, day)
+                   t.subject, (t.bucket at time zone %(tz)s)::date as day, t.last
             from telemetry_1h t
             where t.metric = 'projector.lamp_hours' and t.bucket >= %(since)s
               and t.bucket <= %(now)s
-            group by 1, 2 order by 1, 2
+            order by t.subject, day, t.bucket desc
             """, {"tz": str(tz), "since": since, "now": now}).fetchall():
         readings[tag].append((day, float(hours)))
     for tag, school, rated in conn.execute(
