@@ -39,6 +39,7 @@ class Reason(StrEnum):
     NO_FACE = "no-face"
     NOT_ENROLLED = "face-not-enrolled"
     FACE_MISMATCH = "face-mismatch"
+    LIVENESS_FAILED = "liveness-failed"  # faces.liveness: no natural motion within the budget
 
 
 @dataclass(frozen=True, slots=True)

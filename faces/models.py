@@ -83,6 +83,7 @@ class FaceModels:
         self._detector: Any = None
         self._landmarks: Any = None
         self._encoder: Any = None
+        self._landmarks68: Any = None  # only for liveness: blink, an explicit opt-in
 
     def load(self) -> FaceModels:
         """Load now rather than on the first frame (about 0.6 s)."""
@@ -149,3 +150,24 @@ class FaceModels:
             # One call for all faces of the frame: dlib batches them through the network.
             vectors = self._encoder.compute_face_descriptor(rgb, shapes, jitters)
         return np.ascontiguousarray(np.array(vectors, dtype=np.float32))
+
+    def landmarks(self, rgb: Image, box: Box, *, points: Literal[5, 68] = 5) -> list[
+            tuple[float, float]]:
+        """The face's landmarks at ``box``: dlib's 5 points (eye corners, nose base), or
+        its 68, whose model is licensed for non-commercial use only and is loaded only
+        when asked for (liveness ``blink``)."""
+        dlib = _import_dlib()
+        rect = dlib.rectangle(box.left, box.top, box.right, box.bottom)
+        with self._lock:
+            self._load()
+            if points == 68:
+                if self._landmarks68 is None:
+                    import importlib
+
+                    files: Any = importlib.import_module("face_recognition_models")
+                    self._landmarks68 = dlib.shape_predictor(
+                        files.pose_predictor_model_location())
+                shape = self._landmarks68(rgb, rect)
+            else:
+                shape = self._landmarks(rgb, rect)
+        return [(float(p.x), float(p.y)) for p in shape.parts()]

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.configbase import StrictModel
 from faces.decision import DEFAULT_AGREE, DEFAULT_MARGIN, DEFAULT_TOLERANCE, DEFAULT_WINDOW
+from faces.liveness import DEFAULT_BUDGET_S, DEFAULT_NONRIGID
 
 
 def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
@@ -118,6 +119,39 @@ class FaceConfig(StrictModel):
     snapshots: SnapshotConfig = Field(
         default_factory=SnapshotConfig, description="Unknown-face crops (off by default)"
     )
+    liveness: Literal["off", "motion", "blink"] = Field(
+        default="off",
+        description="Refuse a face that shows no natural motion over its approach "
+        "(reason liveness-failed), in every face mode: motion (5-point landmarks, no "
+        "licence restriction) or blink (motion, or a blink seen with the 68-point model, "
+        "non-commercial licence: needs liveness_68_point_licence_ok). Stops a photo held "
+        "still or moved; not a video replay or a mask (README: Liveness)",
+    )
+    liveness_budget_s: float = Field(
+        default=DEFAULT_BUDGET_S,
+        ge=0.5,
+        le=5.0,
+        description="A face not shown live within this many seconds of its approach is "
+        "refused; until then the gate waits",
+    )
+    liveness_nonrigid: float = Field(
+        default=DEFAULT_NONRIGID,
+        ge=0.01,
+        le=0.5,
+        description="Non-rigid landmark motion (eye distances) that shows a live head; "
+        "measured by bench/liveness.py",
+    )
+    liveness_68_point_licence_ok: bool = Field(
+        default=False,
+        description="The operator confirms the deployment may use dlib's 68-point landmark "
+        "model, whose training data is licensed for non-commercial use only",
+    )
+
+    @field_validator("liveness", mode="before")
+    @classmethod
+    def _liveness_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare `off` as false: what the operator wrote is "off".
+        return "off" if value is False else value
 
     @field_validator("gallery_file")
     @classmethod
@@ -128,4 +162,8 @@ class FaceConfig(StrictModel):
     def _agree_within_window(self) -> FaceConfig:
         if self.agree > self.window:
             raise ValueError(f"face.agree ({self.agree}) cannot exceed face.window ({self.window})")
+        if self.liveness == "blink" and not self.liveness_68_point_licence_ok:
+            raise ValueError("face.liveness: blink uses dlib's 68-point landmark model, licensed "
+                             "for non-commercial use only; set liveness_68_point_licence_ok: "
+                             "true if this deployment may, or use liveness: motion")
         return self

@@ -26,6 +26,13 @@ Decisions a school wants, and why:
   ``card-and-face`` grants only when the card grants *and* the face verifies 1:1
   against the card's holder; otherwise it is denied with the verification's
   reason (``face-mismatch``, ``no-face``, ``face-not-enrolled``).
+- Liveness (``face.liveness``, :mod:`faces.liveness`): a face that showed no
+  natural motion within the budget is ``denied`` with ``liveness-failed`` and no
+  person, in every face mode (in ``card-and-face`` the card's holder stays on the
+  event: the card is real, the face in front of the camera was not shown live). It
+  is a refusal, not an unknown: the gate saw something pretending to be a face,
+  and a guard should look; the matched name is left out because a picture of a
+  pupil is not the pupil, and an event naming them could be read as their passage.
 """
 
 from __future__ import annotations
@@ -202,6 +209,8 @@ def decide_face(
     pipeline's (default ``no-face-match``). A person without a card of their own is
     a student: the stricter rule for someone the card list does not describe.
     """
+    if reason is FaceReason.LIVENESS_FAILED:
+        return Decision("denied", reason, None, "face", distance)
     if person is None:
         return Decision("unknown", reason or FaceReason.NO_MATCH, None, "face", distance)
     return _admit(person, kinds.get(person, "student"), direction=direction, now=now,

@@ -9,9 +9,11 @@ from typing import Annotated, Literal
 import typer
 
 from faces.decision import DEFAULT_MARGIN, DEFAULT_TOLERANCE
+from faces.liveness import DEFAULT_BUDGET_S, DEFAULT_NONRIGID
 from smartschool.cli.support import fail
 
-app = typer.Typer(help="Face recognition tools for gates (identify, enroll, keygen).",
+app = typer.Typer(help="Face recognition tools for gates (identify, enroll, keygen, "
+                       "liveness).",
                   no_args_is_help=True)
 
 # Photo tools accept looser settings than a gate (up to face_recognition's 0.6 and
@@ -194,3 +196,63 @@ def keygen() -> None:
     from faces.keys import new_key
 
     typer.echo(new_key().decode("ascii"))
+
+
+@app.command()
+def liveness(
+    videos: Annotated[list[Path], typer.Argument(help="Video files (or a camera recording) "
+                                                      "of approaches to the gate",
+                                                 show_default=False)],
+    mode: Annotated[str, typer.Option(help="motion (5-point landmarks) or blink (68-point "
+                                           "model: non-commercial licence, needs "
+                                           "--accept-68-point-licence)")] = "motion",
+    fps: Annotated[float, typer.Option(min=1.0, max=30.0, help="Frames analysed per second "
+                                       "of video, as many as the gate manages")] = 5.0,
+    budget: Annotated[float, typer.Option(min=0.5, max=5.0, help="Seconds an approach has to "
+                                          "show it is live (face.liveness_budget_s)")] =
+        DEFAULT_BUDGET_S,
+    nonrigid: Annotated[float, typer.Option(min=0.01, max=0.5, help="Non-rigid motion that "
+                                            "shows a live head (face.liveness_nonrigid)")] =
+        DEFAULT_NONRIGID,
+    detect_scale: Annotated[float, typer.Option(min=0.1, max=1.0, help="Detect on the frame "
+                                                "scaled by this (face.detect_scale)")] = 1.0,
+    upsample: Annotated[int, typer.Option(min=0, max=2, help="Upsample for detection (small "
+                                          "faces, 4x the cost each)")] = 0,
+    min_face_px: Annotated[int, typer.Option(min=0, max=2000, help="Ignore faces narrower "
+                                             "than this (face.min_face_px)")] = 0,
+    accept_68_point_licence: Annotated[bool, typer.Option(
+        "--accept-68-point-licence", help="blink mode: this use of dlib's 68-point model, "
+        "licensed for non-commercial use only, is allowed")] = False,
+) -> None:
+    """Print one JSON line per tracked face (approach): the verdict (live, failed, or
+    pending when the video ended first), why, the cues, when it was decided (seconds of
+    video after the face appeared) and the milliseconds this machine spent on it."""
+    from edge.face.liveness import LivenessWatch, watch_video
+    from faces.liveness import Mode, Thresholds
+    from faces.models import FaceModels
+
+    if mode not in ("motion", "blink"):
+        raise fail(f"--mode is motion or blink, not {mode!r}")
+    if mode == "blink" and not accept_68_point_licence:
+        raise fail("--mode blink uses dlib's 68-point landmark model, licensed for "
+                   "non-commercial use only: add --accept-68-point-licence if this use may")
+    missing = [str(v) for v in videos if not v.is_file()]
+    if missing:
+        raise fail(f"no such video: {', '.join(missing)}")
+    watch = LivenessWatch(FaceModels().load(), Mode(mode),
+                          Thresholds(nonrigid=nonrigid, budget_s=budget))
+    unreadable = 0
+    for video in videos:
+        try:
+            reports = watch_video(video, watch, fps=fps, detect_scale=detect_scale,
+                                  upsample=upsample, min_face_px=min_face_px)
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            unreadable += 1
+            continue
+        if not reports:
+            typer.echo(f"{video}: no face", err=True)
+        for report in reports:
+            typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    if unreadable:
+        raise typer.Exit(1)

@@ -1,0 +1,291 @@
+"""Liveness, pure: landmarks and times in, a verdict out. No dlib, no numpy, no clock.
+
+What a flat picture cannot do, and how it is measured here:
+
+- A photo held still in front of the camera shows no landmark change at all beyond
+  the detector's jitter (``motion``: how far the five points moved, in eye
+  distances).
+- A photo moved in front of the camera moves rigidly in 2D: one similarity
+  transform (shift, rotation, scale) maps the first frame's five points onto any
+  later frame's, up to the jitter. A real head that turns or nods is not flat: the
+  nose base sits in front of the eye corners, so it moves against them and no
+  similarity transform fits (``nonrigid``: the least-squares residual, in eye
+  distances). This cue needs only dlib's 5-point model, which carries no licence
+  restriction.
+- A blink (``blink`` mode only): the eye aspect ratio of the 68-point model drops
+  and recovers. That model's training data is licensed for non-commercial use only,
+  so the mode is an explicit opt-in (``edge.config.face``).
+
+The cue is taken against the approach's first frame and uses the *second* largest
+residual: one badly placed landmark set (motion blur, a half-turned frame) must
+not make a photo live on its own.
+
+What it does not stop: a video of the person replayed on a good screen (the head in
+it moves), a 3D mask, or a photo bent or tilted hard enough in front of the camera
+(perspective is not a similarity either). See README "Liveness".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+Point = tuple[float, float]
+
+
+class Mode(StrEnum):
+    OFF = "off"
+    MOTION = "motion"  # 5-point landmarks: non-rigid motion
+    BLINK = "blink"  # motion, or a blink from the 68-point model (non-commercial licence)
+
+
+class State(StrEnum):
+    PENDING = "pending"  # not enough seen yet: the gate neither opens nor refuses
+    LIVE = "live"
+    FAILED = "failed"
+
+
+class Why(StrEnum):
+    """Which cue decided: the verdict's explanation for an installer."""
+
+    NONRIGID = "nonrigid-motion"  # live: the face moved as a head moves
+    BLINK = "blink"  # live: the eyes closed and opened
+    STILL = "still"  # failed: nothing moved (a photo held still)
+    RIGID = "rigid"  # failed: it moved, but as a flat picture moves
+
+
+# Measured on tests/fixtures/liveness at 5 analysed frames per second (bench/liveness.py):
+# photos held still or moved rigidly stay below 0.025 (second-largest residual), live
+# faces turning or talking reach 0.06-0.10.
+DEFAULT_NONRIGID = 0.045
+# Below this much landmark movement (eye distances) a failed face is reported "still".
+DEFAULT_STILL = 0.05
+# A blink: the eye aspect ratio falls this far below its largest value in the approach.
+DEFAULT_BLINK_DROP = 0.3
+DEFAULT_BUDGET_S = 1.5
+DEFAULT_MIN_FRAMES = 4
+# A face unseen this long has left: the next face starts a new approach.
+DEFAULT_GAP_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    nonrigid: float = DEFAULT_NONRIGID
+    still: float = DEFAULT_STILL
+    blink_drop: float = DEFAULT_BLINK_DROP
+    budget_s: float = DEFAULT_BUDGET_S  # decided by then: live, or failed
+    min_frames: int = DEFAULT_MIN_FRAMES  # no verdict on fewer frames than this
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """What one approach showed so far. Distances are in eye distances (scale-free)."""
+
+    frames: int
+    span_s: float  # from the approach's first frame to its latest
+    motion: float  # largest mean landmark displacement from the first frame
+    nonrigid: float  # second-largest similarity residual against the first frame
+    blink: float | None = None  # largest relative eye-aspect-ratio drop; None without 68 points
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "frames": self.frames,
+            "span_s": round(self.span_s, 3),
+            "motion": round(self.motion, 4),
+            "nonrigid": round(self.nonrigid, 4),
+            "blink": None if self.blink is None else round(self.blink, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    state: State
+    why: Why | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.state is State.LIVE
+
+
+PENDING = Verdict(State.PENDING)
+
+
+def decide(cues: Cues, mode: Mode, limits: Thresholds = Thresholds()) -> Verdict:
+    """Live as soon as a cue shows it (on enough frames); failed once the budget is
+    spent without; pending in between. ``off`` is always live."""
+    if mode is Mode.OFF:
+        return Verdict(State.LIVE)
+    if cues.frames < limits.min_frames:
+        return PENDING
+    if cues.nonrigid >= limits.nonrigid:
+        return Verdict(State.LIVE, Why.NONRIGID)
+    if mode is Mode.BLINK and cues.blink is not None and cues.blink >= limits.blink_drop:
+        return Verdict(State.LIVE, Why.BLINK)
+    if cues.span_s < limits.budget_s:
+        return PENDING
+    return Verdict(State.FAILED, Why.STILL if cues.motion < limits.still else Why.RIGID)
+
+
+# -- geometry of dlib's 5 points: 0-1 one eye's corners, 2-3 the other's, 4 the nose base --
+
+
+def _centre(points: Sequence[Point]) -> Point:
+    n = len(points)
+    return (sum(p[0] for p in points) / n, sum(p[1] for p in points) / n)
+
+
+def eye_distance(five: Sequence[Point]) -> float:
+    """Between the two eye centres: the scale every cue is divided by."""
+    (ax, ay), (bx, by) = _centre(five[0:2]), _centre(five[2:4])
+    return math.hypot(bx - ax, by - ay)
+
+
+def similarity_residual(ref: Sequence[Point], cur: Sequence[Point]) -> float:
+    """RMS distance left after the best similarity transform maps ``ref`` onto ``cur``,
+    in ``cur``'s eye distances. Zero for any shift, rotation or scaling of ``ref``.
+
+    In complex numbers a similarity is w = a·z + b; centred, the least-squares ``a``
+    is sum(conj(z)·w) / sum(|z|²).
+    """
+    if len(ref) != len(cur) or len(ref) < 3:
+        raise ValueError("similarity_residual needs two sets of the same >= 3 points")
+    rc, cc = _centre(ref), _centre(cur)
+    z = [complex(x - rc[0], y - rc[1]) for x, y in ref]
+    w = [complex(x - cc[0], y - cc[1]) for x, y in cur]
+    norm = sum(abs(v) ** 2 for v in z)
+    scale = eye_distance(cur)
+    if norm == 0.0 or scale == 0.0:
+        return 0.0
+    a = sum(zi.conjugate() * wi for zi, wi in zip(z, w, strict=True)) / norm
+    rms = math.sqrt(sum(abs(wi - a * zi) ** 2 for zi, wi in zip(z, w, strict=True)) / len(z))
+    return rms / scale
+
+
+def displacement(ref: Sequence[Point], cur: Sequence[Point]) -> float:
+    """Mean distance the points moved, in ``ref``'s eye distances."""
+    scale = eye_distance(ref)
+    if scale == 0.0:
+        return 0.0
+    moved = sum(math.hypot(c[0] - r[0], c[1] - r[1]) for r, c in zip(ref, cur, strict=True))
+    return moved / len(ref) / scale
+
+
+def eye_aspect_ratio(eye: Sequence[Point]) -> float:
+    """Six points of one eye in the 68-point order (corner, top, top, corner, bottom,
+    bottom): eyelid opening over eye width. Falls towards 0 as the eye closes."""
+    if len(eye) != 6:
+        raise ValueError("an eye is six points")
+    p = eye
+
+    def dist(i: int, j: int) -> float:
+        return math.hypot(p[i][0] - p[j][0], p[i][1] - p[j][1])
+
+    width = dist(0, 3)
+    return 0.0 if width == 0.0 else (dist(1, 5) + dist(2, 4)) / (2.0 * width)
+
+
+def both_eyes_ratio(sixty_eight: Sequence[Point]) -> float:
+    """The mean eye aspect ratio of a 68-point landmark set (eyes are points 36-47)."""
+    if len(sixty_eight) != 68:
+        raise ValueError("the 68-point model gives 68 points")
+    return (eye_aspect_ratio(sixty_eight[36:42]) + eye_aspect_ratio(sixty_eight[42:48])) / 2.0
+
+
+# -- one approach, frame by frame ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Approach:
+    """The frames of one face's approach to the camera, reduced to its cues as they come."""
+
+    started: float
+    reference: tuple[Point, ...]
+    person: str | None = None
+    last: float = 0.0
+    frames: int = 1
+    motion: float = 0.0
+    residuals: list[float] = field(default_factory=list)
+    ear_max: float | None = None
+    ear_min: float | None = None
+    verdict: Verdict = PENDING
+    decided_at: float | None = None
+
+    def add(self, at: float, five: Sequence[Point], ear: float | None) -> None:
+        self.last = at
+        self.frames += 1
+        self.motion = max(self.motion, displacement(self.reference, five))
+        self.residuals.append(similarity_residual(self.reference, five))
+        self.note_ear(ear)
+
+    def note_ear(self, ear: float | None) -> None:
+        if ear is None:
+            return
+        self.ear_max = ear if self.ear_max is None else max(self.ear_max, ear)
+        self.ear_min = ear if self.ear_min is None else min(self.ear_min, ear)
+
+    def cues(self) -> Cues:
+        ranked = sorted(self.residuals, reverse=True)
+        blink = None
+        if self.ear_max is not None and self.ear_min is not None and self.ear_max > 0:
+            blink = (self.ear_max - self.ear_min) / self.ear_max
+        return Cues(self.frames, self.last - self.started, self.motion,
+                    ranked[1] if len(ranked) >= 2 else 0.0, blink)
+
+
+class LivenessTracker:
+    """The subject's approach across frames; one verdict per approach.
+
+    A new approach starts when the face was unseen for ``gap_s``, when it jumps
+    (its centre moves more than its own width between two frames: another person),
+    or when the identity the pipeline gave it changes. A verdict, once reached, holds
+    for the rest of the approach: a photo refused does not get a second budget by
+    being waved about, and a live pupil is not re-judged while standing still.
+    """
+
+    def __init__(self, mode: Mode, limits: Thresholds = Thresholds(), *,
+                 gap_s: float = DEFAULT_GAP_S) -> None:
+        self.mode = mode
+        self.limits = limits
+        self.gap_s = gap_s
+        self.current: Approach | None = None
+        self._box: tuple[float, float, float] | None = None  # centre x, centre y, width
+
+    def _continues(self, at: float, box: tuple[float, float, float], person: str | None) -> bool:
+        approach, last = self.current, self._box
+        if approach is None or last is None:
+            return False
+        if at - approach.last > self.gap_s:
+            return False
+        # A face unidentified for a frame (half-turned: the very frames that show a
+        # head is live) is still the same approach; two different persons are not.
+        if person is not None and approach.person is not None and person != approach.person:
+            return False
+        return math.hypot(box[0] - last[0], box[1] - last[1]) <= max(box[2], last[2])
+
+    def observe(self, at: float, box: tuple[float, float, float], five: Sequence[Point], *,
+                person: str | None = None, ear: float | None = None) -> Verdict:
+        """One frame of the subject: ``box`` as (centre x, centre y, width) in pixels,
+        ``five`` its 5-point landmarks, ``ear`` its eye aspect ratio (blink mode)."""
+        if len(five) != 5:
+            raise ValueError("observe takes dlib's 5 landmark points")
+        if self._continues(at, box, person):
+            assert self.current is not None
+            self.current.add(at, five, ear)
+            if self.current.person is None:
+                self.current.person = person
+        else:
+            self.current = Approach(started=at, reference=tuple(five), person=person, last=at)
+            self.current.note_ear(ear)
+        self._box = box
+        approach = self.current
+        if approach.verdict.state is State.PENDING:
+            approach.verdict = decide(approach.cues(), self.mode, self.limits)
+            if approach.verdict.state is not State.PENDING:
+                approach.decided_at = at
+        return approach.verdict
+
+    def reset(self) -> None:
+        self.current = None
+        self._box = None
