@@ -143,6 +143,11 @@ def create_app(settings: Settings, *, database_url: str, mqtt_display: str,
     from hub.api.routes import warnings as warnings_routes
 
     app.include_router(warnings_routes.router)
+    # Classroom attendance (issue 14): timetables and lesson registers
+    from hub.api.routes import lessons, timetable
+
+    app.include_router(timetable.router)
+    app.include_router(lessons.router)
     return app
 
 
