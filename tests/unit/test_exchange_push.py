@@ -250,3 +250,38 @@ def test_a_rendered_body_validates_against_the_delivery_schema() -> None:
     assert validator.is_valid(body)
     body["documents"][0]["absent"] = -1
     assert not validator.is_valid(body)
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_recipe() -> object:
+    """The README's receiver check, run as a receiver would copy it."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = lines.index("    import hashlib, hmac, time")
+    block = []
+    for line in lines[start:]:
+        if line and not line.startswith("    "):
+            break
+        block.append(line[4:])
+    scope: dict[str, object] = {}
+    exec("\n".join(block), scope)  # the README's own snippet, as a receiver copies it
+    return scope["push_is_genuine"]
+
+
+def test_the_readme_recipe_accepts_what_the_hub_signs_and_nothing_else() -> None:
+    import time
+
+    genuine = _readme_recipe()
+    assert callable(genuine)
+    now = int(time.time())
+    sent = {k.lower(): v for k, v in signed_headers(
+        SECRET, body=BODY, timestamp=now, delivery_id="d-1", kind="kpi_snapshot").items()}
+    assert genuine(SECRET.encode(), sent, BODY) is True
+    assert verify(SECRET, sent, BODY, now=now) is Verdict.OK
+    for headers, body, secret in (
+            (sent, BODY + b" ", SECRET),
+            (sent, BODY, SECRET + "x"),
+            (sent | {"x-smartschool-timestamp": str(now - 3600)}, BODY, SECRET)):
+        assert genuine(secret.encode(), headers, body) is False
+        assert verify(secret, headers, body, now=now) is not Verdict.OK
