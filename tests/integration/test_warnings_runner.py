@@ -82,7 +82,7 @@ def seed(url: str, *, hooks: dict[str, str] | None = None) -> None:
                 "insert into students (code, school_id, class_id, full_name, birth_date,"
                 " gender) values (%s, %s, (select id from classes where name = '7A'), %s,"
                 " '2013-05-01', 'F')", (f"W{n:03d}", SCHOOL, f"Học sinh {n:02d}"))
-        ids = dict(conn.execute("select code, id from students").fetchall())
+        ids: dict[str, int] = dict(conn.execute("select code, id from students").fetchall())
         rows = []
         for n in range(1, 13):
             for i, day in enumerate(DAYS):
