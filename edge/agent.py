@@ -32,6 +32,7 @@ from edge.hardware.relay import GpioRelay, NoopRelay, Relay
 from edge.link import SharedLoop
 from edge.outbox import Outbox
 from edge.projector.source import ProjectorSource
+from edge.room import RoomDoor
 from edge.secrets import mqtt_password
 from edge.textfile import TextfileExporter
 
@@ -129,6 +130,40 @@ def face_parts(
     return camera, pipeline, snapshots
 
 
+def _door(
+    config: AgentConfig,
+    *,
+    cards: Mapping[str, CardEntry] | None,
+    card_reader: CardReader | None,
+    camera: Camera | None,
+    gallery: Gallery | None,
+    on_decision: Callable[[GateOutcome], None] | None,
+) -> Callable[[ClassroomAgent], RoomDoor] | None:
+    """A classroom's attendance role (edge/room.py) from its config: the gate's reader, card
+    list and face pipeline; None for an equipment-only room."""
+    attendance = config.classroom.attendance if config.classroom is not None else None
+    if attendance is None:
+        return None
+    synced = attendance.sync is not None
+    if cards is None:
+        cards = (load_cards(attendance.cards_file) if attendance.cards_file
+                 and not _first_boot(attendance.cards_file, synced, config.device) else {})
+    parts = None
+    if attendance.uses_face:
+        assert attendance.face is not None
+        parts = face_parts(attendance.face, config.device, camera=camera, gallery=gallery,
+                           synced=synced)
+    reader = card_reader or (_reader(attendance) if attendance.mode != "face" else None)
+    door_cards = cards
+
+    def build(agent: ClassroomAgent) -> RoomDoor:
+        return RoomDoor(attendance, device=config.device, clock=agent.clock, emit=agent.emit,
+                        cards=door_cards, reader=reader, camera=parts[0] if parts else None,
+                        pipeline=parts[1] if parts else None, on_decision=on_decision)
+
+    return build
+
+
 def build_agent(
     config: AgentConfig,
     *,
@@ -192,6 +227,8 @@ def build_agent(
             agent = ClassroomAgent(
                 config, clock=clock, outbox=outbox, projectors=projectors,
                 password=password, host=host_metrics, protocol=protocol, netloop=netloop,
+                door=_door(config, cards=cards, card_reader=card_reader, camera=camera,
+                           gallery=gallery, on_decision=on_decision),
             )
     except BaseException:
         outbox.close()

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from core.configbase import StrictModel
+from edge.config.attendance import AttendanceConfig
 from edge.config.common import AssetTag
 
 Kind = Literal["projector", "pc", "tv", "sensor"]
@@ -123,6 +124,11 @@ class ClassroomConfig(StrictModel):
     )
     assets: list[AssetConfig] = Field(
         default_factory=list, max_length=32, description="Equipment in this room"
+    )
+    attendance: AttendanceConfig | None = Field(
+        default=None,
+        description="Take attendance at the room's door (a card reader and/or a camera, as "
+        "a gate's); unset: equipment only",
     )
 
     @model_validator(mode="after")
