@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import psycopg
 
+from hub.attendance import lessons_flags
 from hub.db import Conn
 from hub.notify import alarm_dispatch, outbox
 from hub.notify.adapters import Adapter, DeliveryError, Outgoing, build_adapters
@@ -82,6 +83,8 @@ class NotificationWorker(threading.Thread):
         offered = outbox.enqueue_gate_notifications(conn, day=now.astimezone(self.tz).date(),
                                                     tz=self.tz)
         offered += outbox.run_absence_sweep(conn, now=now, tz=self.tz)
+        # Classroom attendance (issue 14): "in school, not in class" to the class's teacher
+        offered += lessons_flags.enqueue_not_in_class(conn, now=now, tz=self.tz)
         return offered + alarm_dispatch.enqueue_alarm_notifications(
             conn, now=now, tz=self.tz,
             escalate_after=timedelta(seconds=self.settings.alarm_escalate_after_s),
