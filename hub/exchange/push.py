@@ -348,6 +348,22 @@ def list_deliveries(conn: Conn, *, limit: int, before_id: int | None = None,
     ]
 
 
+def retry_dead(conn: Conn, *, outbox_id: int | None = None) -> list[int]:
+    """Give dead deliveries (all, or one) a new round of tries, with the same delivery id
+    and body; those of a removed endpoint stay dead. Returns the ids revived."""
+    rows = conn.execute(
+        """
+        update notification_outbox
+        set status = 'pending', attempts = 0, next_attempt_at = now()
+        where channel = 'exchange' and status = 'failed' and endpoint_id is not null
+          and (%(id)s::bigint is null or id = %(id)s)
+        returning id
+        """,
+        {"id": outbox_id},
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
 def state_counts(conn: Conn) -> dict[str, dict[DeliveryState, int]]:
     """Per endpoint name: how many deliveries are in each state."""
     out: dict[str, dict[DeliveryState, int]] = {}

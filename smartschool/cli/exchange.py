@@ -131,6 +131,9 @@ def exchange_push(
         help="Consider this day (YYYY-MM-DD) instead of the recent ones; repeatable")] = None,
     month: Annotated[list[str] | None, typer.Option(
         help="Consider this month (YYYY-MM) instead of the last one; repeatable")] = None,
+    retry_dead: Annotated[bool, typer.Option(
+        "--retry-dead", help="First give every dead delivery (of an endpoint still there) a "
+                             "new round of tries")] = False,
 ) -> None:
     """Push what the schedule says is due, as the hub does on its own: daily attendance
     aggregates after the absent cutoff, monthly KPIs after the month's snapshot; each
@@ -157,6 +160,8 @@ def exchange_push(
     push_settings = PushSettings()
     moment = datetime.now(UTC)
     with connect(url, autocommit=True) as conn:
+        if retry_dead:
+            typer.echo(f"dead deliveries tried again: {len(push.retry_dead(conn))}")
         if not now:
             due = push.due_pushes(conn, now=moment, tz=tz, settings=push_settings,
                                   days=days, months=months)

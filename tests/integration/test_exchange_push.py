@@ -258,7 +258,7 @@ def test_endpoints_and_deliveries_through_the_api(api: TestClient, district: str
 
     # three days due at once (a hub back after two days off), to an unreachable port
     w = worker(district, Clock(at("2025-09-10", "09:00")), lookback_days=2,
-               backoff_base_s=3600.0, timeout_s=2.0)
+               backoff_base_s=3600.0, timeout_s=2.0, max_attempts=1)
     try:
         w.run_once()
     finally:
@@ -272,21 +272,35 @@ def test_endpoints_and_deliveries_through_the_api(api: TestClient, district: str
     rows = page.json() + rest.json()
     assert "X-Next-Cursor" not in rest.headers
     assert [r["period"] for r in rows] == ["2025-09-10", "2025-09-09", "2025-09-08"]
-    assert {(r["state"], r["attempts"], r["endpoint"]) for r in rows} == {("failed", 1, "dss")}
-    assert all(r["next_try"] is not None and r["last_error"] for r in rows)
+    assert {(r["state"], r["attempts"], r["endpoint"]) for r in rows} == {("dead", 1, "dss")}
+    assert all(r["next_try"] is None and r["last_error"] for r in rows)
     assert api.get("/api/v1/exchange/deliveries", params={"state": "sent"},
                    headers=da).json() == []
+    # a dead one tried again (the receiver is fixed): same delivery, a new round of tries
+    oldest = rows[-1]
+    retry = f"/api/v1/exchange/deliveries/{oldest['id']}/retry"
+    assert api.post(retry, headers=sa).status_code == 403
+    assert api.post(retry, headers=city).status_code == 403
+    again = api.post(retry, headers=da)
+    assert again.status_code == 200, again.text
+    assert (again.json()["state"], again.json()["attempts"], again.json()["delivery_id"]) == (
+        "failed", 0, oldest["delivery_id"])
+    assert again.json()["next_try"] is not None
+    assert api.post(retry, headers=da).status_code == 404  # not dead any more
+    assert api.post("/api/v1/exchange/deliveries/999999/retry", headers=da).status_code == 404
     edited = page.headers["X-Next-Cursor"][:-2] + "xx"
     assert api.get("/api/v1/exchange/deliveries", params={"cursor": edited},
                    headers=da).status_code == 422
     counts = api.get("/api/v1/exchange/endpoints", headers=da).json()[0]["deliveries"]
-    assert counts == {"queued": 0, "sent": 0, "failed": 3, "dead": 0}
+    assert counts == {"queued": 0, "sent": 0, "failed": 1, "dead": 2}
 
     assert api.delete("/api/v1/exchange/endpoints/dss", headers=sa).status_code == 403
     assert api.delete("/api/v1/exchange/endpoints/dss", headers=da).status_code == 204
     assert api.delete("/api/v1/exchange/endpoints/dss", headers=da).status_code == 404
     after = api.get("/api/v1/exchange/deliveries", headers=da).json()
     assert {(r["state"], r["endpoint"]) for r in after} == {("dead", None)}
+    # without its endpoint a delivery has nowhere to go
+    assert api.post(retry, headers=da).status_code == 404
 
 
 @pytest.fixture
@@ -331,6 +345,13 @@ def test_the_commands(cli_db: str, receiver: RecordingServer) -> None:
                   now=time.time()) is Verdict.OK
     code, out, _ = run("exchange", "endpoints", "list")
     assert code == 0 and "csdl" in out and "sent=1" in out and secret not in out
+    with psycopg.connect(cli_db, autocommit=True) as conn:  # as if given up
+        conn.execute("update notification_outbox set status = 'failed'"
+                     " where channel = 'exchange'")
+    code, out, _ = run("exchange", "push", "--now", "--retry-dead", "--day", DAY)
+    assert code == 0 and "dead deliveries tried again: 1" in out and "sent 1" in out, out
+    assert receiver.answered == [500, 200, 200]  # the same delivery once more
+    assert len({r.headers["x-smartschool-delivery"] for r in receiver.requests}) == 1
     assert run("exchange", "endpoints", "remove", "csdl")[0] == 0
     assert run("exchange", "endpoints", "remove", "csdl")[0] == 1
     code, out, _ = run("exchange", "push", "--day", DAY)

@@ -91,14 +91,35 @@ def list_deliveries(
     found = push.list_deliveries(conn, limit=limit,
                                  before_id=int(before[0]) if before is not None else None,
                                  state=state, endpoint=endpoint, kind=kind)
-    rows = [DeliveryPublic(id=d.id, delivery_id=d.delivery_id, endpoint=d.endpoint,
-                           kind=d.kind, period=d.period, state=d.state, attempts=d.attempts,
-                           last_error=d.last_error, next_try=d.next_try,
-                           created_at=d.created_at, sent_at=d.sent_at) for d in found]
+    rows = [_delivery(d) for d in found]
     if rows:
         paging.set_next(response, ctx, purpose=_PURPOSE, full=len(rows) == limit,
                         last=(rows[-1].id,))
     return rows
+
+
+@router.post("/deliveries/{delivery}/retry", response_model=DeliveryPublic,
+             responses=NOT_FOUND)
+def retry_delivery(
+    conn: ConnDep,
+    user: CurrentUser,
+    delivery: Annotated[int, Path(ge=1, le=2**62, description="The delivery's id")],
+) -> DeliveryPublic:
+    """Try a dead delivery again (after the receiver is fixed): the same delivery id and
+    body, a new round of tries."""
+    _require_district_admin(user)
+    if not push.retry_dead(conn, outbox_id=delivery):
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            "no dead delivery with that id and an endpoint")
+    [found] = push.list_deliveries(conn, limit=1, before_id=delivery + 1)
+    return _delivery(found)
+
+
+def _delivery(d: push.Delivery) -> DeliveryPublic:
+    return DeliveryPublic(id=d.id, delivery_id=d.delivery_id, endpoint=d.endpoint,
+                          kind=d.kind, period=d.period, state=d.state, attempts=d.attempts,
+                          last_error=d.last_error, next_try=d.next_try,
+                          created_at=d.created_at, sent_at=d.sent_at)
 
 
 def _public(e: push.Endpoint, counts: dict[str, dict[push.DeliveryState, int]]
