@@ -56,6 +56,7 @@ from dashboard.access import (
     safe_next,
 )
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, language_from_search, t
+from dashboard.sso import CALLBACK_PATH, SSO_PATH, DashboardSso, SsoRefused
 from hub.access import MACHINE_ROLES
 from hub.accounts.auth import LoginRateLimiter, User, authenticate, get_user, load_or_create_secret
 from hub.accounts.rules import client_address, trusted_networks
@@ -85,6 +86,11 @@ _NAME: Final = "n"
 _SINCE: Final = "t"
 _FINGERPRINT: Final = "h"
 _CSRF: Final = "csrf"
+# Single sign-on (issue 15): the provider session's id (oidc_sessions), and where a
+# sign-in through the provider goes afterwards, in which language.
+_SSO: Final = "o"
+_SSO_NEXT: Final = "on"
+_SSO_LANG: Final = "ol"
 
 _PAGE: Final = """<!DOCTYPE html>
 <html lang="{{ lang }}">
@@ -116,6 +122,11 @@ _PAGE: Final = """<!DOCTYPE html>
   </form>
   {% else %}
   <p class="login-intro">{{ intro }}</p>
+  {% if sso_href %}
+  <a id="login-sso" class="login-submit" href="{{ sso_href }}"
+     style="display:block;text-align:center;text-decoration:none">{{ sso_label }}</a>
+  <p class="login-intro">{{ sso_or }}</p>
+  {% endif %}
   <form id="login-form" method="post" action="{{ login_path }}" class="login-form">
     <label for="login-username">{{ username_label }}</label>
     <input id="login-username" name="username" type="text" autocomplete="username"
@@ -161,6 +172,8 @@ class DashboardAuth:
             log.warning("SMARTSCHOOL_DASHBOARD_KIOSK_TOKEN is shorter than %d characters: "
                         "kiosk sign-in is off", KIOSK_TOKEN_MIN)
             self._kiosk_token = None
+        # Single sign-on (issue 15): when SMARTSCHOOL_OIDC_ISSUER and _CLIENT_ID are set.
+        self.sso = DashboardSso.from_settings(settings, pool)
 
     # --- wiring ------------------------------------------------------------------------
 
@@ -181,6 +194,11 @@ class DashboardAuth:
         server.add_url_rule(LOGOUT_PATH, "dashboard_logout", self._logout,
                             methods=["GET", "POST"])
         server.before_request(self._guard)
+        if self.sso is not None:
+            self.sso.install(server)
+            server.add_url_rule(SSO_PATH, "dashboard_sso", self._sso_begin, methods=["GET"])
+            server.add_url_rule(CALLBACK_PATH, "dashboard_sso_callback", self._sso_callback,
+                                methods=["GET"])
 
     def _guard(self) -> ResponseReturnValue | None:
         """Anonymous browsers loading a protected page get the login form instead; in a
@@ -245,9 +263,9 @@ class DashboardAuth:
         elif claims is not None:
             if conn is None:
                 with self.pool.connection(timeout=POOL_TIMEOUT_S) as own:
-                    user = get_user(own, username=claims.username)
+                    user = self._current_user(own, claims.username)
             else:
-                user = get_user(conn, username=claims.username)
+                user = self._current_user(conn, claims.username)
             if (user is None or user.disabled
                     or not hmac.compare_digest(str(session.get(_FINGERPRINT, "")),
                                                self._fingerprint(user))):
@@ -257,6 +275,15 @@ class DashboardAuth:
                 found = _viewer_of(user)
         g.setdefault(_G_VIEWER, found)
         return found
+
+    def _current_user(self, conn: Conn, username: str) -> User | None:
+        # A sign-in through the provider holds while its provider session does (refreshed
+        # when due: claims mapped again, a revoked person refused).
+        sso_session = session.get(_SSO)
+        if sso_session is not None and (
+                self.sso is None or not self.sso.still_valid(conn, str(sso_session), username)):
+            return None
+        return get_user(conn, username=username)
 
     def frame_viewer(self) -> Viewer | None:
         """For the page switch and the nav: the database's answer, or the cookie's while
@@ -335,9 +362,42 @@ class DashboardAuth:
             return self._page(lang, target=None, mode="logout")
         if self._csrf_ok(form.get("csrf")):
             who = session.get(_USER)
+            if self.sso is not None and (sso_session := session.get(_SSO)) is not None:
+                self.sso.forget(str(sso_session))
             self.end_session()
             log.info("dashboard logout: %s", who)
         return redirect(f"{LOGIN_PATH}?{urlencode({'lang': lang, 'out': '1'})}")
+
+    def _sso_begin(self) -> ResponseReturnValue:
+        """To the provider's login page; back at ``_sso_callback``."""
+        assert self.sso is not None  # the route exists only then
+        target = safe_next(request.args.get("next"))
+        lang = self._lang(request.args.get("lang"), target)
+        session[_SSO_NEXT] = target
+        session[_SSO_LANG] = lang
+        try:
+            return self.sso.begin(request.host_url.rstrip("/") + CALLBACK_PATH)
+        except SsoRefused:
+            return self._page(lang, target=target, error=t(lang, "sso_unavailable")), 503
+
+    def _sso_callback(self) -> ResponseReturnValue:
+        assert self.sso is not None
+        target = safe_next(session.get(_SSO_NEXT))
+        lang = self._lang(session.get(_SSO_LANG), target)
+        try:
+            user, sso_session = self.sso.complete()
+        except SsoRefused as exc:
+            if exc.kind == "refused":
+                error, code = t(lang, "sso_refused").format(reason=exc.reason), 403
+            elif exc.kind == "unavailable":
+                error, code = t(lang, "sso_unavailable"), 503
+            else:
+                error, code = t(lang, "sso_failed"), 401
+            return self._page(lang, target=target, error=error), code
+        self._start_session(user)
+        session[_SSO] = sso_session
+        log.info("dashboard sign-in through the provider: %s (%s)", user.username, user.role)
+        return redirect(target or _with_lang(home_path(_viewer_of(user)), lang))
 
     def _kiosk_login(self, lang: Lang, target: str | None, key: tuple[str, str],
                      password: str) -> ResponseReturnValue:
@@ -413,7 +473,14 @@ class DashboardAuth:
             back=t(lang, "login_back"), error=error, notice=notice,
             username=username[:_MAX_USERNAME_IN_LOG], next=target, csrf=self.csrf_token(),
             languages=languages, login_path=LOGIN_PATH, logout_path=LOGOUT_PATH,
+            sso_href=self._sso_href(lang, target), sso_label=t(lang, "sso_sign_in"),
+            sso_or=t(lang, "sso_or"),
         )
+
+    def _sso_href(self, lang: Lang, target: str | None) -> str | None:
+        if self.sso is None:
+            return None
+        return f"{SSO_PATH}?{urlencode({'lang': lang} | ({'next': target} if target else {}))}"
 
 
 class _SessionInterface(SecureCookieSessionInterface):
