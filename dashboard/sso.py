@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import psycopg
@@ -48,6 +48,7 @@ from hub.accounts.oidc import (
     end_session,
     link_account,
     locked_session,
+    purge_sessions,
     refresh_tokens,
     renew_session,
     start_session,
@@ -76,13 +77,15 @@ class SsoRefused(Exception):
 
 class DashboardSso:
     def __init__(self, config: OidcConfig, pool: psycopg_pool.ConnectionPool[Any],
-                 keys: ProviderKeys | None = None) -> None:
+                 keys: ProviderKeys | None = None, *,
+                 lifetime: timedelta = timedelta(hours=12)) -> None:
         if not config.client_id:
             raise ValueError("SMARTSCHOOL_OIDC_CLIENT_ID is needed for the dashboard's "
                              "sign-in through the provider")
         self.config = config
         self.client_id: str = config.client_id
         self.pool = pool
+        self.lifetime = lifetime  # of a dashboard sign-in (SMARTSCHOOL_TOKEN_TTL_MINUTES)
         self.keys = keys or ProviderKeys(config.issuer)
         self._oauth = OAuth()
         self._remote: Any = None
@@ -93,7 +96,7 @@ class DashboardSso:
         config = OidcConfig.from_settings(settings)
         if config is None or not config.client_id:
             return None
-        return cls(config, pool)
+        return cls(config, pool, lifetime=timedelta(minutes=settings.token_ttl_minutes))
 
     def install(self, server: Flask) -> None:
         self._oauth.init_app(server)
@@ -151,6 +154,7 @@ class DashboardSso:
                 if user.role in MACHINE_ROLES:  # never mapped; a hand-edited row
                     raise AccountRefused("a machine account has no dashboard")
                 with conn.transaction():
+                    purge_sessions(conn, older_than=self.lifetime)
                     start_session(conn, session_id=session_id, username=user.username,
                                   tokens=TokenSet.of(token))
         except AccountRefused as exc:

@@ -445,5 +445,13 @@ def renew_session(conn: Conn, session_id: str, tokens: TokenSet, previous: str |
                  (tokens.refresh_token or previous, tokens.refresh_due(), session_id))
 
 
+def purge_sessions(conn: Conn, *, older_than: timedelta) -> int:
+    """Provider sessions whose dashboard session has run out (its cookie lasts at most
+    the sign-in lifetime): their refresh tokens are not kept past it."""
+    done = conn.execute("delete from oidc_sessions where created_at < now() - %s",
+                        (older_than,))
+    return done.rowcount
+
+
 def end_session(conn: Conn, session_id: str) -> None:
     conn.execute("delete from oidc_sessions where id = %s", (session_id,))
