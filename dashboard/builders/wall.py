@@ -122,7 +122,8 @@ def build_ward_groups(schools: Sequence[SchoolAttendance], wards: Mapping[str, s
         return [html.Div(t(lang, "no_schools"), className="empty")]
     out: list[Component] = []
     for group in group_by_ward(schools, wards):
-        summary = t(lang, "wall_ward_sum").format(n=len(group.schools), pct=group.arrived_pct)
+        key = "wall_ward_sum_one" if len(group.schools) == 1 else "wall_ward_sum"
+        summary = t(lang, key).format(n=len(group.schools), pct=group.arrived_pct)
         out.append(html.Section(
             [
                 html.Div([html.Div(ward_label(group.ward, lang), className="ward-name"),

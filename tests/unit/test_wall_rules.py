@@ -213,6 +213,8 @@ def test_ward_groups_keep_every_tile_and_its_link() -> None:
     assert [i for i in ids if i.startswith("tile-link-")] == [
         "tile-link-B", "tile-link-A", "tile-link-C", "tile-link-D", "tile-link-E"]
     assert "Phường Đa Phúc" in _text(tree) and "1 trường · đã đến 60%" in _text(tree)
+    english = _text(build_ward_groups(ROWS, {"A": "X", "B": "X", "C": "Y"}, "en"))
+    assert "2 schools · 60% arrived" in english and "1 school · 60% arrived" in english
     assert "No schools registered yet" in _text(build_ward_groups([], {}, "en"))
     assert "Chưa có trường nào" in _text(build_ward_groups([], {}, "vi"))
 
