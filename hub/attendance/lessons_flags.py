@@ -62,7 +62,9 @@ def enqueue_not_in_class(conn: Conn, *, now: datetime, tz: ZoneInfo) -> int:
         row = conn.execute("select at from notify_state where name = %s for update",
                            (WATERMARK,)).fetchone()
         assert row is not None
-        since = max(row[0], now - LATEST)
+        # A watermark ahead of ``now`` means the clock stepped back: sweep the last window
+        # again (the keys keep it from sending twice) rather than nothing until it catches up.
+        since = max(row[0] if row[0] <= now else now - LATEST, now - LATEST)
         due: dict[int, set[int]] = defaultdict(set)
         for lesson in load_lessons(conn, weekday=day.isoweekday()):
             cutoff = LessonTimes.on(day, lesson.start, lesson.end, tz).cutoff
