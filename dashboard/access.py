@@ -44,7 +44,7 @@ from hub.access import (
 )
 
 Page = Literal["district", "school", "equipment", "kpi", "devices", "fleet", "warnings",
-               "exchange"]
+               "exchange", "lessons"]
 # What the wall's gate panel shows: per-school counts; passages with their class and
 # decision; passages with masked names too.
 WallView = Literal["aggregate", "classes", "names"]
@@ -57,6 +57,8 @@ EQUIPMENT_PATH: Final = "/equipment"
 KPI_PATH: Final = "/kpi"
 # Operators act (issue #13): a school's device panel at /school/<id>/devices, the fleet.
 DEVICES_SUFFIX: Final = "/devices"
+# Classroom attendance (issue 14): a school's lesson register at /school/<id>/lessons.
+LESSONS_SUFFIX: Final = "/lessons"
 FLEET_PATH: Final = "/fleet"
 # Warnings (issue 15): every signed-in role, narrowed as /api/v1/warnings narrows.
 WARNINGS_PATH: Final = "/warnings"
@@ -122,6 +124,9 @@ def page_of(pathname: str | None) -> tuple[Page, str | None]:
     if path.startswith(SCHOOL_PATH) and path.endswith(DEVICES_SUFFIX) \
             and len(path) > len(SCHOOL_PATH) + len(DEVICES_SUFFIX):
         return "devices", unquote(path[len(SCHOOL_PATH):-len(DEVICES_SUFFIX)])
+    if path.startswith(SCHOOL_PATH) and path.endswith(LESSONS_SUFFIX) \
+            and len(path) > len(SCHOOL_PATH) + len(LESSONS_SUFFIX):
+        return "lessons", unquote(path[len(SCHOOL_PATH):-len(LESSONS_SUFFIX)])
     if path.startswith(SCHOOL_PATH) and len(path) > len(SCHOOL_PATH):
         return "school", unquote(path[len(SCHOOL_PATH):])
     return "district", None
@@ -164,7 +169,7 @@ def may_view(viewer: Viewer | None, page: Page, school: str | None = None, *,
         return Access.DENY
     if page == "district":
         return Access.DENY if viewer.school_scoped else Access.ALLOW
-    if page == "school":
+    if page in ("school", "lessons"):
         return Access.ALLOW if sees_school(viewer, school) else Access.DENY
     if page == "devices":
         return Access.ALLOW if sees_devices(viewer, school) else Access.DENY
@@ -210,6 +215,10 @@ def fleet_scope(viewer: Viewer | None) -> SchoolFilter:
 
 def devices_href(school: str) -> str:
     return f"{SCHOOL_PATH}{quote(school, safe='')}{DEVICES_SUFFIX}"
+
+
+def lessons_href(school: str) -> str:
+    return f"{SCHOOL_PATH}{quote(school, safe='')}{LESSONS_SUFFIX}"
 
 
 def wall_view(viewer: Viewer | None, *, names: bool) -> WallView:
