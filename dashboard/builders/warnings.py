@@ -65,7 +65,7 @@ def build_table(rows: Sequence[WarningPublic], lang: Lang, tz: ZoneInfo, *,
     return html.Div(parts)
 
 
-def kind_options(lang: Lang) -> list[dict[str, str]]:
-    """The filter's choices: every kind, then all of them."""
+def kind_options(kinds: Sequence[str], lang: Lang) -> list[dict[str, str]]:
+    """The filter's choices: all, then each kind the viewer may see."""
     return [{"label": t(lang, "warn_all_kinds"), "value": ""}] + [
-        {"label": name, "value": k} for k, name in KIND_NAMES[lang].items()]
+        {"label": kind_name(k, lang), "value": k} for k in kinds]

@@ -43,8 +43,8 @@ def layout() -> html.Div:
             html.Div(id="warn-status", className="status hidden"),
             html.Div(id="warn-computed", className="subtitle"),
             html.Div(id="warn-tiles", className="warn-tiles"),
-            dcc.Dropdown(id="warn-kind", options=[], value="", clearable=False,
-                         className="warn-filter"),
+            dcc.RadioItems(id="warn-kind", options=[], value="", inline=True,
+                           className="warn-filter"),
             html.Section(html.Div(id="warn-list"), className="kpi-panel"),
         ],
         className="app warn-page",
@@ -65,7 +65,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
     )
     def render(_tick: int, kind: str | None, search: str | None) -> tuple[Any, ...]:
         lang = language_from_search(search, settings.language)
-        texts = (t(lang, "warn_title"), t(lang, "warn_subtitle"), kind_options(lang))
+        texts = (t(lang, "warn_title"), t(lang, "warn_subtitle"))
         try:
             with pool.connection() as conn:
                 viewer = auth.viewer(conn)
@@ -73,12 +73,13 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                 if viewer is None or scope.matches_nothing:
                     # Blank every part: a session that ends leaves nothing behind.
                     notice = t(lang, "session_ended" if viewer is None else "not_allowed_page")
-                    return (*texts, "", [], [], notice, "status error")
+                    return (*texts, [], "", [], [], notice, "status error")
                 view = load_warnings(conn, role=viewer.role, school=scope.school,
                                      kind=kind or None)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("warnings page could not read the database", exc_info=True)
-            return (*texts, *(no_update,) * 3, t(lang, "db_error"), "status error")
+            return (*texts, *(no_update,) * 4, t(lang, "db_error"), "status error")
         total = sum(n for k, n in view.counts.items() if not kind or k == kind)
-        return (*texts, computed_line(view.last_run, lang, tz), build_tiles(view.counts, lang),
+        return (*texts, kind_options(list(view.counts), lang),
+                computed_line(view.last_run, lang, tz), build_tiles(view.counts, lang),
                 build_table(view.rows, lang, tz, total=total), "", "status hidden")

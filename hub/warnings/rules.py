@@ -46,7 +46,7 @@ from datetime import date, timedelta
 from typing import Any, Final, Literal, get_args
 
 from hub.attendance.calendar import SchoolCalendar
-from hub.equipment.rules import DEVICE_OFFLINE, LAMP_LIFE, NO_DATA
+from hub.equipment.rules import DEVICE_OFFLINE, LAMP_LIFE, NO_DATA, PROJECTOR_ERROR
 from hub.notify.alarm_rules import Contact, reachable
 
 Kind = Literal["chronic_absence", "rising_absence", "lateness", "lamp_end_of_life",
@@ -80,6 +80,7 @@ LAMP_HORIZON: Final = timedelta(days=30)
 LAMP_RESET_DROP_H: Final = 1.0
 
 REPEAT_WINDOW: Final = timedelta(days=30)
+THRESHOLD_PREFIX: Final = "threshold:"
 REPEAT_MIN: Final = 3
 NOT_FAULTS: Final[frozenset[str]] = frozenset((LAMP_LIFE, DEVICE_OFFLINE, NO_DATA))
 
@@ -273,16 +274,28 @@ def describe(kind: Kind, detail: Detail, lang: Literal["vi", "en"] = "vi") -> st
         return f"đi muộn {d['lates']} lần từ {_vi_date(d['from'])} đến {_vi_date(d['to'])}"
     if kind == "lamp_end_of_life":
         use = d.get("hours_per_day")
+        hours = f"{float(d['lamp_hours']):g}"
         if lang == "en":
             pace = f" at {use} h a day" if use is not None else ""
-            return (f"lamp {d['lamp_hours']} of {d['rated_hours']} rated hours{pace}: "
+            return (f"lamp {hours} of {d['rated_hours']} rated hours{pace}: "
                     f"reaches its rated life on {d['due']}")
         pace = f", dùng {use} giờ/ngày" if use is not None else ""
-        return (f"bóng đèn {d['lamp_hours']}/{d['rated_hours']} giờ{pace}: hết tuổi thọ "
+        return (f"bóng đèn {hours}/{d['rated_hours']} giờ{pace}: hết tuổi thọ "
                 f"ngày {_vi_date(d['due'])}")
+    fault = _fault_name(str(d["alarm_type"]), lang)
     if lang == "en":
-        return f"{d['alarm_type']} raised {d['count']} times since {d['first']}"
-    return f"lỗi {d['alarm_type']} lặp lại {d['count']} lần từ {_vi_date(d['first'])}"
+        return f"{fault} raised {d['count']} times since {d['first']}"
+    return f"{fault} lặp lại {d['count']} lần từ {_vi_date(d['first'])}"
+
+
+def _fault_name(alarm_type: str, lang: Literal["vi", "en"]) -> str:
+    """An alarm type in words (hub/equipment/rules.py names them)."""
+    if alarm_type == PROJECTOR_ERROR:
+        return "projector error" if lang == "en" else "lỗi máy chiếu"
+    if alarm_type.startswith(THRESHOLD_PREFIX):
+        metric = alarm_type[len(THRESHOLD_PREFIX):]
+        return f"{metric} out of range" if lang == "en" else f"{metric} vượt ngưỡng"
+    return alarm_type if lang == "en" else f"lỗi {alarm_type}"
 
 
 def render(kind: Kind, *, school: str, who: str, detail: Detail) -> str:
