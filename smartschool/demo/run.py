@@ -136,6 +136,12 @@ class Demo:
 
             backfill(conn, district, tz=ZoneInfo(s.timezone), seed=o.seed)
             self.admin_password = _admin_password(s, conn, self.dir)
+            # Exchange with the city (issue 15): a receiver the hub pushes to
+            from smartschool.demo.receiver import DemoReceiver
+
+            receiver = DemoReceiver()
+            receiver.start(conn)
+            self._started("demo receiver", receiver.stop)
         log.info("records: %s", counts)
 
         hub = Hub(s, database_url=self.database_url, mqtt_url=self.mqtt_url)

@@ -365,3 +365,30 @@ def test_the_schema_command_writes_the_push_schemas(tmp_path: Path) -> None:
                          .read_text(encoding="utf-8"))
     assert written["$id"] == "urn:smartschool:exchange:v1:daily-attendance-aggregates"
     assert (tmp_path / "v1" / "push-delivery.schema.json").exists()
+
+
+def test_the_demo_receiver_checks_and_applies_once(district: str) -> None:
+    import httpx
+
+    from smartschool.demo.receiver import NAME, DemoReceiver
+
+    receiver = DemoReceiver()
+    try:
+        with psycopg.connect(district, autocommit=True) as conn:
+            receiver.start(conn)
+            assert [e.name for e in push.list_endpoints(conn)] == [NAME]
+        w = worker(district, Clock(at(DAY, "09:00")))
+        try:
+            w.run_once()
+        finally:
+            w.stop()
+        [doc] = receiver.applied.values()
+        assert (doc["kind"], doc["period"]) == ("attendance_daily_aggregate", DAY)
+        # a forged request is refused and applies nothing
+        forged = httpx.post(receiver.url, content=b"{}", headers={
+            "X-Smartschool-Timestamp": str(int(time.time())),
+            "X-Smartschool-Signature": "v1=" + "0" * 64})
+        assert forged.status_code == 401 and receiver.refused == 1
+        assert len(receiver.applied) == 1
+    finally:
+        receiver.stop()
