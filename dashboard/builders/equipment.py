@@ -6,8 +6,9 @@ figures out."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
@@ -17,7 +18,7 @@ from dash.development.base_component import Component
 from dashboard.builders.district import GRID, TEXT
 from dashboard.formatting import local_time
 from dashboard.i18n import Lang, t
-from hub.equipment.alarms import AlarmPublic
+from hub.equipment.alarms import AlarmPublic, WorkOrderPublic
 from hub.equipment.assets import AssetPublic, CoveragePublic
 from hub.equipment.series import SeriesPoint
 
@@ -38,6 +39,50 @@ class EquipmentView:
     alarms: list[AlarmPublic]
     coverage: CoveragePublic
     schools: list[tuple[str, str]]  # (id, name)
+    work_orders: list[WorkOrderPublic] = field(default_factory=list)  # open ones
+
+
+HistoryKind = Literal["alarm", "opened", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One line of an asset's history: an alarm raised, a work order opened or closed."""
+
+    at: datetime
+    kind: HistoryKind
+    ref: int  # the alarm's or the work order's id
+    title: str  # the alarm's type; empty for work orders
+    by: str | None = None
+    assignee: str | None = None
+    note: str | None = None
+    state: str | None = None  # the alarm's
+
+
+def history_items(alarms: Sequence[AlarmPublic],
+                  orders: Sequence[WorkOrderPublic]) -> list[HistoryItem]:
+    """An asset's alarms and work orders as one timeline, newest first."""
+    items = [HistoryItem(a.raised_at, "alarm", a.id, a.type, note=a.message, state=a.state)
+             for a in alarms]
+    for o in orders:
+        items.append(HistoryItem(o.opened_at, "opened", o.id, "", by=o.opened_by,
+                                 assignee=o.assignee, note=o.note))
+        if o.closed_at is not None:
+            items.append(HistoryItem(o.closed_at, "closed", o.id, "", by=o.closed_by,
+                                     note=o.close_note))
+    # a work order opened in the same instant as its alarm comes after it
+    rank = {"alarm": 0, "opened": 1, "closed": 2}
+    return sorted(items, key=lambda i: (i.at, rank[i.kind], i.ref), reverse=True)
+
+
+def default_chart_asset(assets: Sequence[AssetPublic]) -> str | None:
+    """The asset the chart opens on: the first that reports lamp hours (the chart's first
+    metric), else the first. The register lists a room's computer before its projector,
+    and a computer has no lamp: the chart opened blank on it."""
+    for a in assets:
+        if a.lamp_hours is not None:
+            return a.tag
+    return assets[0].tag if assets else None
 
 
 def lamp_share(asset: AssetPublic) -> float | None:
@@ -129,8 +174,19 @@ def alarm_title(alarm: AlarmPublic, lang: Lang) -> str:
     return t(lang, key)
 
 
+def _work_order_control(alarm: AlarmPublic, open_orders: dict[int, int],
+                        lang: Lang) -> Component:
+    order = open_orders.get(alarm.id)
+    if order is not None:
+        return html.Span(t(lang, "wo_order").format(id=order), className="wo-ref",
+                         id=f"alarm-wo-{alarm.id}")
+    return html.Button(t(lang, "wo_open"), id={"type": "wo-open", "id": alarm.id},
+                       className="eq-btn wo-btn-open", n_clicks=0)
+
+
 def build_alarm_list(alarms: Sequence[AlarmPublic], names: dict[str, str], lang: Lang,
-                     tz: ZoneInfo, *, limit: int = MAX_ALARMS_SHOWN) -> list[Component]:
+                     tz: ZoneInfo, *, limit: int = MAX_ALARMS_SHOWN,
+                     open_orders: dict[int, int] | None = None) -> list[Component]:
     """The first ``limit`` alarms (the query puts unacknowledged ones first), then a line
     saying how many more there are: each alarm carries two buttons, and the browser's
     callback graph slows to a crawl with hundreds of them (136 offline alarms after a
@@ -161,6 +217,7 @@ def build_alarm_list(alarms: Sequence[AlarmPublic], names: dict[str, str], lang:
                                     className="eq-btn", disabled=not can_ack, n_clicks=0),
                         html.Button(t(lang, "eq_clear"), id={"type": "eq-clear", "id": a.id},
                                     className="eq-btn eq-btn-clear", n_clicks=0),
+                        _work_order_control(a, open_orders or {}, lang),
                     ],
                     className="eq-alarm-actions",
                 ),
@@ -207,3 +264,63 @@ def build_metric_figure(points: Sequence[SeriesPoint], metric: str, lang: Lang,
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
     return fig
+
+
+def build_work_orders(orders: Sequence[WorkOrderPublic], names: dict[str, str], lang: Lang,
+                      tz: ZoneInfo) -> list[Component]:
+    """The open work orders, newest first, each with its assign and close buttons."""
+    if not orders:
+        return [html.Div(t(lang, "wo_none"), className="muted eq-empty")]
+    out: list[Component] = []
+    for o in orders:
+        where = " · ".join(x for x in (names.get(o.school_id, o.school_id), o.asset_tag) if x)
+        out.append(html.Div(
+            [
+                html.Div([html.Span(t(lang, "wo_order").format(id=o.id),
+                                    className="eq-alarm-title"),
+                          html.Span(f" · {o.assignee or t(lang, 'wo_unassigned')}",
+                                    className="wo-assignee")],
+                         className="eq-alarm-head"),
+                html.Div(where, className="eq-alarm-where"),
+                html.Div(t(lang, "wo_opened_by").format(
+                    who=o.opened_by, at=o.opened_at.astimezone(tz).strftime("%d/%m %H:%M")),
+                    className="muted"),
+                html.Div(o.note or "", className="eq-alarm-msg"),
+                html.Div(
+                    [
+                        html.Button(t(lang, "wo_assign"), id={"type": "wo-assign", "id": o.id},
+                                    className="eq-btn", n_clicks=0),
+                        html.Button(t(lang, "wo_close"), id={"type": "wo-close", "id": o.id},
+                                    className="eq-btn eq-btn-clear", n_clicks=0),
+                    ],
+                    className="eq-alarm-actions",
+                ),
+            ],
+            className="eq-alarm wo-card",
+            id=f"wo-{o.id}",
+        ))
+    return out
+
+
+def build_history(items: Sequence[HistoryItem], lang: Lang, tz: ZoneInfo) -> Component:
+    if not items:
+        return html.Div(t(lang, "wo_history_none"), className="muted eq-empty")
+    rows = []
+    for i in items:
+        if i.kind == "alarm":
+            what = f"{t(lang, 'wo_h_alarm')}: {t(lang, 'alarm_' + i.title)}" \
+                if not i.title.startswith("threshold:") else i.title
+            detail = [i.note or "", f" · {t(lang, 'alarm_state_' + (i.state or ''))}"]
+        else:
+            what = t(lang, f"wo_h_{i.kind}").format(id=i.ref)
+            parts = [t(lang, "wo_h_by").format(who=i.by)] if i.by else []
+            if i.assignee:
+                parts.append(t(lang, "wo_h_assignee").format(who=i.assignee))
+            if i.note:
+                parts.append(f"“{i.note}”")
+            detail = [" · ".join(parts)]
+        rows.append(html.Tr([html.Td(i.at.astimezone(tz).strftime("%d/%m %H:%M")),
+                             html.Td(what, className=f"wo-h-{i.kind}"),
+                             html.Td(detail)],
+                            id=f"history-{i.kind}-{i.ref}"))
+    return html.Table(html.Tbody(rows), className="feed-table wo-history")

@@ -1,10 +1,14 @@
 """Equipment page for facility managers: assets with live state, lamp life, open alarms
-with acknowledge and clear, and a chart of one asset's metrics.
+with acknowledge and clear, work orders (opened from an alarm, assigned, closed with a
+note; issue #13), and a chart of one asset's metrics above its history (alarms and work
+orders).
 
 Reads go through dashboard.data.equipment; so do the acknowledge and clear buttons, into
 the same function the API's POST /alarms/{id}/ack|clear calls (hub.equipment.actions),
 recorded with the logged-in account's username as the actor and the comment typed
-beside them.
+beside them; and so do the work-order buttons (hub.equipment.actions, behind the API's
+work-order routes), with the assignee and note typed above the list. The inputs sit
+outside the lists the page redraws every few seconds, so typing is never wiped.
 
 The page needs a login (dashboard.login) and follows the API's rules (dashboard.access):
 a school's staff see their own school only; district admins, school admins and facility
@@ -32,10 +36,22 @@ from dashboard.builders.equipment import (
     build_alarm_list,
     build_asset_table,
     build_equipment_kpis,
+    build_history,
     build_metric_figure,
+    build_work_orders,
+    default_chart_asset,
 )
 from dashboard.data import Conn
-from dashboard.data.equipment import AlarmError, AlarmStep, act_on_alarm, load_chart, load_equipment
+from dashboard.data.equipment import (
+    AlarmError,
+    AlarmStep,
+    WorkOrderStep,
+    act_on_alarm,
+    act_on_work_order,
+    load_chart,
+    load_equipment,
+    load_history,
+)
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
 
@@ -45,7 +61,9 @@ PATH: Final = EQUIPMENT_PATH
 REFRESH_MS: Final = 5000  # facility screens, not wall clocks: 5 s is fresh enough
 # The buttons' id types and the step each takes.
 ACTION_STEPS: Final[dict[str, AlarmStep]] = {"eq-ack": "acknowledge", "eq-clear": "clear"}
-ACTION_TYPES: Final = frozenset(ACTION_STEPS)
+WORK_STEPS: Final[dict[str, WorkOrderStep]] = {"wo-open": "open", "wo-assign": "assign",
+                                               "wo-close": "close"}
+ACTION_TYPES: Final = frozenset(ACTION_STEPS) | frozenset(WORK_STEPS)
 CHART_SPAN: Final = timedelta(hours=24)
 
 _TEXTS: Final = {
@@ -54,6 +72,8 @@ _TEXTS: Final = {
     "eq-assets-title": "eq_assets",
     "eq-alarms-title": "eq_open_alarms",
     "eq-chart-title": "eq_chart",
+    "wo-title": "wo_title",
+    "eq-history-title": "wo_history",
 }
 
 
@@ -62,6 +82,7 @@ def layout(default_lang: Lang) -> html.Div:
         [
             dcc.Interval(id="eq-tick", interval=REFRESH_MS, n_intervals=0),
             dcc.Store(id="eq-done", data=0),
+            dcc.Store(id="wo-done", data=0),
             html.Header(
                 [
                     html.Div([html.H1(id="eq-title"),
@@ -95,6 +116,19 @@ def layout(default_lang: Lang) -> html.Div:
             ),
             html.Section(
                 [
+                    html.H2(id="wo-title"),
+                    html.Div([dcc.Input(id="wo-assignee", type="text", maxLength=200,
+                                        className="eq-comment wo-input"),
+                              dcc.Input(id="wo-note", type="text", maxLength=1000,
+                                        className="eq-comment wo-input")],
+                             id="wo-inputs", className="wo-inputs"),
+                    html.Div(id="wo-action-status", className="eq-action-status"),
+                    html.Div(id="wo-list", className="wo-list"),
+                ],
+                className="eq-chart-panel wo-panel",
+            ),
+            html.Section(
+                [
                     html.H2(id="eq-chart-title"),
                     html.Div(
                         [
@@ -106,6 +140,8 @@ def layout(default_lang: Lang) -> html.Div:
                     ),
                     dcc.Graph(id="eq-chart", config={"displayModeBar": False},
                               style={"height": "18rem"}),
+                    html.H2(id="eq-history-title"),
+                    html.Div(id="eq-history", className="eq-history"),
                 ],
                 className="eq-chart-panel",
             ),
@@ -156,16 +192,21 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         Output("eq-read-only", "children"),
         Output("eq-read-only", "className"),
         Output("eq-comment", "className"),
+        Output("wo-list", "children"),
+        Output("wo-assignee", "placeholder"),
+        Output("wo-note", "placeholder"),
+        Output("wo-inputs", "className"),
         Output("eq-status", "children"),
         Output("eq-status", "className"),
         Input("eq-tick", "n_intervals"),
         Input("page", "search"),
         Input("eq-school", "value"),
         Input("eq-done", "data"),
+        Input("wo-done", "data"),
         State("eq-asset", "value"),
     )
     def render(_tick: int, search: str | None, school: str | None, _done: int,
-               chosen: str | None) -> tuple[Any, ...]:
+               _wo_done: int, chosen: str | None) -> tuple[Any, ...]:
         lang = language_from_search(search, default)
         texts = tuple(t(lang, key) for key in _TEXTS.values())
         try:
@@ -177,19 +218,24 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                     notice = t(lang, "session_ended" if viewer is None else "not_allowed_page")
                     return (*texts, [], [], [], [], [], None, t(lang, "eq_comment"),
                             "", "eq-read-only hidden", "eq-comment hidden",
-                            notice, "status error")
+                            [], t(lang, "wo_assignee"), t(lang, "wo_note"),
+                            "wo-inputs hidden", notice, "status error")
                 view = load_equipment(conn, settings, scope.school,
                                       schools_of=school_filter(viewer, None).school)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("equipment page could not read the database", exc_info=True)
-            return (*texts, *(no_update,) * 10, t(lang, "db_error"), "status error")
+            return (*texts, *(no_update,) * 14, t(lang, "db_error"), "status error")
         names = dict(view.schools)
         tags = [a.tag for a in view.assets]
-        asset_value = chosen if chosen in tags else (tags[0] if tags else None)
-        alarm_list = build_alarm_list(view.alarms, names, lang, tz)
+        asset_value = chosen if chosen in tags else default_chart_asset(view.assets)
+        open_orders = {o.alarm_id: o.id for o in view.work_orders if o.alarm_id is not None}
+        alarm_list = build_alarm_list(view.alarms, names, lang, tz, open_orders=open_orders)
+        orders = build_work_orders(view.work_orders, names, lang, tz)
         note, note_class, comment_class = read_only_note(viewer, lang)
-        if alarm_scope(viewer).matches_nothing:
+        read_only = alarm_scope(viewer).matches_nothing
+        if read_only:
             alarm_list = without_actions(alarm_list)
+            orders = without_actions(orders)
         return (
             *texts,
             build_equipment_kpis(view, lang),
@@ -202,9 +248,16 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
             note,
             note_class,
             comment_class,
+            orders,
+            t(lang, "wo_assignee"),
+            t(lang, "wo_note"),
+            "wo-inputs hidden" if read_only else "wo-inputs",
             "",
             "status hidden",
         )
+
+
+    register_work_orders(app, pool=pool, settings=settings, auth=auth)
 
     @app.callback(
         Output("eq-metric", "options"),
@@ -286,3 +339,86 @@ def take_step(conn: Conn, viewer: Viewer | None, *, kind: str,
         return t(lang, "eq_not_allowed_action"), False
     done = "eq_done_ack" if step == "acknowledge" else "eq_done_clear"
     return f"{t(lang, done)} #{alarm_id}", True
+
+
+def work_step(conn: Conn, viewer: Viewer | None, *, kind: str, target: int,
+              assignee: str | None, note: str | None, lang: Lang) -> tuple[str, bool]:
+    """Open (from alarm ``target``), assign or close (work order ``target``) as the
+    logged-in account; (what to say, whether it acted), as take_step."""
+    step = WORK_STEPS.get(kind)
+    if step is None:
+        return "", False
+    if viewer is None:
+        return t(lang, "session_ended"), False
+    try:
+        order = act_on_work_order(conn, viewer, step, target,
+                                  assignee=(assignee or "").strip() or None,
+                                  note=(note or "").strip() or None)
+    except AlarmError as exc:
+        if not exc.forbidden:
+            return str(exc), False
+        log.warning("dashboard: %s (%s) may not %s work order/alarm %d",
+                    viewer.username, viewer.role, step, target)
+        return t(lang, "wo_not_allowed"), False
+    return t(lang, f"wo_done_{step}").format(id=order.id), True
+
+
+def register_work_orders(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
+                         settings: Settings, auth: DashboardAuth) -> None:
+    """The asset's history under the chart, and the work-order buttons."""
+    tz = ZoneInfo(settings.timezone)
+    default: Lang = settings.language
+
+    @app.callback(
+        Output("eq-history", "children"),
+        Input("eq-asset", "value"),
+        Input("eq-tick", "n_intervals"),
+        Input("wo-done", "data"),
+        Input("eq-done", "data"),
+        Input("page", "search"),
+    )
+    def history(tag: str | None, _tick: int, _wo: int, _done: int, search: str | None) -> Any:
+        lang = language_from_search(search, default)
+        if not tag:
+            return []
+        try:
+            with pool.connection() as conn:
+                items = load_history(conn, tag, visible=school_filter(auth.viewer(conn), None))
+        except (psycopg.Error, psycopg_pool.PoolTimeout):
+            log.warning("asset history could not read the database", exc_info=True)
+            return no_update
+        return build_history(items, lang, tz)
+
+    @app.callback(
+        Output("wo-action-status", "children"),
+        Output("wo-done", "data"),
+        Output("wo-assignee", "value"),
+        Output("wo-note", "value"),
+        Input({"type": "wo-open", "id": ALL}, "n_clicks"),
+        Input({"type": "wo-assign", "id": ALL}, "n_clicks"),
+        Input({"type": "wo-close", "id": ALL}, "n_clicks"),
+        State("wo-assignee", "value"),
+        State("wo-note", "value"),
+        State("wo-done", "data"),
+        State("page", "search"),
+        prevent_initial_call=True,
+    )
+    def work(_opens: list[int | None], _assigns: list[int | None], _closes: list[int | None],
+             assignee: str | None, note: str | None, done: int | None,
+             search: str | None) -> tuple[Any, Any, Any, Any]:
+        trigger = ctx.triggered_id
+        # Re-rendered buttons come back with n_clicks 0: only a real click acts.
+        if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0]["value"]:
+            return no_update, no_update, no_update, no_update
+        lang = language_from_search(search, default)
+        try:
+            with pool.connection() as conn:
+                message, acted = work_step(conn, auth.viewer(conn), kind=trigger["type"],
+                                           target=int(trigger["id"]), assignee=assignee,
+                                           note=note, lang=lang)
+        except (psycopg.Error, psycopg_pool.PoolTimeout):
+            log.warning("work order step failed", exc_info=True)
+            return t(lang, "db_error"), no_update, no_update, no_update
+        if not acted:
+            return message, no_update, no_update, no_update
+        return message, (done or 0) + 1, "", ""

@@ -124,7 +124,7 @@ def test_equipment_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         with psycopg.connect(pg_url) as conn:
             assert conn.execute("select cleared_by from alarms where type = 'lamp_life'"
                                 ).fetchone() == (MANAGER,)
-        wait_for(lambda: "Bóng đèn sắp hết tuổi thọ" not in page_text(browser),
+        wait_for(lambda: "Bóng đèn sắp hết tuổi thọ" not in text_of(browser, "#eq-alarms"),
                  what="the cleared alarm leaves the list")
 
         # English via the URL
