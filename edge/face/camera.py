@@ -185,11 +185,16 @@ class OpenCvCamera(_ThreadedSource):
 
 
 class FolderCamera(_ThreadedSource):
-    """Frames from a folder of images (name order) or a video file, paced at ``fps``.
+    """Frames from a folder of images (name order), one photo, or a video file, paced at
+    ``fps``.
 
     Drives the same pipeline as a camera for ``smartschool edge simulate`` and for
     tests. ``hold`` shows each image for that many frames, like a pupil standing in
-    front of the camera for a moment. Images are scaled to ``max_side`` at most.
+    front of the camera for a moment; a single photo held is a photo held up to the
+    camera (the liveness attack). ``noise`` adds that much sensor noise (grey levels,
+    standard deviation) to every frame: a real camera never delivers the same frame
+    twice, and a test of a still photo must not be easier than the real thing.
+    Images are scaled to ``max_side`` at most.
     """
 
     def __init__(
@@ -200,24 +205,38 @@ class FolderCamera(_ThreadedSource):
         hold: int = 1,
         loop: bool = False,
         max_side: int = MAX_SIDE,
+        noise: float = 0.0,
+        seed: int = 0,
     ) -> None:
         super().__init__()
-        if fps <= 0 or hold < 1:
-            raise ValueError("a folder camera needs fps > 0 and hold >= 1")
+        if fps <= 0 or hold < 1 or noise < 0:
+            raise ValueError("a folder camera needs fps > 0, hold >= 1 and noise >= 0")
         self.path = Path(path)
         if not self.path.exists():
-            raise FileNotFoundError(f"no such folder or video: {self.path}")
+            raise FileNotFoundError(f"no such folder, photo or video: {self.path}")
         self.fps, self.hold, self.loop, self.max_side = fps, hold, loop, max_side
+        self.noise = noise
+        self._rng = np.random.default_rng(seed)
         self.name = f"camera-{self.path.name}"
 
     def frames(self) -> Iterator[Image]:
         """Every frame once per pass, unpaced: for tests and batch runs."""
         while True:
-            yield from self._one_pass()
+            for frame in self._one_pass():
+                yield self._grain(frame) if self.noise > 0 else frame
             if not self.loop:
                 return
 
+    def _grain(self, frame: Image) -> Image:
+        grain = self._rng.normal(0.0, self.noise, frame.shape)
+        return np.clip(frame + grain, 0, 255).astype(np.uint8)
+
     def _one_pass(self) -> Iterator[Image]:
+        if self.path.is_file() and self.path.suffix.lower() in IMAGE_SUFFIXES:
+            image = load_bgr(self.path, self.max_side)
+            for _ in range(self.hold):
+                yield image
+            return
         if self.path.is_dir():
             for photo in image_files(self.path):
                 image = load_bgr(photo, self.max_side)

@@ -1,8 +1,10 @@
 """``smartschool edge simulate``: one gate's real agent code, fed by simulated inputs.
 
 The agent is the one a Pi runs (``build_agent`` -> ``GateAgent``); only the
-sources are swapped: card taps come from a list, frames from a folder of images
-or a video file (``FolderCamera``), the relay and the buzzer only log. Events go
+sources are swapped: card taps come from a list, frames from a folder of images,
+a video file, or one photo held up to the camera (``FolderCamera``; the photo gets
+a camera's sensor noise, as the liveness attack it stands for), the relay and the
+buzzer only log. Events go
 to the broker of the config (or ``mqtt_url``) through a throw-away outbox, so a
 simulation never writes into a real gate's queue.
 """
@@ -28,6 +30,9 @@ from edge.hardware.relay import NoopRelay
 CONNECT_TIMEOUT_S = 10.0  # not connected by then: events stay in the outbox, reported
 DRAIN_TIMEOUT_S = 15.0
 FACE_TIMEOUT_S = 600.0  # a video longer than this is cut short
+# Sensor noise on a simulated photo (grey levels, sigma): about a cheap webcam's in
+# daylight. Without it every frame would be identical, which no camera delivers.
+PHOTO_NOISE = 2.5
 
 
 class SimulationError(ValueError):
@@ -83,6 +88,7 @@ def simulate(
     config_path: Path | None = None,
     images: Path | None = None,
     video: Path | None = None,
+    photo: Path | None = None,
     taps: Sequence[str] = (),
     mqtt_url: str | None = None,
     outbox: Path | None = None,
@@ -92,12 +98,17 @@ def simulate(
     password: str | None = None,
     on_decision: Callable[[GateOutcome], None] | None = None,
 ) -> SimulationResult:
-    """Run the gate until the taps are done and the frames are used up, then stop."""
+    """Run the gate until the taps are done and the frames are used up, then stop.
+
+    ``photo``: one picture held in front of the camera for ``hold`` frames, with sensor
+    noise: what a face gate's liveness check must refuse.
+    """
     if config.gate is None:
         raise SimulationError("simulate drives a gate; this config is a classroom's")
-    if images is not None and video is not None:
-        raise SimulationError("give --images or --video, not both")
-    source = images if images is not None else video
+    given = [s for s in (images, video, photo) if s is not None]
+    if len(given) > 1:
+        raise SimulationError("give one of --images, --video or a photo, not several")
+    source = given[0] if given else None
     if source is not None and not config.gate.uses_face:
         raise SimulationError(f"frames need a face mode; this gate's mode is {config.gate.mode}")
     updates: dict[str, Any] = {}
@@ -113,7 +124,8 @@ def simulate(
         if source is not None:
             from edge.face.camera import FolderCamera
 
-            camera = FolderCamera(source, fps=fps, hold=hold)
+            camera = FolderCamera(source, fps=fps, hold=hold,
+                                  noise=PHOTO_NOISE if photo is not None else 0.0)
         outcomes: list[GateOutcome] = []
 
         def record(outcome: GateOutcome) -> None:
