@@ -142,6 +142,12 @@ class Demo:
             receiver = DemoReceiver()
             receiver.start(conn)
             self._started("demo receiver", receiver.stop)
+            # Alarm dispatch (issue #13): facility managers and the control room, told
+            # through a webhook the demo receives (before the hub reads its settings)
+            from smartschool.demo.notify_sink import start_alarm_recipients
+
+            sink = start_alarm_recipients(conn, [(x.id, x.name) for x in district.schools])
+            self._started("demo notifications", sink.stop)
         log.info("records: %s", counts)
 
         hub = Hub(s, database_url=self.database_url, mqtt_url=self.mqtt_url)
