@@ -50,6 +50,7 @@ from dashboard.pages import (
     exchange,
     fleet,
     kpi,
+    lessons,
     school,
     shell,
     warnings,
@@ -132,6 +133,7 @@ def create_app(settings: Settings, *, database_url: str,
     sender = command_sender(settings, mqtt_url)
     devices.register_callbacks(app, pool=pool, settings=settings, auth=auth, sender=sender)
     fleet.register_callbacks(app, pool=pool, settings=settings, auth=auth)
+    lessons.register_callbacks(app, pool=pool, settings=settings, auth=auth)  # issue 14
     district.register_callbacks(
         app,
         snapshots=SnapshotCache(load),

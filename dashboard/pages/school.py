@@ -24,7 +24,7 @@ import psycopg_pool
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from core.settings import Settings
-from dashboard.access import devices_href, page_of, sees_school
+from dashboard.access import devices_href, lessons_href, page_of, sees_school
 from dashboard.builders.district import build_arrivals_figure
 from dashboard.builders.school import (
     EXPORTS,
@@ -89,6 +89,8 @@ def layout(default_lang: Lang, school: str) -> html.Div:
                     html.Div(id="sc-hours", className="sc-hours"),
                     dcc.Link(t(default_lang, "dev_link"), id="sc-devices-link",
                              href=devices_href(school), className="sc-btn"),
+                    # Classroom attendance (issue 14): texts by dashboard/pages/lessons.py
+                    dcc.Link(id="sc-lessons-link", href=lessons_href(school), className="sc-btn"),
                     dcc.RadioItems(
                         id=SWITCH,
                         options=[{"label": code.upper(), "value": code} for code in LANGUAGES],
@@ -146,6 +148,8 @@ def layout(default_lang: Lang, school: str) -> html.Div:
                 id="sc-register-panel",
                 className="sc-panel sc-register-panel",
             ),
+            html.Section([html.H2(id="sc-nic-title"), html.Div(id="sc-nic")],
+                         className="sc-panel ls-nic-panel"),
         ],
         className="app sc-page",
     )

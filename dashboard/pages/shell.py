@@ -31,7 +31,17 @@ from dashboard.access import (
 )
 from dashboard.i18n import Lang, language_from_search, role_label, t
 from dashboard.login import DashboardAuth
-from dashboard.pages import devices, district, equipment, exchange, fleet, kpi, school, warnings
+from dashboard.pages import (
+    devices,
+    district,
+    equipment,
+    exchange,
+    fleet,
+    kpi,
+    lessons,
+    school,
+    warnings,
+)
 
 PAGES: Final = (("/", "nav_district"), (EQUIPMENT_PATH, "nav_equipment"),
                 (kpi.PATH, "nav_kpi"), (fleet.PATH, "nav_fleet"),
@@ -51,6 +61,7 @@ def layout() -> html.Div:
 def validation_layout(lang: Lang) -> html.Div:
     return html.Div([layout(), district.layout(lang, kiosk=True), equipment.layout(lang),
                      kpi.layout(), school.layout(lang, ""), devices.layout(lang, ""),
+                     lessons.layout(lang, ""),
                      fleet.layout(lang), warnings.layout(), exchange.layout(),
                      login_required(lang, "/"),
                      not_allowed(lang, "school", None)])
@@ -136,6 +147,8 @@ def register_callbacks(app: Dash, *, default_lang: Lang, auth: DashboardAuth) ->
             return school.layout(default_lang, school_id)
         if page == "devices" and school_id is not None:
             return devices.layout(default_lang, school_id)
+        if page == "lessons" and school_id is not None:
+            return lessons.layout(default_lang, school_id)
         if page == "fleet":
             return fleet.layout(default_lang)
         if page == "warnings":
