@@ -49,6 +49,7 @@ from hub.accounts.oidc_rules import (
     claims_problem,
     header_problem,
     is_provider_token,
+    issuer_problem,
     map_claims,
     role_map_problem,
     username_for,
@@ -115,7 +116,8 @@ class OidcConfig:
         """None without an issuer; ValueError naming the setting when it is unusable."""
         if not settings.oidc_issuer:
             return None
-        if problem := role_map_problem(settings.oidc_role_map):
+        if problem := issuer_problem(settings.oidc_issuer) or role_map_problem(
+                settings.oidc_role_map):
             raise ValueError(problem)
         if not settings.oidc_role_map:
             raise ValueError("SMARTSCHOOL_OIDC_ROLE_MAP is empty: nobody would get a role")

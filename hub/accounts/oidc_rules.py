@@ -14,9 +14,11 @@ Table-tested in tests/unit/test_oidc_rules.py; hub/accounts/oidc.py does the I/O
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 from hub.access import ROLES, SCHOOL_SCOPED_ROLES
 from hub.accounts.rules import UsersError, normalise_full_name, valid_username
@@ -83,6 +85,25 @@ def role_map_problem(role_map: Mapping[str, str]) -> str | None:
         return (f"SMARTSCHOOL_OIDC_ROLE_MAP: {', '.join(bad)}: map to one of "
                 f"{', '.join(sorted(ROLES))}")
     return None
+
+
+def issuer_problem(issuer: str) -> str | None:
+    """The provider's keys are fetched from the issuer: over plain HTTP anyone on the path
+    could hand the hub keys of their own, and with them any token. Loopback (a provider
+    on the same machine, the tests') is the one exception."""
+    parts = urlsplit(issuer)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname:
+        if parts.hostname == "localhost":
+            return None
+        try:
+            if ipaddress.ip_address(parts.hostname).is_loopback:
+                return None
+        except ValueError:
+            pass
+        return f"SMARTSCHOOL_OIDC_ISSUER {issuer}: https only (http on loopback only)"
+    return f"SMARTSCHOOL_OIDC_ISSUER {issuer!r} is not an http(s) URL"
 
 
 def map_claims(claims: Mapping[str, object], *, issuer: str, role_claim: str,

@@ -188,3 +188,21 @@ def test_a_locally_disabled_account_is_refused(sso: tuple[OpenIdProvider, str], 
     assert "no hub role" in text_of(driver, "#login-error")
     assert account(pg_url, "ph.chi") is None
     screenshot(driver, tmp_path, "sso-no-role-en.png")
+
+
+def test_an_unreachable_provider_is_said_so(pg_url: str, tmp_path: Path) -> None:
+    """The sign-in button with the provider down: a page that says so, not a 500."""
+    import httpx
+
+    settings = Settings(_env_file=None, data_dir=tmp_path, language="vi", secret_key="k" * 48,
+                        oidc_issuer=f"http://127.0.0.1:{free_port()}",
+                        oidc_client_id=CLIENT_ID, oidc_role_map=ROLE_MAP)
+    with DashboardServer(settings, database_url=pg_url, host="127.0.0.1", port=0) as server:
+        page = httpx.get(server.url + "login?lang=en", timeout=10)
+        assert 'id="login-sso"' in page.text
+        answer = httpx.get(server.url + "login/sso?lang=en", timeout=20,
+                           cookies=page.cookies)
+        assert answer.status_code == 503
+        assert "The sector&#39;s identity platform cannot be reached" in answer.text
+        # the password form is still there
+        assert 'id="login-form"' in answer.text

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from core.settings import Settings
 from hub.accounts.auth import create_user
 from hub.api.app import create_app
+from tests.conftest import free_port
 from tests.oidc.harness import (
     API_AUDIENCE,
     CLIENT_ID,
@@ -238,3 +239,38 @@ def test_keys_are_cached_and_fetched_again_for_an_unknown_key_id(
                 rotated.stop()
     finally:
         first.stop()
+
+
+def test_an_unreachable_provider_is_a_503_not_a_pass(db: str, tmp_path: Path) -> None:
+    """No keys, no entry: a token claiming the provider is never taken unchecked."""
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    app = create_app(Settings(_env_file=None, data_dir=tmp_path, secret_key=SECRET,
+                              oidc_issuer=down, oidc_audience=API_AUDIENCE,
+                              oidc_role_map=ROLE_MAP),
+                     database_url=db, mqtt_display="mqtt://127.0.0.1:1883")
+    claims = {"iss": down, "aud": API_AUDIENCE, "sub": "x", "exp": time.time() + 60,
+              "roles": ["phong_gd"]}
+    token = f"{_b64({'alg': 'RS256', 'kid': 'k'})}.{_b64(claims)}.{_b64({'sig': 1})}"
+    with TestClient(app) as api:
+        answer = me(api, token)
+        assert answer.status_code == 503, answer.text
+        assert "cannot be reached" in answer.json()["detail"]
+        assert answer.headers["retry-after"] == "5"
+        # the hub's own tokens do not depend on the provider
+        local = api.post("/api/v1/auth/token", data={"username": "local.gv",
+                                                     "password": "p" * 12})
+        assert me(api, local.json()["access_token"]).status_code == 200
+
+
+def test_settings_the_api_refuses_to_start_with(db: str, tmp_path: Path) -> None:
+    for extra, reason in (
+        ({"oidc_issuer": "http://id.example.vn", "oidc_role_map": ROLE_MAP}, "https only"),
+        ({"oidc_issuer": "https://id.example.vn", "oidc_role_map": {"a": "exchange"}},
+         "a=exchange"),
+        ({"oidc_issuer": "https://id.example.vn"}, "ROLE_MAP is empty"),
+        ({"oidc_issuer": "https://id.example.vn", "oidc_role_map": ROLE_MAP,
+          "oidc_client_secret_file": tmp_path / "missing"}, "CLIENT_SECRET_FILE"),
+    ):
+        with pytest.raises(ValueError, match=reason):
+            create_app(Settings(_env_file=None, data_dir=tmp_path, secret_key=SECRET,
+                                **extra), database_url=db, mqtt_display="mqtt://x")

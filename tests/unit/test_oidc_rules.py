@@ -12,6 +12,7 @@ from hub.accounts.oidc_rules import (
     claims_problem,
     header_problem,
     is_provider_token,
+    issuer_problem,
     map_claims,
     role_map_problem,
     username_for,
@@ -168,3 +169,20 @@ def test_claims_decisions(change, problem) -> None:
 ])
 def test_which_check_a_bearer_token_gets(header, claims, issuer, provider) -> None:
     assert is_provider_token(header, claims, issuer) is provider
+
+
+@pytest.mark.parametrize(("issuer", "problem"), [
+    ("https://id.haiphong.edu.vn", None),
+    ("https://id.example.vn/realms/edu", None),
+    ("http://127.0.0.1:9000", None),
+    ("http://localhost:9000", None),
+    ("http://[::1]:9000", None),
+    ("http://id.example.vn", "https only"),
+    ("http://10.0.0.5", "https only"),
+    ("ftp://id.example.vn", "not an http(s) URL"),
+    ("id.example.vn", "not an http(s) URL"),
+    ("https://", "not an http(s) URL"),
+])
+def test_the_issuer_is_reached_over_https(issuer, problem) -> None:
+    found = issuer_problem(issuer)
+    assert (found is None) if problem is None else (problem in (found or ""))
