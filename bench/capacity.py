@@ -26,19 +26,25 @@ CPU per message of the hub worker processes, of the PostgreSQL backends serving 
 bench database (``pg_stat_activity`` pids, ``/proc/<pid>/stat``; the server's shared
 WAL writer and checkpointer are not counted) and of the broker.
 
-A step **falls behind** when (a) the hub committed less than 95 % of what was published
-during the step's window (the backlog grew by more than 5 % of the offered load), or
+A step **falls behind** when (a) the backlog at the end of its window (published, not
+yet committed) exceeds both 5 % of the step's messages and one second of its offered
+load (messages in flight at a moment are rate x latency, so small steps get the
+second's grace), or
 (b) the p99 publish -> commit exceeds 1,000 ms in more than half of the step's 5-second
 slices (latency that stays high is queueing; one slow slice is a stall, such as a
 checkpoint of the shared server, and is reported as ``slow_slices`` without ending the
-run). Stepping stops at the first step that falls behind. If the publishers cannot
-offer a step's rate (published < 97 % of offered) the machine, not the hub, is the
-limit: the run stops and says so. The ceiling of the same run (a bare subscriber on the
-hub's MQTT client, the same messages, unpaced, no database) tells how much of the limit
-is the broker and the machine; ``ratio`` = the saturated hub rate / that ceiling.
+run). (b) is judged only where the hub's and its backends' threads spent less time
+waiting for a CPU than running (``/proc/<pid>/task/*/schedstat``): on a machine whose
+cores other work keeps busy, latency is the machine's; such a step says ``starved`` and
+its ``cpu_wait_share``, and only (a) can end the run there. Stepping stops at the
+first step that falls behind. If the publishers cannot offer a step's rate (published <
+97 % of offered) the machine, not the hub, is the limit: the run stops and says so.
+The ceiling of the same run (a bare subscriber on the hub's MQTT client, the same
+messages, unpaced, no database) tells how much of the limit is the broker and the
+machine; ``ratio`` = the saturated hub rate / that ceiling.
 
-Target: one hub worker carries Hải Phòng's morning (1,000 schools) with p99 <= 1 s and
-nothing lost. Prints a table, then one final line of JSON.
+Target: one hub worker keeps up with Hải Phòng's morning (1,000 schools), nothing lost.
+Prints a table, then one final line of JSON.
 """
 
 from __future__ import annotations
@@ -88,7 +94,8 @@ GATES = 2
 CLASSROOMS = 20
 HEARTBEATS_PER_MIN = 1  # heartbeat_s 60 on every agent
 READINGS_PER_MIN = 1  # telemetry_interval_s 60: one projector per classroom
-BEHIND_RATIO = 0.95  # committed / published in a step's window below this: behind
+BEHIND_RATIO = 0.95  # committed / published in a step's window below this: behind,
+BACKLOG_GRACE_S = 1.0  # unless what is left is within this much of the offered load
 P99_BOUND_MS = 1000.0
 SLICE_S = 5.0  # a step's latency is judged in slices of this many seconds
 PUBLISHER_SHORT = 0.97  # published / offered below this: the rig is the limit
@@ -268,6 +275,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def sched(pid: int) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) of all a process's
+    threads, from /proc/<pid>/task/*/schedstat ((0, 0) when it is gone)."""
+    run = wait = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return 0.0, 0.0
+    for task in tasks:
+        try:
+            fields = (task / "schedstat").read_text().split()
+        except OSError:
+            continue
+        run, wait = run + int(fields[0]), wait + int(fields[1])
+    return run / 1e9, wait / 1e9
+
+
 def pg_backends(admin: psycopg.Connection[Any], dbname: str) -> list[int]:
     rows = admin.execute("select pid from pg_stat_activity where datname = %s",
                          (dbname,)).fetchall()
@@ -279,17 +303,21 @@ class PgCpu:
 
     def __init__(self, admin: psycopg.Connection[Any], dbname: str) -> None:
         self.admin, self.dbname = admin, dbname
-        self.last: dict[int, float] = {}
+        self.last: dict[int, tuple[float, float, float]] = {}
 
-    def sample(self) -> float:
-        """CPU seconds used since the previous sample by the backends alive now."""
-        used = 0.0
-        now: dict[int, float] = {}
+    def sample(self) -> tuple[float, float, float]:
+        """(CPU seconds, seconds on a CPU, seconds waiting for one) since the previous
+        sample, of the backends alive now."""
+        used = run = wait = 0.0
+        now: dict[int, tuple[float, float, float]] = {}
         for pid in pg_backends(self.admin, self.dbname):
-            now[pid] = cpu_seconds(pid)
-            used += now[pid] - self.last.get(pid, 0.0)
+            now[pid] = (cpu_seconds(pid), *sched(pid))
+            before = self.last.get(pid, (0.0, 0.0, 0.0))
+            used += now[pid][0] - before[0]
+            run += now[pid][1] - before[1]
+            wait += now[pid][2] - before[2]
         self.last = now
-        return used
+        return used, run, wait
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -383,6 +411,15 @@ class Hubs:
             if not c.poll(90) or not c.recv():
                 raise RuntimeError("a hub worker did not subscribe")
         self.cpu = [cpu_seconds(p.pid) for p in self.procs]
+        self.sched = [sched(p.pid) for p in self.procs]
+
+    def sched_since(self) -> tuple[float, float]:
+        """(seconds on a CPU, seconds waiting for one) of the workers since the last call."""
+        now = [sched(p.pid) for p in self.procs]
+        run = sum(n[0] - o[0] for n, o in zip(now, self.sched, strict=True))
+        wait = sum(n[1] - o[1] for n, o in zip(now, self.sched, strict=True))
+        self.sched = now
+        return run, wait
 
     def snap(self) -> tuple[int, int, int, list[tuple[float, float]]]:
         committed = received = dead = 0
@@ -454,11 +491,14 @@ def slow_slices(lat: list[tuple[float, float]], started: float, ended: float,
                 width: float) -> tuple[int, int]:
     """(slices whose p99 exceeds the bound, slices with enough samples to judge): the
     step's window cut into ``width``-second slices by publish moment."""
+    count = max(1, round((ended - started) / width))
+    width = (ended - started) / count or 1.0
     by_slice: dict[int, list[float]] = {}
     for commit_at, ms in lat:
         published_at = commit_at - ms / 1000.0
         if started <= published_at <= ended:
-            by_slice.setdefault(int((published_at - started) // width), []).append(ms)
+            index = min(count - 1, int((published_at - started) // width))
+            by_slice.setdefault(index, []).append(ms)
     judged = [v for v in by_slice.values() if len(v) >= 20]
     return sum(1 for v in judged if percentile(v, 0.99) > P99_BOUND_MS), len(judged)
 
@@ -467,6 +507,7 @@ def run_step(schools: int, rate: float, seconds: float, pubs: Publishers, hubs: 
              pg: PgCpu, broker_pid: int, workers: int,
              published_before: int) -> dict[str, Any]:
     hubs.cpu_since()
+    hubs.sched_since()
     pg.sample()
     broker0 = cpu_seconds(broker_pid)
     committed0, _, _, _ = hubs.snap()
@@ -486,7 +527,12 @@ def run_step(schools: int, rate: float, seconds: float, pubs: Publishers, hubs: 
     drain_s = time.monotonic() - drain_start
     step_msgs = committed - committed0
     hub_cpu = hubs.cpu_since()
-    pg_cpu = pg.sample()
+    hub_run, hub_wait = hubs.sched_since()
+    pg_cpu, pg_run, pg_wait = pg.sample()
+    # Runnable but waiting for a CPU longer than running: the machine, not the hub, set
+    # the latency (other work on the cores); it is reported, not judged.
+    run, wait = hub_run + pg_run, hub_wait + pg_wait
+    starved = wait > run
     broker_cpu = cpu_seconds(broker_pid) - broker0
     achieved = in_window / window
     published_rate = published / window
@@ -494,10 +540,12 @@ def run_step(schools: int, rate: float, seconds: float, pubs: Publishers, hubs: 
     p99 = percentile(ms, 0.99)
     slow, judged = slow_slices(lat, started, ended, min(SLICE_S, seconds / 3))
     behind = []
-    if in_window < BEHIND_RATIO * published:
+    backlog = target - committed1
+    if backlog > max((1 - BEHIND_RATIO) * published, BACKLOG_GRACE_S * rate):
         behind.append(f"committed {in_window / published:.0%} of the published in the "
-                      f"step (< {BEHIND_RATIO:.0%})")
-    if judged and slow * 2 > judged:
+                      f"step, {backlog} behind (> {1 - BEHIND_RATIO:.0%} and > "
+                      f"{BACKLOG_GRACE_S:.0f} s of load)")
+    if judged and slow * 2 > judged and not starved:
         behind.append(f"p99 over {P99_BOUND_MS:,.0f} ms in {slow} of {judged} slices")
     per = max(step_msgs, 1)
     return {
@@ -506,11 +554,13 @@ def run_step(schools: int, rate: float, seconds: float, pubs: Publishers, hubs: 
         "committed_msg_s": round(achieved, 1),
         "per_worker_msg_s": round(achieved / workers, 1),
         "published": published, "acked_by_broker": acked,
-        "backlog_at_end": target - committed1, "drain_s": round(drain_s, 2),
+        "backlog_at_end": backlog, "drain_s": round(drain_s, 2),
         "undrained": max(0, target - committed),
         "p50_ms": round(percentile(ms, 0.50), 1), "p99_ms": round(p99, 1),
         "max_ms": round(max(ms), 1) if ms else 0.0,
         "slow_slices": slow, "judged_slices": judged,
+        "cpu_wait_share": round(wait / (run + wait), 2) if run + wait else 0.0,
+        "starved": starved,
         "hub_cpu_us_per_msg": round(hub_cpu / per * 1e6, 1),
         "hub_cores": round(hub_cpu / (window + drain_s), 2),
         "pg_cpu_us_per_msg": round(pg_cpu / per * 1e6, 1),
@@ -566,7 +616,8 @@ def main(argv: list[str] | None = None) -> int:
                   "classrooms": CLASSROOMS, "peak_share": round(peak_share(), 5),
                   "per_school_peak_minute": kinds | {"total": per_school_min},
                   "msg_s_per_school": round(per_school_min / 60, 4)},
-        "bounds": {"behind_ratio": BEHIND_RATIO, "p99_ms": P99_BOUND_MS, "slice_s": SLICE_S,
+        "bounds": {"behind_ratio": BEHIND_RATIO, "backlog_grace_s": BACKLOG_GRACE_S,
+                   "p99_ms": P99_BOUND_MS, "slice_s": SLICE_S,
                    "publisher_short": PUBLISHER_SHORT}}
     rows: list[dict[str, Any]] = []
     try:
