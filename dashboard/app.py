@@ -133,7 +133,7 @@ def create_app(settings: Settings, *, database_url: str,
     sender = command_sender(settings, mqtt_url)
     devices.register_callbacks(app, pool=pool, settings=settings, auth=auth, sender=sender)
     fleet.register_callbacks(app, pool=pool, settings=settings, auth=auth)
-    lessons.register_callbacks(app, pool=pool, settings=settings, auth=auth)  # issue 14
+    lessons.register_callbacks(app, pool=pool, settings=settings, auth=auth, now=now)
     district.register_callbacks(
         app,
         snapshots=SnapshotCache(load),

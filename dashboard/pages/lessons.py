@@ -31,6 +31,7 @@ from dashboard.builders.lessons import (
     build_lesson_grid,
     build_not_in_class,
 )
+from dashboard.data.district import Now, district_now
 from dashboard.data.lessons import lesson_export, load_lessons, load_not_in_class, load_page
 from dashboard.i18n import Lang, coerce_lang, language_from_search, t
 from dashboard.login import DashboardAuth
@@ -93,9 +94,14 @@ def layout(default_lang: Lang, school: str) -> html.Div:
 
 
 def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
-                       settings: Settings, auth: DashboardAuth) -> None:
+                       settings: Settings, auth: DashboardAuth, now: Now | None = None) -> None:
+    """``now``: the clock the day is read by (the demo passes its simulated one, as to the
+    wall), so a lesson replayed in the afternoon is not one every pupil missed."""
     tz = ZoneInfo(settings.timezone)
     default: Lang = settings.language
+
+    def clock() -> datetime:
+        return district_now(settings, now)
 
     @app.callback(
         Output("ls-title", "children"),
@@ -119,7 +125,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         lang = language_from_search(search, default)
         texts = tuple(t(lang, key) for key in _TEXTS.values())
         back = (t(lang, "ls_back"), f"{school_href(school or '')}?lang={lang}")
-        now = datetime.now(tz)
+        now = clock()
         try:
             with pool.connection() as conn:
                 viewer = auth.viewer(conn)
@@ -157,7 +163,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         try:
             with pool.connection() as conn:
                 viewer = auth.viewer(conn)
-                found = load_lessons(conn, class_id, tz, datetime.now(tz))
+                found = load_lessons(conn, class_id, tz, clock())
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("lesson register could not read the database", exc_info=True)
             return no_update
@@ -185,7 +191,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         try:
             with pool.connection() as conn:
                 viewer = auth.viewer(conn)
-                found = load_lessons(conn, class_id, tz, datetime.now(tz))
+                found = load_lessons(conn, class_id, tz, clock())
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("lesson export could not read the database", exc_info=True)
             return no_update
@@ -194,11 +200,12 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         name, day, columns, rows = lesson_export(found, tz)
         return build_download(fmt, name, day, found.class_name, columns, rows, lang)
 
-    _register_school_panel(app, pool=pool, auth=auth, tz=tz, default=default)
+    _register_school_panel(app, pool=pool, auth=auth, tz=tz, default=default, clock=clock)
 
 
 def _register_school_panel(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
-                           auth: DashboardAuth, tz: ZoneInfo, default: Lang) -> None:
+                           auth: DashboardAuth, tz: ZoneInfo, default: Lang,
+                           clock: Now) -> None:
     """The school page's panel (dashboard/pages/school.py holds the element)."""
 
     @app.callback(
@@ -217,7 +224,7 @@ def _register_school_panel(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
             with pool.connection() as conn:
                 if school is None or not sees_school(auth.viewer(conn), school):
                     return [], *words
-                flagged = load_not_in_class(conn, school, tz, datetime.now(tz))
+                flagged = load_not_in_class(conn, school, tz, clock())
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school page's lesson panel could not read the database",
                         exc_info=True)

@@ -28,6 +28,7 @@ from hub.db import Conn, migrate
 from hub.service import Hub
 from smartschool.demo.district import generate_district
 from smartschool.demo.embedded import EmbeddedPostgres, ManagedBroker
+from smartschool.demo.lessons import seed_timetables
 from smartschool.demo.records_gaps import seed_records_gaps
 from smartschool.demo.seed import seed_assets, seed_district
 
@@ -96,7 +97,7 @@ class Demo:
     def _started(self, name: str, stop: Callable[[], None]) -> None:
         self._stops.append((name, stop))
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: PLR0915  # one step per service, in order
         from dashboard.app import DashboardServer
         from smartschool.demo.simulator import DistrictSimulator
 
@@ -131,6 +132,7 @@ class Demo:
             # The plan's targets (issue #13): records incomplete as a real district's
             seed_records_gaps(conn, district)
             ensure_school_day(conn, datetime.now(ZoneInfo(s.timezone)).date())
+            seed_timetables(conn, district)  # classroom attendance (issue 14)
             # Warnings (issue 15): a few weeks of history for them to find
             from smartschool.demo.backfill import backfill
 

@@ -24,6 +24,7 @@ from edge.agent import Agent, build_agent, raise_open_files_limit, stop_agents
 from edge.classroom import ClassroomAgent
 from edge.clock import CompressedClock
 from edge.config import AgentConfig
+from edge.config.attendance import AttendanceConfig
 from edge.config.classroom import AssetConfig, ClassroomConfig
 from edge.config.gate import GateConfig
 from edge.config.mqtt import MqttConfig
@@ -33,6 +34,7 @@ from edge.gate.policy import CardEntry
 from edge.metrics import MetricValue
 from edge.projector.source import SimulatedProjector
 from smartschool.demo.district import District
+from smartschool.demo.lessons import RoomTap, plan_room_taps
 from smartschool.demo.netloop import NetLoop
 from smartschool.demo.pjlink_simulator import ProjectorFarm, ProjectorState
 from smartschool.demo.schedule import DayPlan, EquipmentEvent, plan_day
@@ -101,6 +103,8 @@ class DistrictSimulator:
         self.gates: dict[str, GateAgent] = {}
         self.rooms: dict[str, ClassroomAgent] = {}
         self.plan: DayPlan | None = None
+        self.room_taps: tuple[RoomTap, ...] = ()
+        self._lesson_schools = {s.id for s in district.schools if s.level != "mam_non"}
         self.taps_done = 0
         self._stop = threading.Event()
         self._driver = threading.Thread(target=self._drive, name="sim-driver", daemon=True)
@@ -149,10 +153,15 @@ class DistrictSimulator:
                                                          hours))
                     else:
                         assets.append(AssetConfig(tag=device.projector_asset, lamp_hours=hours))
+                # Classroom attendance (issue 14): a card reader at every room's door
+                door = (AttendanceConfig(room=device.room_name)
+                        if device.room_name and device.school_id in self._lesson_schools
+                        else None)
                 config = self._config(device.id, device.school_id, "classroom",
                                       classroom=ClassroomConfig(
-                                          telemetry_interval_s=telemetry_s, assets=assets))
-                agent = self._agent(config)
+                                          telemetry_interval_s=telemetry_s, assets=assets,
+                                          attendance=door))
+                agent = self._agent(config, cards=cards[device.school_id] if door else None)
                 assert isinstance(agent, ClassroomAgent)
                 self.rooms[device.id] = agent
                 self._projector_use[device.id] = rnd.random() < PROJECTOR_USE_SHARE
@@ -184,6 +193,8 @@ class DistrictSimulator:
             agent.start()
         self.plan = plan_day(self.district, self.clock.now().date(), self.tz,
                              seed=self.district.seed)
+        self.room_taps = plan_room_taps(self.district, self.plan, self.tz,
+                                        seed=self.district.seed)
         log.info("simulating %d gates and %d classrooms (fd limit %d), %d taps planned, "
                  "clock %s at %gx; started in %.1fs", len(self.gates), len(self.rooms), limit,
                  len(self.plan.taps), self.clock.now().strftime("%H:%M"), self.speed,
@@ -220,7 +231,7 @@ class DistrictSimulator:
     def _drive(self) -> None:
         assert self.plan is not None
         taps, equipment = self.plan.taps, self.plan.equipment
-        next_tap = next_equipment = 0
+        next_tap = next_equipment = next_room = 0
         last_tick = 0.0
         last_report = systime.monotonic()
         while not self._stop.is_set():
@@ -232,6 +243,11 @@ class DistrictSimulator:
                     gate.handle_tap(tap.uid, direction=tap.direction)
                     self.taps_done += 1
                 next_tap += 1
+            while next_room < len(self.room_taps) and self.room_taps[next_room].at <= now:
+                room = self.rooms.get(self.room_taps[next_room].device)
+                if room is not None and room.door is not None:
+                    room.door.handle_tap(self.room_taps[next_room].uid)
+                next_room += 1
             while next_equipment < len(equipment) and equipment[next_equipment].at <= now:
                 self._equipment(equipment[next_equipment], now)
                 next_equipment += 1
