@@ -51,6 +51,7 @@ from hub.accounts.oidc import (
     purge_sessions,
     refresh_tokens,
     renew_session,
+    revoke_refresh_token,
     start_session,
     subject_of,
     verify_token,
@@ -207,9 +208,17 @@ class DashboardSso:
         link_account(conn, self.config.identity(claims))
 
     def forget(self, session_id: str) -> None:
-        """Sign-out: the provider session row goes (its refresh token with it)."""
+        """Sign-out: the provider session row goes, and its refresh token is revoked at
+        the provider (best effort: the row is gone either way)."""
         try:
             with self.pool.connection(timeout=POOL_TIMEOUT_S) as conn:
-                end_session(conn, session_id)
+                refresh_token = end_session(conn, session_id)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("single sign-on: could not end session on sign-out", exc_info=True)
+            return
+        if refresh_token:
+            try:
+                if not revoke_refresh_token(self.config, self.keys, refresh_token):
+                    log.info("single sign-on: the provider did not revoke on sign-out")
+            except ProviderUnavailable as exc:
+                log.warning("single sign-on: could not revoke on sign-out: %s", exc)

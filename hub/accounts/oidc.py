@@ -419,6 +419,22 @@ def refresh_tokens(config: OidcConfig, keys: ProviderKeys, refresh_token: str) -
     return TokenSet.of(token)
 
 
+def revoke_refresh_token(config: OidcConfig, keys: ProviderKeys, refresh_token: str) -> bool:
+    """Sign-out: the provider forgets the refresh token (RFC 7009), so a copy of it is
+    worth nothing. False when the provider has no revocation endpoint or refused."""
+    endpoint = keys.metadata().get("revocation_endpoint")
+    if not isinstance(endpoint, str):
+        return False
+    try:
+        with OAuth2Client(client_id=config.client_id, client_secret=config.client_secret,
+                          timeout=HTTP_TIMEOUT_S) as client:
+            answer = client.revoke_token(endpoint, token=refresh_token,
+                                         token_type_hint="refresh_token")  # noqa: S106
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"the identity provider cannot be reached: {exc}") from exc
+    return bool(answer.status_code == httpx.codes.OK)
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderSession:
     id: str
@@ -455,5 +471,8 @@ def purge_sessions(conn: Conn, *, older_than: timedelta) -> int:
     return done.rowcount
 
 
-def end_session(conn: Conn, session_id: str) -> None:
-    conn.execute("delete from oidc_sessions where id = %s", (session_id,))
+def end_session(conn: Conn, session_id: str) -> str | None:
+    """Delete the session; its refresh token, for revoking at the provider."""
+    row = conn.execute("delete from oidc_sessions where id = %s returning refresh_token",
+                       (session_id,)).fetchone()
+    return None if row is None else row[0]

@@ -32,6 +32,7 @@ from tests.oidc.harness import (
     OpenIdProvider,
     ensure_installed,
     make_keys,
+    refresh,
 )
 
 pytestmark = pytest.mark.e2e
@@ -164,6 +165,19 @@ def test_a_locally_disabled_account_is_refused(sso: tuple[OpenIdProvider, str], 
     # a facility manager lands on the equipment page
     wait_for(lambda: urlsplit(driver.current_url).path == "/equipment", what="equipment page")
     wait_for(lambda: "Quản lý thiết bị" in text_of(driver, "#nav-user"), what="the role")
+
+    # Signing out revokes the refresh token at the provider: a copy of it is worthless.
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute("select refresh_token from oidc_sessions"
+                           " where username = 'kt.binh'").fetchone()
+    assert row is not None and row[0]
+    click(driver, "#nav-logout", "the sign-out button")
+    wait_for(lambda: text_of(driver, "#login-notice") == "Bạn đã đăng xuất", what="signed out")
+    answer = refresh(provider, row[0])
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    # the provider's own session still holds: back without its login form
+    click(driver, "#login-sso", "the sector sign-in link")
+    wait_for(lambda: urlsplit(driver.current_url).path == "/equipment", what="signed in again")
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("update users set disabled = true where username = 'kt.binh'")

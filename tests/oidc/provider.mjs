@@ -103,7 +103,9 @@ const configuration = {
   loadExistingGrant: async (ctx) => {
     const grantId = ctx.oidc.result?.consent?.grantId
       || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
-    if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+    // A grant revoked meanwhile (sign-out revokes it with its refresh token) is replaced.
+    const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+    if (existing) return existing;
     const grant = new ctx.oidc.provider.Grant({
       clientId: ctx.oidc.client.clientId,
       accountId: ctx.oidc.session.accountId,
