@@ -360,6 +360,22 @@ def stored(url: str) -> dict[str, int]:
     return {"distinct": int(row[0]), "dead": int(row[1])}
 
 
+def storage(url: str) -> dict[str, float]:
+    """Rows stored and bytes per row (table, indexes and TOAST) of the two raw tables."""
+    out: dict[str, float] = {}
+    with psycopg.connect(url) as conn:
+        for table in ("gate_events", "telemetry"):
+            row = conn.execute(
+                "select count(*), (select coalesce(sum(pg_total_relation_size(c.oid)), 0)"
+                " from pg_class c where c.oid = %s::regclass or c.oid in"
+                " (select inhrelid from pg_inherits where inhparent = %s::regclass))"
+                f" from {table}", (table, table)).fetchone()
+            assert row is not None
+            out[f"{table}_rows"] = int(row[0])
+            out[f"{table}_bytes_per_row"] = round(int(row[1]) / max(int(row[0]), 1), 1)
+    return out
+
+
 def run_ceiling(port: int, pubs: Publishers, schools: int, count: int) -> float:
     """A bare subscriber on the hub's MQTT client (receive + json.loads), unpaced."""
     received = 0
@@ -628,7 +644,8 @@ def main(argv: list[str] | None = None) -> int:
         pg = PgCpu(admin, name)
         published_total = 0
         print(f"{'schools':>8} {'offered':>8} {'publ.':>8} {'commit':>8} {'p50 ms':>8} "
-              f"{'p99 ms':>8} {'hub us':>7} {'pg us':>7} {'mq us':>6} {'hub cores':>9}",
+              f"{'p99 ms':>8} {'hub us':>7} {'pg us':>7} {'mq us':>6} {'hub cores':>9}"
+              f" {'cpu wait':>8}",
               flush=True)
         for schools in steps:
             rate = schools * per_school_min / 60.0
@@ -640,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
                   f" {row['committed_msg_s']:>8,.0f} {row['p50_ms']:>8,.1f}"
                   f" {row['p99_ms']:>8,.1f} {row['hub_cpu_us_per_msg']:>7,.0f}"
                   f" {row['pg_cpu_us_per_msg']:>7,.0f} {row['broker_cpu_us_per_msg']:>6,.0f}"
-                  f" {row['hub_cores']:>9.2f}"
+                  f" {row['hub_cores']:>9.2f} {row['cpu_wait_share']:>8.0%}"
                   + (f"  BEHIND: {'; '.join(row['behind'])}" if row["behind"] else "")
                   + ("  publisher short" if row["publisher_short"] else ""), flush=True)
             if row["behind"] or row["publisher_short"]:
@@ -649,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         hubs.stop()
         hubs = None
         c = stored(url)
+        results["storage"] = storage(url)
         kept = [r for r in rows if not r["behind"] and not r["publisher_short"]]
         behind = next((r for r in rows if r["behind"]), None)
         short = next((r for r in rows if r["publisher_short"] and not r["behind"]), None)

@@ -47,7 +47,8 @@ def test_capacity_bench_quick() -> None:
                 "capacity_per_worker_msg_s", "capacity_p99_ms", "fell_behind_at",
                 "publisher_limited_at", "saturated_msg_s", "saturated_per_worker_msg_s",
                 "ratio", "hub_cpu_us_per_msg_median", "pg_cpu_us_per_msg_median",
-                "published", "stored", "lost", "dead_letters", "targets", "targets_met"):
+                "published", "stored", "lost", "dead_letters", "storage", "targets",
+                "targets_met"):
         assert key in r, key
     model = r["model"]
     assert model["per_school_peak_minute"] == {"gate": 19, "beat": 22, "reading": 20,
@@ -72,6 +73,9 @@ def test_capacity_bench_quick() -> None:
         assert 0 <= s["slow_slices"] <= s["judged_slices"] <= 3
         assert (not s["behind"]) or s is steps[-1]
     assert r["lost"] == 0 and r["dead_letters"] == 0
+    rows = r["storage"]
+    assert rows["gate_events_rows"] > 0 and rows["telemetry_rows"] > rows["gate_events_rows"]
+    assert 50 < rows["telemetry_bytes_per_row"] < 5_000
     assert r["stored"] == r["published"] == sum(s["published"] for s in steps)
     if r["fell_behind_at"] is None:
         assert r["capacity_schools"] == steps[-1]["schools"]
