@@ -66,6 +66,10 @@ def rotate_interval_ms(seconds: int) -> int:
     return max(seconds, MIN_ROTATE_S) * 1000
 
 
+def kiosk_view_class(view: KioskView, current: KioskView) -> str:
+    return "app kiosk-view active" if view == current else "app kiosk-view"
+
+
 def build_kiosk_tabs(current: KioskView, lang: Lang) -> list[Component]:
     """Which view is on screen and which come next, so a passer-by knows it rotates."""
     return [html.Span(t(lang, f"wall_view_{view}"), id=f"kiosk-tab-{view}",

@@ -20,6 +20,7 @@ once the server answers again it reloads the page, which starts the rotation afr
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -49,6 +50,7 @@ from dashboard.builders.wall import (
     build_ward_groups,
     is_kiosk,
     kiosk_view_at,
+    kiosk_view_class,
     rotate_interval_ms,
 )
 from dashboard.data.district import ACTIVITY_WINDOW_MIN, Now, SnapshotCache
@@ -78,6 +80,17 @@ _STATIC_TEXTS: Final = {
     "attention-title": "wall_attention",
     "wall-kpis-title": "wall_kpi_strip",
 }
+
+
+# kiosk_view_at and kiosk_view_class in the browser, over KIOSK_VIEWS.
+_ROTATE_JS: Final = """
+function (ticks) {
+    const views = VIEWS;
+    const current = views[Math.max(ticks || 0, 0) % views.length];
+    return views.map(v => v === current ? "app kiosk-view active" : "app kiosk-view").concat(
+        views.map(v => v === current ? "kiosk-tab active" : "kiosk-tab"));
+}
+""".replace("VIEWS", json.dumps(list(KIOSK_VIEWS)))
 
 
 def kiosk_mode(search: str | None) -> bool:
@@ -165,15 +178,17 @@ def _kiosk_topbar(prefix: str) -> html.Header:
 def layout(default_lang: Lang, *, kiosk: bool = False) -> html.Div:
     if not kiosk:
         return html.Div(_wall(default_lang), className="app")
+    first = kiosk_view_at(0)
     return html.Div(
         [
             dcc.Interval(id="kiosk-rotate", interval=_ROTATE_PLACEHOLDER_MS, n_intervals=0),
             dcc.Interval(id="kiosk-view-tick", interval=KIOSK_VIEW_REFRESH_MS, n_intervals=0),
             # Filled in the page's language; assets/kiosk.js shows it while the server is away.
             html.Div(id="kiosk-reconnect", className="kiosk-reconnect", role="alert"),
-            html.Nav(id="kiosk-tabs", className="kiosk-tabs"),
+            html.Nav(build_kiosk_tabs(first, default_lang), id="kiosk-tabs",
+                     className="kiosk-tabs"),
             html.Div(_wall(default_lang), id="kiosk-view-district",
-                     className="app kiosk-view active"),
+                     className=kiosk_view_class("district", first)),
             html.Div(
                 [
                     _kiosk_topbar("kiosk-kpi"),
@@ -183,7 +198,7 @@ def layout(default_lang: Lang, *, kiosk: bool = False) -> html.Div:
                     html.Section([html.H2(id="kiosk-kpi-holdback-title"),
                                   html.Div(id="kiosk-kpi-holdback")], className="kpi-panel"),
                 ],
-                id="kiosk-view-kpi", className="app kiosk-view kpi-page",
+                id="kiosk-view-kpi", className=kiosk_view_class("kpi", first),
             ),
             html.Div(
                 [
@@ -203,7 +218,7 @@ def layout(default_lang: Lang, *, kiosk: bool = False) -> html.Div:
                         className="main",
                     ),
                 ],
-                id="kiosk-view-equipment", className="app kiosk-view",
+                id="kiosk-view-equipment", className=kiosk_view_class("equipment", first),
             ),
         ],
         id="kiosk", className="kiosk",
@@ -301,25 +316,26 @@ def _register_kiosk(
     """The kiosk layout's callbacks: the rotation and the targets and equipment views."""
     rotate_ms = rotate_interval_ms(rotate_s)
 
-    @app.callback(
+    # The rotation runs in the browser: a round trip per turn would skip a view whenever
+    # the server answers late (Dash drops an answer overtaken by the next tick), and the
+    # screen keeps turning while the server is away. The rule is kiosk_view_at's.
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        _ROTATE_JS,
         *[Output(f"kiosk-view-{view}", "className") for view in KIOSK_VIEWS],
-        Output("kiosk-tabs", "children"),
+        *[Output(f"kiosk-tab-{view}", "className") for view in KIOSK_VIEWS],
+        Input("kiosk-rotate", "n_intervals"),
+    )
+
+    @app.callback(
+        *[Output(f"kiosk-tab-{view}", "children") for view in KIOSK_VIEWS],
         Output("kiosk-reconnect", "children"),
         Output("kiosk-rotate", "interval"),
-        Input("kiosk-rotate", "n_intervals"),
         Input("lang", "value"),
     )
-    def rotate(ticks: int | None, value: str | None) -> tuple[Any, ...]:
-        # No database here: the rotation goes on while PostgreSQL is away (the views say so).
+    def kiosk_texts(value: str | None) -> tuple[Any, ...]:
         lang = coerce_lang(value, default_lang)
-        current = kiosk_view_at(ticks)
-        classes = tuple(
-            "app kiosk-view active" + (" kpi-page" if view == "kpi" else "")
-            if view == current else
-            "app kiosk-view" + (" kpi-page" if view == "kpi" else "")
-            for view in KIOSK_VIEWS)
-        return (*classes, build_kiosk_tabs(current, lang), t(lang, "wall_reconnecting"),
-                rotate_ms if not ticks else no_update)
+        return (*(t(lang, f"wall_view_{view}") for view in KIOSK_VIEWS),
+                t(lang, "wall_reconnecting"), rotate_ms)
 
     @app.callback(
         Output("kiosk-kpi-title", "children"), Output("kiosk-kpi-subtitle", "children"),

@@ -27,6 +27,7 @@ from dashboard.builders.wall import (
     group_by_ward,
     is_kiosk,
     kiosk_view_at,
+    kiosk_view_class,
     major_alarms,
     offline_devices,
     rotate_interval_ms,
@@ -406,3 +407,22 @@ def test_district_now_without_a_clock_is_the_real_time() -> None:
     got = district_now(settings)
     assert abs(got - datetime.now(UTC)) < timedelta(seconds=5)
     assert got.utcoffset() == timedelta(hours=7)
+
+
+@pytest.mark.parametrize(("view", "current", "css"), [
+    ("district", "district", "app kiosk-view active"),
+    ("kpi", "district", "app kiosk-view"),
+    ("equipment", "equipment", "app kiosk-view active"),
+])
+def test_kiosk_view_class(view: Any, current: Any, css: str) -> None:
+    assert kiosk_view_class(view, current) == css
+
+
+def test_the_browser_rotates_by_the_same_rule() -> None:
+    from dashboard.pages.district import _ROTATE_JS
+
+    # The clientside rotation: the views in KIOSK_VIEWS' order, by the tick modulo their
+    # number, and the classes kiosk_view_class gives (the browser test watches it turn).
+    assert 'const views = ["district", "kpi", "equipment"];' in _ROTATE_JS
+    assert "% views.length" in _ROTATE_JS and "Math.max(ticks || 0, 0)" in _ROTATE_JS
+    assert '"app kiosk-view active" : "app kiosk-view"' in _ROTATE_JS
