@@ -1,0 +1,242 @@
+"""Liveness decisions, pure: cues in, verdict out (faces.liveness), and the gate's answer
+to a failed face (edge.gate.policy). Tables of cases; no dlib, no camera."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from edge.gate.policy import PassageLog, decide_card_and_face, decide_face
+from faces.decision import Reason as FaceReason
+from faces.decision import Verification
+from faces.liveness import (
+    Cues,
+    LivenessTracker,
+    Mode,
+    State,
+    Thresholds,
+    Verdict,
+    Why,
+    decide,
+    displacement,
+    eye_aspect_ratio,
+    eye_distance,
+    similarity_residual,
+)
+
+LIMITS = Thresholds(nonrigid=0.045, still=0.05, blink_drop=0.31, budget_s=1.5, min_frames=4)
+
+
+def cues(frames: int = 6, span: float = 1.0, motion: float = 0.5, nonrigid: float = 0.0,
+         blink: float | None = None) -> Cues:
+    return Cues(frames, span, motion, nonrigid, blink)
+
+
+@pytest.mark.parametrize(("case", "mode", "seen", "expected"), [
+    ("off is always live, even with nothing seen", Mode.OFF, cues(frames=0, span=0.0),
+     Verdict(State.LIVE)),
+    ("too few frames: wait, whatever the cue", Mode.MOTION, cues(frames=3, nonrigid=0.2),
+     Verdict(State.PENDING)),
+    ("head turned: live at once", Mode.MOTION, cues(frames=4, span=0.6, nonrigid=0.09),
+     Verdict(State.LIVE, Why.NONRIGID)),
+    ("exactly the threshold is live", Mode.MOTION, cues(nonrigid=0.045),
+     Verdict(State.LIVE, Why.NONRIGID)),
+    ("rigid so far, budget not spent: wait", Mode.MOTION, cues(span=1.4, nonrigid=0.02),
+     Verdict(State.PENDING)),
+    ("photo held still, budget spent", Mode.MOTION,
+     cues(frames=9, span=1.6, motion=0.02, nonrigid=0.015), Verdict(State.FAILED, Why.STILL)),
+    ("photo moved in its plane, budget spent", Mode.MOTION,
+     cues(frames=9, span=1.6, motion=2.3, nonrigid=0.02), Verdict(State.FAILED, Why.RIGID)),
+    ("exactly the budget: decided", Mode.MOTION, cues(span=1.5, motion=0.0),
+     Verdict(State.FAILED, Why.STILL)),
+    ("budget spent but too few frames (slow gate): wait", Mode.MOTION,
+     cues(frames=3, span=2.0), Verdict(State.PENDING)),
+    ("motion mode ignores a blink", Mode.MOTION, cues(span=1.6, motion=0.1, blink=0.5),
+     Verdict(State.FAILED, Why.RIGID)),
+    ("blink mode: a blink is live", Mode.BLINK, cues(span=0.8, blink=0.35),
+     Verdict(State.LIVE, Why.BLINK)),
+    ("blink mode: motion still counts first", Mode.BLINK, cues(nonrigid=0.1, blink=0.4),
+     Verdict(State.LIVE, Why.NONRIGID)),
+    ("blink mode: a tilted photo's eyes flatten less than a blink", Mode.BLINK,
+     cues(span=1.6, motion=0.9, nonrigid=0.03, blink=0.29), Verdict(State.FAILED, Why.RIGID)),
+    ("blink mode without the 68 points' cue: motion only", Mode.BLINK,
+     cues(span=1.6, motion=0.01, blink=None), Verdict(State.FAILED, Why.STILL)),
+])
+def test_decide(case: str, mode: Mode, seen: Cues, expected: Verdict) -> None:
+    assert decide(seen, mode, LIMITS) == expected, case
+
+
+# A face's five points (dlib order: one eye's corners, the other's, the nose base).
+FACE = ((100.0, 100.0), (120.0, 100.0), (160.0, 100.0), (140.0, 100.0), (130.0, 130.0))
+
+
+def similar(points: tuple[tuple[float, float], ...], *, angle: float = 0.0, zoom: float = 1.0,
+            dx: float = 0.0, dy: float = 0.0) -> tuple[tuple[float, float], ...]:
+    c, s = math.cos(angle) * zoom, math.sin(angle) * zoom
+    return tuple((c * x - s * y + dx, s * x + c * y + dy) for x, y in points)
+
+
+def nose_moved(points: tuple[tuple[float, float], ...], dx: float,
+               dy: float = 0.0) -> tuple[tuple[float, float], ...]:
+    *eyes, (nx, ny) = points
+    return (*eyes, (nx + dx, ny + dy))
+
+
+@pytest.mark.parametrize(("case", "cur", "low", "high"), [
+    ("the same points", FACE, 0.0, 1e-9),
+    ("shifted", similar(FACE, dx=40, dy=-15), 0.0, 1e-9),
+    ("turned 20 degrees and nearer", similar(FACE, angle=0.35, zoom=1.3, dx=5), 0.0, 1e-9),
+    ("nose 6 px sideways (a head turning): not a similarity", nose_moved(FACE, 6.0), 0.045,
+     0.2),
+    ("nose 1 px (landmark jitter): small", nose_moved(FACE, 1.0), 0.005, 0.03),
+    ("a head turn, then the whole face moved", similar(nose_moved(FACE, 6.0), angle=0.2,
+                                                       dx=30), 0.045, 0.2),
+])
+def test_similarity_residual(case: str, cur: tuple[tuple[float, float], ...], low: float,
+                             high: float) -> None:
+    assert low <= similarity_residual(FACE, cur) <= high, case
+
+
+def test_geometry_units() -> None:
+    assert eye_distance(FACE) == pytest.approx(40.0)
+    assert displacement(FACE, similar(FACE, dx=20)) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="same >= 3 points"):
+        similarity_residual(FACE, FACE[:4])
+
+
+@pytest.mark.parametrize(("eye", "expected"), [
+    (((0, 0), (3, -2), (7, -2), (10, 0), (7, 2), (3, 2)), 0.4),  # open
+    (((0, 0), (3, -0.5), (7, -0.5), (10, 0), (7, 0.5), (3, 0.5)), 0.1),  # nearly shut
+    (((0, 0), (3, 0), (7, 0), (10, 0), (7, 0), (3, 0)), 0.0),  # shut
+    (((5, 5), (5, 5), (5, 5), (5, 5), (5, 5), (5, 5)), 0.0),  # degenerate: no width
+])
+def test_eye_aspect_ratio(eye: tuple[tuple[float, float], ...], expected: float) -> None:
+    assert eye_aspect_ratio(eye) == pytest.approx(expected)
+
+
+BOX = (130.0, 110.0, 80.0)  # centre x, centre y, width
+
+
+def feed(tracker: LivenessTracker, frames: list[tuple[float, tuple[tuple[float, float], ...]]],
+         **kwargs: object) -> list[State]:
+    return [tracker.observe(at, BOX, five, **kwargs).state  # type: ignore[arg-type]
+            for at, five in frames]
+
+
+def test_a_photo_held_still_fails_at_the_budget_and_stays_failed() -> None:
+    tracker = LivenessTracker(Mode.MOTION, LIMITS)
+    jitter = [nose_moved(FACE, 0.3 * (-1) ** i) for i in range(12)]
+    states = feed(tracker, [(i * 0.2, f) for i, f in enumerate(jitter)])
+    assert states[:8] == [State.PENDING] * 8  # up to 1.4 s
+    assert states[8:] == [State.FAILED] * 4  # from 1.6 s, and it holds
+    assert tracker.current is not None and tracker.current.verdict.why is Why.STILL
+
+
+def test_a_photo_moved_rigidly_fails_as_rigid() -> None:
+    tracker = LivenessTracker(Mode.MOTION, LIMITS)
+    path = [similar(FACE, angle=0.05 * i, zoom=1 + 0.02 * i, dx=6 * i) for i in range(10)]
+    assert feed(tracker, [(i * 0.2, f) for i, f in enumerate(path)])[-1] is State.FAILED
+    assert tracker.current is not None and tracker.current.verdict.why is Why.RIGID
+
+
+def test_a_turning_head_is_live_once_two_frames_show_it() -> None:
+    tracker = LivenessTracker(Mode.MOTION, LIMITS)
+    turn = [nose_moved(FACE, x) for x in (0.0, 2.0, 6.0, 7.0, 8.0)]
+    states = feed(tracker, [(i * 0.2, f) for i, f in enumerate(turn)])
+    # frame 3 (the 4th) is the first with enough frames and two residuals over the threshold
+    assert states == [State.PENDING] * 3 + [State.LIVE, State.LIVE]
+    assert tracker.current is not None and tracker.current.decided_at == pytest.approx(0.6)
+
+
+def test_one_bad_landmark_frame_does_not_make_a_photo_live() -> None:
+    tracker = LivenessTracker(Mode.MOTION, LIMITS)
+    frames = [FACE] * 4 + [nose_moved(FACE, 8.0)] + [FACE] * 5
+    assert State.LIVE not in feed(tracker, [(i * 0.2, f) for i, f in enumerate(frames)])
+
+
+@pytest.mark.parametrize(("case", "second", "new_approach"), [
+    ("same place, soon after", dict(at=0.2, box=BOX, person="hs1"), False),
+    ("unidentified for a frame (half-turned): same approach", dict(at=0.2, box=BOX,
+                                                                  person=None), False),
+    ("gone longer than the gap", dict(at=1.5, box=BOX, person="hs1"), True),
+    ("jumped further than its width: someone else", dict(at=0.2, box=(300.0, 110.0, 80.0),
+                                                         person="hs1"), True),
+    ("another person identified", dict(at=0.2, box=BOX, person="hs2"), True),
+])
+def test_what_starts_a_new_approach(case: str, second: dict[str, object],
+                                    new_approach: bool) -> None:
+    tracker = LivenessTracker(Mode.MOTION, LIMITS, gap_s=1.0)
+    tracker.observe(0.0, BOX, FACE, person="hs1")
+    first = tracker.current
+    tracker.observe(second["at"], second["box"], FACE,  # type: ignore[arg-type]
+                    person=second["person"])  # type: ignore[arg-type]
+    assert (tracker.current is not first) is new_approach, case
+
+
+def test_a_failed_approach_does_not_get_a_second_budget_by_moving() -> None:
+    tracker = LivenessTracker(Mode.MOTION, LIMITS)
+    feed(tracker, [(i * 0.2, FACE) for i in range(9)])
+    assert tracker.current is not None and tracker.current.verdict.state is State.FAILED
+    later = feed(tracker, [(1.8 + i * 0.2, nose_moved(FACE, 6.0 * i)) for i in range(4)])
+    assert later == [State.FAILED] * 4
+
+
+def test_blink_cue_from_eye_ratios() -> None:
+    tracker = LivenessTracker(Mode.BLINK, LIMITS)
+    ears = [0.30, 0.31, 0.12, 0.29, 0.30]
+    states = [tracker.observe(i * 0.1, BOX, FACE, ear=e).state for i, e in enumerate(ears)]
+    assert states[-1] is State.LIVE
+    assert tracker.current is not None and tracker.current.verdict.why is Why.BLINK
+
+
+NOW = datetime(2026, 9, 8, 7, 0, tzinfo=UTC)
+
+
+def test_a_face_failing_liveness_is_denied_without_a_person() -> None:
+    decision = decide_face(None, distance=0.31, reason=FaceReason.LIVENESS_FAILED, kinds={},
+                           direction="in", now=NOW, passages=PassageLog(),
+                           anti_passback=timedelta(0))
+    assert (decision.decision, decision.reason, decision.person, decision.method,
+            decision.opens) == ("denied", FaceReason.LIVENESS_FAILED, None, "face", False)
+    assert decision.reason == "liveness-failed" and decision.distance == 0.31
+
+
+def test_card_and_face_keeps_the_card_holder_on_a_liveness_refusal() -> None:
+    from edge.gate.policy import Decision
+
+    card = Decision("granted", None, "hs1", "card")
+    refused = Verification("hs1", False, 0.3, FaceReason.LIVENESS_FAILED)
+    decision = decide_card_and_face(card, refused)
+    assert (decision.decision, decision.reason, decision.person, decision.method) == (
+        "denied", FaceReason.LIVENESS_FAILED, "hs1", "card+face")
+
+
+@pytest.mark.parametrize(("yaml_text", "expected"), [
+    ("{}", "off"),  # off unless a gate turns it on: a gate that used to open keeps opening
+    ("liveness: off", "off"),  # YAML 1.1 reads a bare off as false
+    ("liveness: motion", "motion"),
+    ("{liveness: blink, liveness_68_point_licence_ok: true}", "blink"),
+])
+def test_face_config_liveness(yaml_text: str, expected: str) -> None:
+    import yaml
+
+    from edge.config.face import FaceConfig
+
+    assert FaceConfig.model_validate(yaml.safe_load(yaml_text)).liveness == expected
+
+
+@pytest.mark.parametrize(("yaml_text", "message"), [
+    ("liveness: blink", "non-commercial"),
+    ("liveness: on", "'off', 'motion' or 'blink'"),
+    ("{liveness: motion, liveness_budget_s: 10}", "less than or equal to 5"),
+])
+def test_face_config_liveness_refusals(yaml_text: str, message: str) -> None:
+    import yaml
+    from pydantic import ValidationError
+
+    from edge.config.face import FaceConfig
+
+    with pytest.raises(ValidationError, match=message):
+        FaceConfig.model_validate(yaml.safe_load(yaml_text))
