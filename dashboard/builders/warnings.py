@@ -51,7 +51,7 @@ def build_table(rows: Sequence[WarningPublic], lang: Lang, tz: ZoneInfo, *,
                     ("warn_col_kind", "warn_col_school", "warn_col_who", "warn_col_what",
                      "warn_col_opened")])
     body = [html.Tr([html.Td(kind_name(r.kind, lang), className="warn-kind-cell"),
-                     html.Td(r.school), html.Td(who(r)),
+                     html.Td(r.school_name, title=r.school), html.Td(who(r)),
                      html.Td(describe(r.kind, r.detail, lang)),  # type: ignore[arg-type]
                      html.Td(r.opened_at.astimezone(tz).strftime("%d/%m/%Y"))],
                     className=f"warn-row warn-row-{r.kind}")

@@ -27,6 +27,7 @@ class WarningPublic(ApiModel):
     id: int
     kind: str
     school: str
+    school_name: str
     subject: str
     episode: date
     student: str | None  # the pupil's code
@@ -56,10 +57,12 @@ def visible_kinds(role: str) -> list[str]:
 
 
 _SELECT = """
-select w.id, w.kind, w.school_id as school, w.subject, w.episode, st.code as student,
+select w.id, w.kind, w.school_id as school, sc.name as school_name, w.subject, w.episode,
+       st.code as student,
        st.full_name as student_name, w.class_id, c.name as class_name, w.asset_tag,
        w.detail, w.opened_at, w.updated_at, w.closed_at
 from warnings w
+join schools sc on sc.id = w.school_id
 left join students st on st.id = w.student_id
 left join classes c on c.id = w.class_id
 """

@@ -127,6 +127,7 @@ def test_a_warning_carries_its_subject_and_figures(clients: Clients) -> None:
     (w,) = r.json()
     assert (w["student"], w["student_name"], w["class_name"]) == ("W001", "Học sinh 01", "7A")
     assert w["detail"]["absent_days"] == 3 and w["closed_at"] is None
+    assert (w["school"], w["school_name"]) == ("thcs-w", "THCS W")
     (lamp,) = clients["ql.w"].get("/api/v1/warnings?kind=lamp_end_of_life").json()
     assert lamp["asset_tag"] == LAMP and lamp["student"] is None
     (fault,) = clients["ql.w"].get("/api/v1/warnings?kind=repeat_fault").json()

@@ -20,7 +20,8 @@ AT = datetime(2026, 12, 6, 19, 0, tzinfo=UTC)
 
 def warning(kind: str, **kw: Any) -> WarningPublic:
     base: dict[str, Any] = dict(
-        id=1, kind=kind, school="s1", subject="x", episode=date(2026, 12, 7), student=None,
+        id=1, kind=kind, school="s1", school_name="Trường S1", subject="x",
+        episode=date(2026, 12, 7), student=None,
         student_name=None, class_id=None, class_name=None, asset_tag=None,
         detail={"lamp_hours": 3900.0, "rated_hours": 4000, "hours_per_day": 5.0,
                 "due": "2027-01-05", "days_left": 29},
@@ -69,7 +70,8 @@ def test_the_table_or_the_empty_notice() -> None:
     assert isinstance(table, html.Div)
     body = table.children[0].children[1].children
     cells = [c.children for c in body[0].children]
-    assert cells[2] == "PJ-1" and "05/01/2027" in cells[3] and cells[4] == "07/12/2026"
+    assert cells[1] == "Trường S1" and cells[2] == "PJ-1"
+    assert "05/01/2027" in cells[3] and cells[4] == "07/12/2026"
     assert "1" in table.children[1].children and "3" in table.children[1].children
 
 
