@@ -35,11 +35,13 @@ ALL_DEVICES: Final = "ss/v1/#"
 SHARED_ALL_DEVICES: Final = "$share/hub/ss/v1/#"
 CONTROL: Final = "$CONTROL/dynamic-security/#"
 
-# What a device writes, by role (docs/protocol.md "Topics"): a classroom agent has no
-# gate passages to report, so `event` is a gate's alone.
+# What a device writes, by role (docs/protocol.md "Topics"). A classroom agent writes
+# `event` too since its attendance role (issue 14): sightings at its room's door. The hub
+# stores a classroom's event only when it names a room, and a gate's only when it names
+# none (hub/ingest/routing.py), so neither account can stand in for the other.
 DEVICE_WRITES: Final[dict[str, tuple[Channel, ...]]] = {
     "gate": (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS, Channel.REPLY),
-    "classroom": (Channel.TELEMETRY, Channel.STATUS, Channel.REPLY),
+    "classroom": (Channel.EVENT, Channel.TELEMETRY, Channel.STATUS, Channel.REPLY),
 }
 # What the hub sends a device (its commands, sync-gallery among them): every channel
 # that is not one a device publishes on.

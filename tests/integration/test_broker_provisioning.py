@@ -415,13 +415,16 @@ def test_hub_workers_read_through_the_shared_subscription(district: District) ->
         worker.close()
 
 
-def test_a_classroom_agent_cannot_publish_gate_events(district: District, spy: Probe) -> None:
-    refused_publish(district, ROOM, topic(ROOM, "event"))
+def test_a_classroom_agent_publishes_only_under_its_own_id(district: District,
+                                                           spy: Probe) -> None:
+    # Its attendance role (issue 14) sends sightings on its own event topic; whether a
+    # gate event may come from a classroom is the hub's routing (a room named, or not).
+    refused_publish(district, ROOM, topic(GATE_A, "event"))
     room = device_probe(district, ROOM)
     try:
-        assert not room.publish(topic(ROOM, "telemetry"), b"witness").is_failure
-        wait_until(lambda: seen(spy, topic(ROOM, "telemetry")), what="the witness")
-        assert seen(spy, topic(ROOM, "event")) == []
+        assert not room.publish(topic(ROOM, "event"), b"sighting").is_failure
+        wait_until(lambda: seen(spy, topic(ROOM, "event")), what="the sighting")
+        assert seen(spy, topic(GATE_A, "event")) == []
     finally:
         room.close()
 

@@ -37,7 +37,7 @@ def _reads(grants: tuple) -> set[str]:
 
 @pytest.mark.parametrize(("role", "sends", "reads"), [
     ("gate", {"event", "telemetry", "status", "reply"}, {"cmd", "ack"}),
-    ("classroom", {"telemetry", "status", "reply"}, {"cmd", "ack"}),
+    ("classroom", {"event", "telemetry", "status", "reply"}, {"cmd", "ack"}),  # issue 14
 ])
 def test_a_device_writes_and_reads_only_its_own_topics(role: str, sends: set[str],
                                                         reads: set[str]) -> None:
