@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from psycopg.types.json import Jsonb
 
 from hub.attendance.lessons import lesson_register
+from hub.attendance.lessons_feed import log_lessons_passed
 from hub.attendance.lessons_rules import FLAG_NOT_IN_CLASS, LessonTimes
 from hub.db import Conn
 from hub.timetable.importer import load_lessons
@@ -73,6 +74,9 @@ def enqueue_not_in_class(conn: Conn, *, now: datetime, tz: ZoneInfo) -> int:
         for class_id, lesson_ids in sorted(due.items()):
             offered += _notify_class(conn, class_id=class_id, lesson_ids=lesson_ids, now=now,
                                      tz=tz)
+        if due:
+            # the exchange feed's documents of these learners changed with the clock
+            log_lessons_passed(conn, class_ids=sorted(due), day=day)
         conn.execute("update notify_state set at = %s where name = %s", (now, WATERMARK))
     return offered
 

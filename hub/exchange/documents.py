@@ -21,9 +21,10 @@ from hub.models import ApiModel
 
 SCHEMA_VERSION: Final = 1
 
-Kind = Literal["school", "learner", "staff", "attendance_daily", "equipment", "kpi_snapshot"]
+Kind = Literal["school", "learner", "staff", "attendance_daily", "equipment", "kpi_snapshot",
+               "lesson_attendance"]
 KINDS: Final[tuple[Kind, ...]] = ("school", "learner", "staff", "attendance_daily", "equipment",
-                                  "kpi_snapshot")
+                                  "kpi_snapshot", "lesson_attendance")
 
 _NATIONAL_ID = Field(
     default=None, pattern=r"^[0-9]{12}$",
@@ -108,7 +109,32 @@ class KpiSnapshotDoc(ApiModel):
     taken_at: dt.datetime
 
 
-Document = SchoolDoc | LearnerDoc | StaffDoc | AttendanceDailyDoc | EquipmentDoc | KpiSnapshotDoc
+class LessonDoc(ApiModel):
+    """One lesson of the learner's day and their status in it (issue 14)."""
+
+    period: int
+    start: dt.time
+    end: dt.time
+    subject: str
+    room: str
+    status: Literal["present", "late", "absent", "excused", "pending", "no-school"]
+    seen_at: dt.datetime | None = Field(default=None,
+                                        description="First sighting at the room's door")
+
+
+class LessonAttendanceDoc(ApiModel):
+    """A learner's lessons of one day by the timetable, each with its status as the hub
+    derives it (issue 14: seen at the room's door between the start and the cutoff)."""
+
+    learner: str = Field(description="The learner's person code")
+    school: str
+    class_name: str
+    day: dt.date
+    lessons: list[LessonDoc]
+
+
+Document = (SchoolDoc | LearnerDoc | StaffDoc | AttendanceDailyDoc | EquipmentDoc
+            | KpiSnapshotDoc | LessonAttendanceDoc)
 
 MODELS: Final[dict[Kind, type[ApiModel]]] = {
     "school": SchoolDoc,
@@ -117,6 +143,7 @@ MODELS: Final[dict[Kind, type[ApiModel]]] = {
     "attendance_daily": AttendanceDailyDoc,
     "equipment": EquipmentDoc,
     "kpi_snapshot": KpiSnapshotDoc,
+    "lesson_attendance": LessonAttendanceDoc,
 }
 # The file each schema is written to, named for what the city database holds.
 FILE_NAMES: Final[dict[Kind, str]] = {
@@ -126,6 +153,7 @@ FILE_NAMES: Final[dict[Kind, str]] = {
     "attendance_daily": "daily-attendance",
     "equipment": "equipment-inventory",
     "kpi_snapshot": "kpi-snapshots",
+    "lesson_attendance": "lesson-attendance",
 }
 
 

@@ -32,6 +32,7 @@ from hub.exchange.documents import (
     Kind,
     KpiSnapshotDoc,
     LearnerDoc,
+    LessonAttendanceDoc,
     SchoolDoc,
     StaffDoc,
 )
@@ -128,6 +129,8 @@ _MODELS: Final[dict[str, Any]] = {
 
 
 def _documents(conn: Conn, kind: str, keys: list[str]) -> dict[str, Document]:
+    if kind == "lesson_attendance":  # derived by the lesson rules, not one row (issue 14)
+        return {k: LessonAttendanceDoc(**d) for k, d in _lesson_documents(conn, keys).items()}
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(_QUERIES[kind], {"keys": keys})
         rows = cur.fetchall()
@@ -161,4 +164,16 @@ _KEYS: Final[dict[str, str]] = {
                         " join students s on s.id = a.student_id",
     "equipment": "select tag from assets",
     "kpi_snapshot": "select concat_ws('/', month, scope, scope_id, indicator) from kpi_snapshots",
+    # every learner-day the log has named (those without lessons build no document)
+    "lesson_attendance": "select distinct key from exchange_changes"
+                         " where kind = 'lesson_attendance'",
 }
+
+
+def _lesson_documents(conn: Conn, keys: list[str]) -> dict[str, dict[str, Any]]:
+    from zoneinfo import ZoneInfo
+
+    from core.settings import get_settings
+    from hub.attendance.lessons_feed import lesson_documents
+
+    return lesson_documents(conn, keys, tz=ZoneInfo(get_settings().timezone))

@@ -29,7 +29,7 @@ def test_every_kind_has_a_versioned_schema() -> None:
     assert {s["$id"] for s in schema_files().values()} == {
         f"urn:smartschool:exchange:v{SCHEMA_VERSION}:{n}" for n in
         ("schools", "learners", "staff", "daily-attendance", "equipment-inventory",
-         "kpi-snapshots")}
+         "kpi-snapshots", "lesson-attendance")}
 
 
 AT = dt.datetime(2025, 9, 8, 6, 50, tzinfo=dt.UTC)
