@@ -23,7 +23,8 @@ from tests.conftest import ROOT
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 STEP_KEYS = {"schools", "seconds", "offered_msg_s", "published_msg_s", "committed_msg_s",
-             "per_worker_msg_s", "published", "acked_by_broker", "backlog_at_end", "drain_s",
+             "per_worker_msg_s", "published", "acked_by_broker", "backlog_at_end",
+             "backlog_growth", "drain_s",
              "undrained", "p50_ms", "p99_ms", "max_ms", "slow_slices", "judged_slices",
              "cpu_wait_share", "starved", "hub_cpu_us_per_msg", "hub_cores",
              "pg_cpu_us_per_msg", "pg_cores", "broker_cpu_us_per_msg",
