@@ -154,6 +154,7 @@ def school_kpis(conn: Conn, *, now: datetime, tz: ZoneInfo) -> list[SchoolKpi]:
                        count(distinct student_id) filter (where decision = 'granted')::int
                 from gate_events
                 where school_id = %(school)s and ts >= %(since)s and ts < %(until)s
+                  and room is null  -- the gates', not a classroom door's (issue 14)
                 """,
                 {"auto": sorted(AUTOMATIC_METHODS), "school": school.id, "since": since,
                  "until": since + timedelta(days=1)},

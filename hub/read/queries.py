@@ -305,7 +305,8 @@ def gate_activity(conn: Conn, *, since: datetime) -> list[GateActivity]:
                        as "left",
                    count(*) filter (where e.decision <> 'granted') as denied
             from gate_events e
-            where e.received_at >= %(since)s
+            -- passages at the gates: a classroom door's sightings (issue 14) name a room
+            where e.received_at >= %(since)s and e.room is null
             group by e.school_id order by e.school_id
             """,
             {"since": since},
