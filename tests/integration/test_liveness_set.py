@@ -117,3 +117,22 @@ def test_cli_names_a_missing_or_unreadable_video(tmp_path: Path) -> None:
     junk.write_bytes(b"not a video at all")
     result = CliRunner().invoke(app, ["faces", "liveness", str(junk)])
     assert result.exit_code == 1 and "not a readable video" in result.output
+
+
+def test_bench_quick_prints_its_final_json_line() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, str(root / "bench" / "liveness.py"), "--quick"],
+                         capture_output=True, text=True, timeout=280, check=False, cwd=root)
+    final = json.loads(run.stdout.strip().splitlines()[-1])
+    assert run.returncode == (0 if final["targets_met"] else 1), run.stderr
+    (motion,) = final["runs"]
+    assert motion["mode"] == "motion" and motion["live_clips"] == 9
+    assert motion["attack_acceptance"]["still"] == 0.0
+    assert motion["attack_acceptance"]["moved"] == 0.0
+    assert set(motion["live_rejection_by_head"]) == {"rolls", "still", "turns"}
+    assert motion["live_rejection_by_head"]["turns"] == 0.0
+    assert final["cost"]["added_ms"] > 0 and final["cost"]["ratio"] > 1
+    assert set(final["targets"]) >= {"still_met", "moved_met", "passage_met", "cost_met"}
