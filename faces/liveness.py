@@ -57,8 +57,8 @@ class Why(StrEnum):
 
 
 # Measured on tests/fixtures/liveness at 5 analysed frames per second (bench/liveness.py):
-# photos held still or moved rigidly stay below 0.025 (second-largest residual), live
-# faces turning or talking reach 0.06-0.10.
+# photos held still or moved in their plane reach at most 0.026 (second-largest
+# residual), tilted out of it 0.033; live heads turning or talking 0.049-0.25.
 DEFAULT_NONRIGID = 0.045
 # Below this much landmark movement (eye distances) a failed face is reported "still".
 DEFAULT_STILL = 0.05
