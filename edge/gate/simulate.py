@@ -107,7 +107,7 @@ def simulate(
         raise SimulationError("simulate drives a gate; this config is a classroom's")
     given = [s for s in (images, video, photo) if s is not None]
     if len(given) > 1:
-        raise SimulationError("give one of --images, --video or a photo, not several")
+        raise SimulationError("give --images, --video or a photo: one source, not both")
     source = given[0] if given else None
     if source is not None and not config.gate.uses_face:
         raise SimulationError(f"frames need a face mode; this gate's mode is {config.gate.mode}")
