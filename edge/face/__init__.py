@@ -5,6 +5,9 @@ package, shared with the hub; what only a gate does is here:
 
 - ``camera``: OpenCV capture on its own thread, and a folder/video source.
 - ``pipeline``: one frame in, identified faces out (models + gallery + decisions).
+- ``liveness``: the subject's landmarks over its approach, for ``face.liveness``
+  (the decisions themselves are :mod:`faces.liveness`), and whole videos for
+  ``smartschool faces liveness``.
 - ``snapshots``: unknown-face crops, off unless a gate opts in, with retention.
 - ``keys``: the gallery key, from the environment or a systemd credential.
 
