@@ -132,7 +132,6 @@ class Demo:
             # The plan's targets (issue #13): records incomplete as a real district's
             seed_records_gaps(conn, district)
             ensure_school_day(conn, datetime.now(ZoneInfo(s.timezone)).date())
-            seed_timetables(conn, district)  # classroom attendance (issue 14)
             # Warnings (issue 15): a few weeks of history for them to find
             from smartschool.demo.backfill import backfill
 
@@ -178,6 +177,10 @@ class Demo:
 
         simulator.start()
         self._started("simulator", simulator.stop)
+        # Classroom attendance (issue 14): the timetables, once the gates are busy (the
+        # first lesson is a simulated half hour away)
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            seed_timetables(conn, district)
 
     def stop(self) -> None:
         while self._stops:

@@ -193,8 +193,12 @@ class DistrictSimulator:
             agent.start()
         self.plan = plan_day(self.district, self.clock.now().date(), self.tz,
                              seed=self.district.seed)
-        self.room_taps = plan_room_taps(self.district, self.plan, self.tz,
-                                        seed=self.district.seed)
+        # Classroom attendance (issue 14): planned beside the driver, off the start's path
+        # (the first lesson is a simulated half hour after the first arrivals)
+        plan = self.plan
+        threading.Thread(target=lambda: setattr(self, "room_taps", plan_room_taps(
+            self.district, plan, self.tz, seed=self.district.seed)), name="sim-rooms",
+            daemon=True).start()
         log.info("simulating %d gates and %d classrooms (fd limit %d), %d taps planned, "
                  "clock %s at %gx; started in %.1fs", len(self.gates), len(self.rooms), limit,
                  len(self.plan.taps), self.clock.now().strftime("%H:%M"), self.speed,

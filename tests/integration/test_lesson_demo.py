@@ -59,7 +59,7 @@ def test_the_simulated_district_fills_lesson_registers(pg_url: str, broker: Brok
             ensure_school_day(conn, day)
         try:
             sim.start()
-            assert sim.room_taps
+            wait_until(lambda: sim.room_taps, timeout=60, what="the room doors planned")
             # the first two periods' sightings (07:00 and 07:50 lessons) reach the hub
             wait_until(lambda: sim.clock.now().hour >= 9, timeout=120, what="09:00 simulated")
 
