@@ -17,7 +17,8 @@ Where the server comes from (``timescale_server``), first that fits:
    there without the preload, every ``create extension timescaledb`` (migration 0006's
    probe) ends the session with a FATAL "must be preloaded";
 4. otherwise the tests skip, saying which check failed (on Debian 12 apt offers no
-   package). That check is two ``apt-cache policy`` calls: no time lost in CI.
+   package). That check is one ``apt-cache policy`` call per installed PostgreSQL
+   version: no time lost in CI.
 
 ``SMARTSCHOOL_TIMESCALE_ROOT`` may name an unpacked build (``usr/lib/postgresql/N/lib``,
 ``usr/share/postgresql/N/extension``) to use instead of the download.
@@ -123,7 +124,8 @@ def _private_tree(tree: Path, major: str, ext_root: Path) -> Path:
     """PostgreSQL ``major`` laid out under ``tree`` with the extension's files added.
 
     PostgreSQL finds its share and library folders relative to its binary (after
-    resolving symlinks), so the binaries are hard links or copies; the rest are links."""
+    resolving symlinks), so the binaries are hard links or copies; the system's other
+    files are links, the extension's are copies."""
     bindir = tree / f"usr/lib/postgresql/{major}/bin"
     libdir = tree / f"usr/lib/postgresql/{major}/lib"
     sharedir = tree / f"usr/share/postgresql/{major}"
@@ -142,16 +144,27 @@ def _private_tree(tree: Path, major: str, ext_root: Path) -> Path:
                 (target / f.name).symlink_to(f)
         if extra is not None:
             for f in extra.iterdir():
-                (target / f.name).unlink(missing_ok=True)
-                (target / f.name).symlink_to(f.resolve())
+                _place(f, target / f.name)
     ext = sharedir / "extension"
     ext.mkdir()
-    for folder in (PG_SHARE / major / "extension",
-                   ext_root / f"usr/share/postgresql/{major}/extension"):
-        for f in folder.iterdir():
-            (ext / f.name).unlink(missing_ok=True)
-            (ext / f.name).symlink_to(f.resolve())
+    for f in (PG_SHARE / major / "extension").iterdir():
+        (ext / f.name).symlink_to(f)
+    for f in (ext_root / f"usr/share/postgresql/{major}/extension").iterdir():
+        _place(f, ext / f.name)
     return bindir
+
+
+def _place(source: Path, target: Path) -> None:
+    """Copy an extension file (or folder) into the tree, over a link to the system's:
+    the cache may sit in a home folder the `postgres` user cannot enter."""
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+    elif target.is_dir():
+        shutil.rmtree(target)
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy2(source, target)
 
 
 def _find() -> tuple[str, str | None, Path | None] | str:
@@ -219,6 +232,8 @@ class Cluster:
              "-c", f"unix_socket_directories={self.data}",
              "-c", "shared_preload_libraries=timescaledb",
              "-c", "timescaledb.telemetry_level=off", "-c", "fsync=off",
+             # the package's JIT bitcode folder stands in for the system's in a private tree
+             "-c", "jit=off",
              "-c", "max_connections=30"],
             stdout=log, stderr=log)
         url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
