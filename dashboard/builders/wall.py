@@ -41,7 +41,7 @@ _UNACKED: Final = frozenset({"active_unack", "cleared_unack"})
 # Rows the wall's attention panel lists of each kind before "... and N more".
 ATTENTION_ROWS: Final = 4
 # Wards and schools the kiosk's targets view lists: what fits one screen.
-KIOSK_HOLDBACK_ROWS: Final = 12
+KIOSK_HOLDBACK_ROWS: Final = 10
 KIOSK_ALARM_ROWS: Final = 14
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 

@@ -361,9 +361,10 @@ def _register_kiosk(
             return (*texts, *(no_update,) * 4, t(lang, "db_error"), "status error")
         units = found.units if found is not None and wall_units(viewer) else []
         targets, holdback = build_kiosk_kpi(found.head if found else None, units, lang)
-        if not units:  # the district's figures only: no ward or school to list
-            return (*texts, t(lang, "all_schools"), targets, "", html.Div(), "",
-                    "status hidden")
+        if not units:  # the district's figures only, large enough to fill the screen
+            return (texts[0], t(lang, "wall_kpi_subtitle_district"), texts[2],
+                    t(lang, "all_schools"), html.Div(targets, className="wall-kpi-big"), "",
+                    html.Div(), "", "status hidden")
         return (*texts, t(lang, "all_schools"), targets, w(lang, "holdback"), holdback, "",
                 "status hidden")
 
