@@ -24,7 +24,9 @@ carrying its publish moment in ``ts``; then lets the backlog drain. Per step: of
 published and committed rates (committed per worker too), publish -> commit p50/p99/max,
 CPU per message of the hub worker processes, of the PostgreSQL backends serving the
 bench database (``pg_stat_activity`` pids, ``/proc/<pid>/stat``; the server's shared
-WAL writer and checkpointer are not counted) and of the broker.
+WAL writer and checkpointer are not counted) and of the broker. The hub workers' CPU
+includes this bench's commit hook, which reads each message's ``ts`` (a few
+microseconds a message).
 
 A step **falls behind** when (a) its backlog grows: the backlog (published, not yet
 committed; sampled every 0.25 s) averaged over the last third of the step exceeds its
