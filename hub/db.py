@@ -89,13 +89,52 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[o
     return psycopg.connect(url, autocommit=autocommit, application_name="smartschool")
 
 
+class TimescaleNotPreloaded(RuntimeError):
+    """TimescaleDB is installed on the server but not preloaded, so using it would fail."""
+
+
+def timescale_problem(*, available: bool, installed: bool, preload: str) -> str | None:
+    """Why creating the extension would fail, or None when it would not be tried or works.
+
+    A server that has the package but lacks ``timescaledb`` in shared_preload_libraries
+    ends the session with FATAL on ``create extension``; no SQL handler can catch that,
+    so migration 0006 would die instead of falling back to native partitions. Say so
+    before trying, with the fix.
+    """
+    if installed or not available:
+        return None
+    preloaded = {part.strip().strip('"') for part in preload.split(",")}
+    if "timescaledb" in preloaded:
+        return None
+    return ("TimescaleDB is installed on this PostgreSQL server but not preloaded: add "
+            "shared_preload_libraries = 'timescaledb' to postgresql.conf and restart the "
+            "server, or remove the timescaledb package to use plain PostgreSQL partitions")
+
+
+def check_timescale(conn: Conn) -> None:
+    """Raise TimescaleNotPreloaded when the extension is available but cannot load."""
+    row = conn.execute(
+        "select exists (select 1 from pg_available_extensions where name = 'timescaledb'),"
+        " exists (select 1 from pg_extension where extname = 'timescaledb'),"
+        " current_setting('shared_preload_libraries')"
+    ).fetchone()
+    assert row is not None
+    problem = timescale_problem(available=bool(row[0]), installed=bool(row[1]),
+                                preload=str(row[2] or ""))
+    if problem:
+        raise TimescaleNotPreloaded(problem)
+
+
 def migrate(url: str) -> list[Migration]:
     """Apply the migrations this database lacks, each in its own transaction.
 
     Safe to run from several processes at once: an advisory lock serialises them.
+    Raises TimescaleNotPreloaded (before changing anything) on a server where TimescaleDB
+    is installed but not preloaded.
     """
     applied: list[Migration] = []
     with connect(url, autocommit=True) as conn:
+        check_timescale(conn)
         conn.execute("select pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
         try:
             conn.execute(

@@ -22,7 +22,7 @@ from typing import Final, Literal
 
 import psycopg
 
-from hub.db import Conn
+from hub.db import Conn, TimescaleNotPreloaded, check_timescale
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,12 @@ def timescale_info(conn: Conn) -> TimescaleInfo:
 
 def enable_timescale(conn: Conn) -> TimescaleInfo:
     """Install the extension when the server has it; plain PostgreSQL otherwise."""
+    try:
+        check_timescale(conn)
+    except TimescaleNotPreloaded as exc:
+        # trying would end this session with FATAL; stay on the plain path and say why
+        log.warning("%s", exc)
+        return timescale_info(conn)
     try:
         with conn.transaction():
             conn.execute("create extension if not exists timescaledb")

@@ -16,12 +16,15 @@ app = typer.Typer(help="Database schema, status, backups.", no_args_is_help=True
 @app.command("migrate")
 def db_migrate() -> None:
     """Apply the schema migrations this database lacks (safe to repeat)."""
-    from hub.db import migrate, schema_version
+    from hub.db import TimescaleNotPreloaded, migrate, schema_version
 
     settings = get_settings()
     setup_logging(settings)
     url = database_url(settings)
-    applied = migrate(url)
+    try:
+        applied = migrate(url)
+    except TimescaleNotPreloaded as exc:
+        raise fail(str(exc)) from exc
     for m in applied:
         typer.echo(f"applied {m.version:04d}_{m.name}")
     typer.echo(f"schema at version {schema_version(url)}")
