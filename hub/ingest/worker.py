@@ -59,6 +59,12 @@ STATS_EVERY_S = 30.0
 SHARE_GROUP = "hub"
 
 
+def shared_subscriptions_available(props: object) -> bool:
+    """The CONNACK's Shared Subscription Available property; absent means available."""
+    value = getattr(props, "SharedSubscriptionAvailable", None)
+    return value is None or bool(value)
+
+
 @dataclass
 class IngestStats:
     received: int = 0
@@ -151,10 +157,16 @@ class Ingest:
         return [(subscription(ch, share_group=group), 1) for ch in DEVICE_CHANNELS]
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, rc: Any,
-                    _p: Any) -> None:
+                    props: Any) -> None:
         if rc.is_failure:
             log.error("broker %s refused the hub: %s", self.address, rc)
             return
+        if self.shared and not shared_subscriptions_available(props):
+            # An MQTT 3.1.1 broker would take "$share/..." as a plain topic and deliver
+            # nothing; say so instead of running a worker that silently ingests nothing.
+            log.error("broker %s does not offer MQTT 5 shared subscriptions, which several "
+                      "hub workers need: run one worker or use a broker that has them "
+                      "(Mosquitto 2, EMQX, HiveMQ)", self.address)
         self._session += 1
         self.stats.add(connections=1)
         self.stats.connected = True
@@ -166,7 +178,12 @@ class Ingest:
         client.subscribe(self._subscriptions())
         self._acks_lost.set()
 
-    def _on_subscribe(self, *_args: Any) -> None:
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: Any, codes: Any, _p: Any) -> None:
+        refused = [code for code in codes or () if getattr(code, "is_failure", False)]
+        if refused:
+            log.error("broker %s refused the hub's subscriptions: %s", self.address,
+                      ", ".join(str(code) for code in refused))
+            return
         self.stats.subscribed = True
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
