@@ -14,7 +14,7 @@ lesson register and the school page.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 
 from hub.attendance.lessons import lesson_register
 from hub.attendance.lessons_feed import log_lessons_passed
-from hub.attendance.lessons_rules import FLAG_NOT_IN_CLASS, LessonTimes
+from hub.attendance.lessons_rules import FLAG_NOT_IN_CLASS, LessonRules, LessonTimes
 from hub.db import Conn
 from hub.timetable.importer import load_lessons
 
@@ -67,7 +67,14 @@ def enqueue_not_in_class(conn: Conn, *, now: datetime, tz: ZoneInfo) -> int:
         # again (the keys keep it from sending twice) rather than nothing until it catches up.
         since = max(row[0] if row[0] <= now else now - LATEST, now - LATEST)
         due: dict[int, set[int]] = defaultdict(set)
-        for lesson in load_lessons(conn, weekday=day.isoweekday()):
+        # Only the lessons starting in the window's reach are read: every pass runs this,
+        # and a district's day holds thousands of lessons.
+        earliest = max(since, datetime.combine(day, time(0), tz)).astimezone(tz)
+        reach = timedelta(minutes=LessonRules().cutoff_min)
+        for lesson in load_lessons(conn, weekday=day.isoweekday(),
+                                   starts_after=(earliest - reach).time()
+                                   if earliest - reach >= datetime.combine(day, time(0), tz)
+                                   else None):
             cutoff = LessonTimes.on(day, lesson.start, lesson.end, tz).cutoff
             if since < cutoff <= now:
                 due[lesson.class_id].add(lesson.id)

@@ -191,8 +191,9 @@ def _write(conn: Conn, school: str, lessons: list[LessonRow],
 
 
 def load_lessons(conn: Conn, *, school: str | None = None, class_id: int | None = None,
-                 weekday: int | None = None) -> list[Lesson]:
-    """Stored lessons, by class, weekday and period."""
+                 weekday: int | None = None, starts_after: time | None = None) -> list[Lesson]:
+    """Stored lessons, by class, weekday and period; ``starts_after``: only those starting
+    at or after that time of day."""
     rows = conn.execute(
         """
         select t.id, t.school_id, t.class_id, c.name, t.weekday, t.period, t.starts_at,
@@ -201,8 +202,9 @@ def load_lessons(conn: Conn, *, school: str | None = None, class_id: int | None 
         where (%(school)s::text is null or t.school_id = %(school)s)
           and (%(class_id)s::bigint is null or t.class_id = %(class_id)s)
           and (%(weekday)s::smallint is null or t.weekday = %(weekday)s)
+          and (%(after)s::time is null or t.starts_at >= %(after)s)
         order by c.name, t.weekday, t.period
         """,
-        {"school": school, "class_id": class_id, "weekday": weekday},
+        {"school": school, "class_id": class_id, "weekday": weekday, "after": starts_after},
     ).fetchall()
     return [Lesson(*row) for row in rows]
