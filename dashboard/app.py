@@ -143,7 +143,6 @@ def create_app(settings: Settings, *, database_url: str,
         wall_names=settings.dashboard_wall_names,
         kpis=TtlCache(load_kpis, ttl=KPI_TTL_S),
         now=now,
-        rotate_s=settings.dashboard_kiosk_rotate_s,
     )
     app.server.extensions[_POOL_KEY] = pool
     app.server.extensions[_SENDER_KEY] = sender

@@ -1,5 +1,11 @@
-/* Kiosk wall screens (/?kiosk=1, issue #13): come back on their own after the dashboard
-   (or the machine it runs on) restarts, and say so on screen meanwhile.
+/* Kiosk wall screens (/?kiosk=1, issue #13): turn through their views, come back on their
+   own after the dashboard (or the machine it runs on) restarts, and say so meanwhile.
+
+   The turning: the views are #kiosk's .kiosk-view children, in the server's order
+   (KIOSK_VIEWS: district, targets, equipment), each shown for #kiosk's data-rotate-ms
+   (SMARTSCHOOL_DASHBOARD_KIOSK_ROTATE_S). It runs here, not as a callback: a round trip
+   per turn would skip a view whenever the server answers late, and the screen keeps
+   turning while the server is away. A new #kiosk (the page drawn again) starts afresh.
 
    A wall screen runs for weeks with nobody at its keyboard. When the dashboard goes away,
    Dash's callbacks fail silently and the page keeps the last figures as if they were live.
@@ -9,8 +15,7 @@
    layout, fresh callbacks and a rotation from the start. A callback that fails inside
    a working server (an ordinary 500) is not a lost connection and reloads nothing.
 
-   Everything else about the kiosk (which view, how long, what it may show) is the
-   server's: dashboard/pages/district.py. */
+   What each view shows, and to whom, is the server's: dashboard/pages/district.py. */
 (function () {
   "use strict";
 
@@ -121,6 +126,49 @@
       root.requestFullscreen().catch(function () {});
     }
   }, { once: true });
+
+  var turning = { root: null, timer: null };
+
+  function showView(root, index) {
+    var views = root.querySelectorAll(":scope > .kiosk-view");
+    var tabs = root.querySelectorAll(".kiosk-tab");
+    for (var k = 0; k < views.length; k += 1) {
+      views[k].classList.toggle("active", k === index);
+    }
+    for (var j = 0; j < tabs.length; j += 1) {
+      tabs[j].classList.toggle("active", j === index);
+    }
+  }
+
+  function rotate() {
+    var root = document.getElementById("kiosk");
+    if (root === turning.root) {
+      return;
+    }
+    window.clearInterval(turning.timer);
+    turning.root = root;
+    if (!root) {
+      return;
+    }
+    var ms = parseInt(root.getAttribute("data-rotate-ms"), 10);
+    if (!(ms >= 1000)) {
+      ms = 20000;
+    }
+    var at = 0;
+    showView(root, at);
+    turning.timer = window.setInterval(function () {
+      var count = root.querySelectorAll(":scope > .kiosk-view").length;
+      if (count) {
+        at = (at + 1) % count;
+        showView(root, at);
+      }
+    }, ms);
+  }
+
+  // Dash draws the page after this script has run: wait for #kiosk to appear.
+  new MutationObserver(rotate).observe(document.documentElement,
+    { childList: true, subtree: true });
+  rotate();
 
   window.addEventListener("offline", lost);
   schedule(WATCH_MS);

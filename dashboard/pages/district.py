@@ -20,7 +20,6 @@ once the server answers again it reloads the page, which starts the rotation afr
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -68,8 +67,7 @@ REFRESH_MS: Final = 2000
 KPI_REFRESH_MS: Final = 30_000
 # The kiosk's targets and equipment views: their clocks and alarms, from the caches.
 KIOSK_VIEW_REFRESH_MS: Final = 5000
-# Until the first rotation callback sets SMARTSCHOOL_DASHBOARD_KIOSK_ROTATE_S.
-_ROTATE_PLACEHOLDER_MS: Final = 20_000
+DEFAULT_ROTATE_S: Final = 20  # SMARTSCHOOL_DASHBOARD_KIOSK_ROTATE_S's default
 
 # Texts that only change with the language, by element id.
 _STATIC_TEXTS: Final = {
@@ -80,17 +78,6 @@ _STATIC_TEXTS: Final = {
     "attention-title": "wall_attention",
     "wall-kpis-title": "wall_kpi_strip",
 }
-
-
-# kiosk_view_at and kiosk_view_class in the browser, over KIOSK_VIEWS.
-_ROTATE_JS: Final = """
-function (ticks) {
-    const views = VIEWS;
-    const current = views[Math.max(ticks || 0, 0) % views.length];
-    return views.map(v => v === current ? "app kiosk-view active" : "app kiosk-view").concat(
-        views.map(v => v === current ? "kiosk-tab active" : "kiosk-tab"));
-}
-""".replace("VIEWS", json.dumps(list(KIOSK_VIEWS)))
 
 
 def kiosk_mode(search: str | None) -> bool:
@@ -175,13 +162,16 @@ def _kiosk_topbar(prefix: str) -> html.Header:
     )
 
 
-def layout(default_lang: Lang, *, kiosk: bool = False) -> html.Div:
+def layout(default_lang: Lang, *, kiosk: bool = False,
+           rotate_s: int = DEFAULT_ROTATE_S) -> html.Div:
+    """The wall; with ``kiosk`` its kiosk mode, turning every ``rotate_s`` seconds
+    (SMARTSCHOOL_DASHBOARD_KIOSK_ROTATE_S)."""
     if not kiosk:
         return html.Div(_wall(default_lang), className="app")
     first = kiosk_view_at(0)
+    pace: dict[str, Any] = {"data-rotate-ms": str(rotate_interval_ms(rotate_s))}
     return html.Div(
         [
-            dcc.Interval(id="kiosk-rotate", interval=_ROTATE_PLACEHOLDER_MS, n_intervals=0),
             dcc.Interval(id="kiosk-view-tick", interval=KIOSK_VIEW_REFRESH_MS, n_intervals=0),
             # Filled in the page's language; assets/kiosk.js shows it while the server is away.
             html.Div(id="kiosk-reconnect", className="kiosk-reconnect", role="alert"),
@@ -222,13 +212,18 @@ def layout(default_lang: Lang, *, kiosk: bool = False) -> html.Div:
             ),
         ],
         id="kiosk", className="kiosk",
+        # assets/kiosk.js turns the views in this order (KIOSK_VIEWS) at this pace: in the
+        # browser, since a round trip per turn skips a view whenever an answer comes late
+        # (Dash drops one overtaken by the next), and the screen keeps turning while the
+        # server is away.
+        **pace,
     )
 
 
 def register_callbacks(
     app: Dash, *, snapshots: SnapshotCache, tz: ZoneInfo, default_lang: Lang,
     auth: DashboardAuth, wall_names: bool = False, kpis: TtlCache[KpiView | None] | None = None,
-    now: Now | None = None, rotate_s: int = 20,
+    now: Now | None = None,
 ) -> None:
     """``kpis`` is the indicators' cache (None: no strip, no targets view); ``now`` the
     clock the wall counts by (the demo's simulated one; None: the real clock)."""
@@ -305,37 +300,26 @@ def register_callbacks(
         return build_kpi_strip(found.head if found else None, lang)
 
     _register_kiosk(app, snapshots=snapshots, tz=tz, default_lang=default_lang, auth=auth,
-                    kpis=kpis, wall_now=wall_now, rotate_s=rotate_s, allowed=allowed)
+                    kpis=kpis, wall_now=wall_now, allowed=allowed)
 
 
 def _register_kiosk(
     app: Dash, *, snapshots: SnapshotCache, tz: ZoneInfo, default_lang: Lang,
     auth: DashboardAuth, kpis: TtlCache[KpiView | None] | None,
-    wall_now: Callable[[], datetime], rotate_s: int, allowed: Callable[[], bool],
+    wall_now: Callable[[], datetime], allowed: Callable[[], bool],
 ) -> None:
-    """The kiosk layout's callbacks: the rotation and the targets and equipment views."""
-    rotate_ms = rotate_interval_ms(rotate_s)
-
-    # The rotation runs in the browser: a round trip per turn would skip a view whenever
-    # the server answers late (Dash drops an answer overtaken by the next tick), and the
-    # screen keeps turning while the server is away. The rule is kiosk_view_at's.
-    app.clientside_callback(  # type: ignore[no-untyped-call]
-        _ROTATE_JS,
-        *[Output(f"kiosk-view-{view}", "className") for view in KIOSK_VIEWS],
-        *[Output(f"kiosk-tab-{view}", "className") for view in KIOSK_VIEWS],
-        Input("kiosk-rotate", "n_intervals"),
-    )
+    """The kiosk layout's callbacks: its texts and the targets and equipment views (the
+    rotation itself is assets/kiosk.js's)."""
 
     @app.callback(
         *[Output(f"kiosk-tab-{view}", "children") for view in KIOSK_VIEWS],
         Output("kiosk-reconnect", "children"),
-        Output("kiosk-rotate", "interval"),
         Input("lang", "value"),
     )
     def kiosk_texts(value: str | None) -> tuple[Any, ...]:
         lang = coerce_lang(value, default_lang)
         return (*(t(lang, f"wall_view_{view}") for view in KIOSK_VIEWS),
-                t(lang, "wall_reconnecting"), rotate_ms)
+                t(lang, "wall_reconnecting"))
 
     @app.callback(
         Output("kiosk-kpi-title", "children"), Output("kiosk-kpi-subtitle", "children"),

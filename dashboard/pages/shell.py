@@ -155,7 +155,8 @@ def register_callbacks(app: Dash, *, default_lang: Lang, auth: DashboardAuth) ->
             return warnings.layout()
         if page == "exchange":
             return exchange.layout()
-        return district.layout(default_lang, kiosk=district.kiosk_mode(search))
+        return district.layout(default_lang, kiosk=district.kiosk_mode(search),
+                               rotate_s=auth.settings.dashboard_kiosk_rotate_s)
 
     @app.callback(Output("nav", "children"), Input("page", "pathname"),
                   Input("page", "search"))

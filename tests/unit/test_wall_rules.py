@@ -418,11 +418,22 @@ def test_kiosk_view_class(view: Any, current: Any, css: str) -> None:
     assert kiosk_view_class(view, current) == css
 
 
-def test_the_browser_rotates_by_the_same_rule() -> None:
-    from dashboard.pages.district import _ROTATE_JS
+@pytest.mark.parametrize(("rotate_s", "pace"), [(20, "20000"), (3, "3000"), (0, "1000")])
+def test_the_kiosk_layout_gives_the_browser_its_order_and_pace(rotate_s: int,
+                                                               pace: str) -> None:
+    from dashboard.pages.district import layout
 
-    # The clientside rotation: the views in KIOSK_VIEWS' order, by the tick modulo their
-    # number, and the classes kiosk_view_class gives (the browser test watches it turn).
-    assert 'const views = ["district", "kpi", "equipment"];' in _ROTATE_JS
-    assert "% views.length" in _ROTATE_JS and "Math.max(ticks || 0, 0)" in _ROTATE_JS
-    assert '"app kiosk-view active" : "app kiosk-view"' in _ROTATE_JS
+    # assets/kiosk.js turns #kiosk's .kiosk-view children in their order, each shown for
+    # data-rotate-ms: the order is KIOSK_VIEWS, the pace the setting, the first one shown.
+    page: Any = layout("vi", kiosk=True, rotate_s=rotate_s)
+    assert page.id == "kiosk"
+    assert getattr(page, "data-rotate-ms") == pace
+    views = [c for c in page.children if "kiosk-view" in str(getattr(c, "className", ""))]
+    assert [v.id for v in views] == [f"kiosk-view-{v}" for v in KIOSK_VIEWS]
+    assert [v.className for v in views] == [
+        "app kiosk-view active", "app kiosk-view", "app kiosk-view"]
+    tabs = next(c for c in page.children if getattr(c, "id", None) == "kiosk-tabs")
+    assert [tab.id for tab in tabs.children] == [f"kiosk-tab-{v}" for v in KIOSK_VIEWS]
+    # Without ?kiosk=1: the wall alone, nothing turns.
+    wall: Any = layout("vi")
+    assert "kiosk" not in _ids(wall) and "kiosk-view-district" not in _ids(wall)
