@@ -75,6 +75,8 @@ class GateEventPublic(ApiModel):
     decision: str
     reason: str | None
     resolved: bool
+    # the room whose door saw the pupil, for a classroom device's sighting (issue 14)
+    room: str | None = None
 
 
 class ArrivalBucket(ApiModel):
@@ -264,7 +266,7 @@ def list_events(
                    e.direction, e.method, e.card_uid,
                    coalesce(st.code, e.person_ref) as person,
                    st.full_name as person_name, c.name as class_name,
-                   e.decision, e.reason, e.resolved
+                   e.decision, e.reason, e.resolved, e.room
             from gate_events e
             left join students st on st.id = e.student_id
             left join classes c on c.id = st.class_id

@@ -186,6 +186,10 @@ def test_room_door_to_lesson_register_and_notice(hub: Hub, pg_url: str, broker: 
         {"HS01": ("present", []), "HS02": ("absent", ["in-school-not-in-class"]),
          "HS03": ("absent", []), "HS04": ("absent", ["in-school-not-in-class"])},
     ]
+    events = teacher.get("/api/v1/events", params={"device": ROOM}).json()
+    assert {e["room"] for e in events} == {"P101"} and len(events) == 5
+    assert {e["room"] for e in teacher.get("/api/v1/events", params={"device": GATE}).json()
+            } == {None}
     daily = teacher.get(f"/api/v1/attendance/register?class_id={class_id}&date={DAY}").json()
     assert {row["student"]: row["status"] for row in daily["students"]}["HS03"] == "late"
 
