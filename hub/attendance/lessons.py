@@ -120,49 +120,68 @@ def lesson_register(conn: Conn, *, class_id: int, day: date, tz: ZoneInfo,
     if row is None:
         raise NotFoundError(f"class {class_id} not found")
     school, class_name = row
+    return lesson_registers(conn, school=school, classes=[(class_id, class_name)], day=day,
+                            tz=tz, now=now)[0]
+
+
+def lesson_registers(conn: Conn, *, school: str, classes: list[tuple[int, str]], day: date,
+                     tz: ZoneInfo, now: datetime) -> list[LessonRegister]:
+    """The registers of several classes of one school: one query each for the lessons,
+    the pupils, their sightings and the corrections, whatever the number of classes (the
+    school page and the notifier's sweep read many at once)."""
     setup = load_setups(conn, first=day, last=day, school=school)[school]
     school_day = setup.calendar.is_school_day(day)
-    lessons = lessons_on(conn, class_id=class_id, day=day)
-    pupils = conn.execute(
-        "select id, code, full_name from students where class_id = %s"
-        " and (active or left_on > %s) order by full_name collate \"C\", code",
-        (class_id, day)).fetchall()
-    ids = [p[0] for p in pupils]
-    seen = load_seen(conn, students=ids, day=day, tz=tz)
+    ids = [cid for cid, _ in classes]
+    by_class: dict[int, list[Lesson]] = defaultdict(list)
+    for lesson in load_lessons(conn, school=school, weekday=day.isoweekday()):
+        if lesson.class_id in ids:
+            by_class[lesson.class_id].append(lesson)
+    pupils: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for sid, code, name, cid in conn.execute(
+            "select id, code, full_name, class_id from students where class_id = any(%s)"
+            " and (active or left_on > %s) order by full_name collate \"C\", code",
+            (ids, day)).fetchall():
+        pupils[cid].append((sid, code, name))
+    students = [p[0] for group in pupils.values() for p in group]
+    seen = load_seen(conn, students=students, day=day, tz=tz)
     day_status = dict(conn.execute(
         "select student_id, status from attendance_overrides where day = %s"
-        " and student_id = any(%s)", (day, ids)).fetchall())
+        " and student_id = any(%s)", (day, students)).fetchall())
     overrides: dict[tuple[int, int], CorrectionInfo] = {
         (sid, lid): CorrectionInfo(status=st, reason=reason, corrected_by=by, corrected_at=at)
         for sid, lid, st, reason, by, at in conn.execute(
             "select student_id, lesson_id, status, reason, corrected_by, corrected_at"
             " from lesson_overrides where day = %s and student_id = any(%s)",
-            (day, ids)).fetchall()
+            (day, students)).fetchall()
     }
     at_now = effective_now(day, tz, now)
-    entries = []
-    for lesson in lessons:
-        times = LessonTimes.on(day, lesson.start, lesson.end, tz)
-        rows: list[LessonPupil] = []
-        for sid, code, name in pupils:
-            correction = overrides.get((sid, lesson.id))
-            record = pupil_record(
-                seen, sid, lesson, times, school_day=school_day, now=at_now,
-                override=correction.status if correction else None,  # type: ignore[arg-type]
-                day_status=day_status.get(sid))
-            rows.append(LessonPupil(student=code, full_name=name, status=record.status,
-                                    seen_at=record.seen_at, flags=sorted(record.flags),
-                                    correction=correction))
-        counts = {s: sum(1 for r in rows if r.status == s)
-                  for s in ("present", "late", "absent", "excused", "pending")}
-        entries.append(LessonEntry(
-            lesson_id=lesson.id, period=lesson.period, start=lesson.start, end=lesson.end,
-            cutoff=times.cutoff, subject=lesson.subject, teacher=lesson.teacher,
-            room=lesson.room, **counts,
-            not_in_class=sum(1 for r in rows if "in-school-not-in-class" in r.flags),
-            students=rows))
-    return LessonRegister(date=day, school=school, class_id=class_id, class_name=class_name,
-                          school_day=school_day, lessons=entries)
+    registers = []
+    for class_id, class_name in classes:
+        entries = []
+        for lesson in by_class[class_id]:
+            times = LessonTimes.on(day, lesson.start, lesson.end, tz)
+            rows: list[LessonPupil] = []
+            for sid, code, name in pupils[class_id]:
+                correction = overrides.get((sid, lesson.id))
+                record = pupil_record(
+                    seen, sid, lesson, times, school_day=school_day, now=at_now,
+                    override=correction.status if correction else None,  # type: ignore[arg-type]
+                    day_status=day_status.get(sid))
+                rows.append(LessonPupil(student=code, full_name=name, status=record.status,
+                                        seen_at=record.seen_at, flags=sorted(record.flags),
+                                        correction=correction))
+            counts = {s: sum(1 for r in rows if r.status == s)
+                      for s in ("present", "late", "absent", "excused", "pending")}
+            entries.append(LessonEntry(
+                lesson_id=lesson.id, period=lesson.period, start=lesson.start, end=lesson.end,
+                cutoff=times.cutoff, subject=lesson.subject, teacher=lesson.teacher,
+                room=lesson.room, **counts,
+                not_in_class=sum(1 for r in rows if "in-school-not-in-class" in r.flags),
+                students=rows))
+        registers.append(LessonRegister(date=day, school=school, class_id=class_id,
+                                        class_name=class_name, school_day=school_day,
+                                        lessons=entries))
+    return registers
 
 
 def pupil_record(seen: Seen, student_id: int, lesson: Lesson, times: LessonTimes, *,
@@ -297,23 +316,22 @@ class NotInClassRow(ApiModel):
 def not_in_class(conn: Conn, *, school: str, day: date, tz: ZoneInfo,
                  now: datetime) -> list[NotInClassRow]:
     """Every pupil of ``school`` flagged in a lesson of ``day`` so far, by lesson time."""
-    classes = conn.execute(
-        "select distinct t.class_id from timetable_lessons t where t.school_id = %s"
-        " and t.weekday = %s", (school, day.isoweekday())).fetchall()
-    out: list[NotInClassRow] = []
-    for (class_id,) in classes:
-        register = lesson_register(conn, class_id=class_id, day=day, tz=tz, now=now)
-        ids = {p.student for lesson in register.lessons for p in lesson.students
-               if "in-school-not-in-class" in p.flags}
-        entered = _first_entries(conn, codes=sorted(ids), day=day, tz=tz) if ids else {}
-        for lesson in register.lessons:
-            for p in lesson.students:
-                if "in-school-not-in-class" in p.flags:
-                    out.append(NotInClassRow(
-                        student=p.student, full_name=p.full_name, class_id=class_id,
-                        class_name=register.class_name, lesson_id=lesson.lesson_id,
-                        period=lesson.period, subject=lesson.subject, room=lesson.room,
-                        cutoff=lesson.cutoff, entered_at=entered.get(p.student)))
+    classes = [(int(cid), str(name)) for cid, name in conn.execute(
+        "select distinct c.id, c.name from timetable_lessons t join classes c on c.id ="
+        " t.class_id where t.school_id = %s and t.weekday = %s order by c.name",
+        (school, day.isoweekday())).fetchall()]
+    registers = lesson_registers(conn, school=school, classes=classes, day=day, tz=tz,
+                                 now=now) if classes else []
+    flagged = [(register, lesson, p) for register in registers for lesson in register.lessons
+               for p in lesson.students if "in-school-not-in-class" in p.flags]
+    entered = _first_entries(conn, codes=sorted({p.student for _, _, p in flagged}), day=day,
+                             tz=tz) if flagged else {}
+    out = [NotInClassRow(student=p.student, full_name=p.full_name,
+                         class_id=register.class_id, class_name=register.class_name,
+                         lesson_id=lesson.lesson_id, period=lesson.period,
+                         subject=lesson.subject, room=lesson.room, cutoff=lesson.cutoff,
+                         entered_at=entered.get(p.student))
+           for register, lesson, p in flagged]
     return sorted(out, key=lambda r: (r.cutoff, r.class_name, r.full_name))
 
 
