@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from psycopg.types.json import Jsonb
 
-from hub.attendance.lessons import lesson_register
+from hub.attendance.lessons import LessonRegister, lesson_registers
 from hub.attendance.lessons_feed import log_lessons_passed
 from hub.attendance.lessons_rules import FLAG_NOT_IN_CLASS, LessonRules, LessonTimes
 from hub.db import Conn
@@ -67,6 +67,7 @@ def enqueue_not_in_class(conn: Conn, *, now: datetime, tz: ZoneInfo) -> int:
         # again (the keys keep it from sending twice) rather than nothing until it catches up.
         since = max(row[0] if row[0] <= now else now - LATEST, now - LATEST)
         due: dict[int, set[int]] = defaultdict(set)
+        schools: dict[str, dict[int, str]] = defaultdict(dict)  # school -> class id -> name
         # Only the lessons starting in the window's reach are read: every pass runs this,
         # and a district's day holds thousands of lessons.
         earliest = max(since, datetime.combine(day, time(0), tz)).astimezone(tz)
@@ -78,9 +79,12 @@ def enqueue_not_in_class(conn: Conn, *, now: datetime, tz: ZoneInfo) -> int:
             cutoff = LessonTimes.on(day, lesson.start, lesson.end, tz).cutoff
             if since < cutoff <= now:
                 due[lesson.class_id].add(lesson.id)
-        for class_id, lesson_ids in sorted(due.items()):
-            offered += _notify_class(conn, class_id=class_id, lesson_ids=lesson_ids, now=now,
-                                     tz=tz)
+                schools[lesson.school][lesson.class_id] = lesson.class_name
+        for school, classes in sorted(schools.items()):
+            for register in lesson_registers(conn, school=school, classes=sorted(
+                    classes.items()), day=day, tz=tz, now=now):
+                offered += _notify_class(conn, register, lesson_ids=due[register.class_id],
+                                         now=now, tz=tz)
         if due:
             # the exchange feed's documents of these learners changed with the clock
             log_lessons_passed(conn, class_ids=sorted(due), day=day)
@@ -88,10 +92,10 @@ def enqueue_not_in_class(conn: Conn, *, now: datetime, tz: ZoneInfo) -> int:
     return offered
 
 
-def _notify_class(conn: Conn, *, class_id: int, lesson_ids: set[int], now: datetime,
-                  tz: ZoneInfo) -> int:
-    day = now.astimezone(tz).date()
-    register = lesson_register(conn, class_id=class_id, day=day, tz=tz, now=now)
+def _notify_class(conn: Conn, register: LessonRegister, *, lesson_ids: set[int],
+                  now: datetime, tz: ZoneInfo) -> int:
+    day = register.date
+    class_id = register.class_id
     flagged = [(lesson, pupil) for lesson in register.lessons if lesson.lesson_id in lesson_ids
                for pupil in lesson.students if FLAG_NOT_IN_CLASS in pupil.flags]
     if not flagged:
