@@ -20,10 +20,11 @@ from dashboard.builders.equipment import EquipmentView, HistoryItem, history_ite
 from hub.db import Conn
 from hub.equipment import actions, alarms, assets, series
 from hub.equipment.alarms import AlarmError, AlarmPublic, WorkOrderPublic
+from hub.equipment.assets import AssetPublic
 from hub.equipment.series import SeriesPoint
 
 __all__ = ["AlarmError", "AlarmStep", "WorkOrderStep", "act_on_alarm", "act_on_work_order",
-           "load_chart", "load_equipment", "load_history"]
+           "load_assets", "load_chart", "load_equipment", "load_history"]
 
 AlarmStep = Literal["acknowledge", "clear"]
 WorkOrderStep = Literal["open", "assign", "close"]
@@ -47,6 +48,13 @@ def load_equipment(conn: Conn, settings: Settings, school: str | None, *,
         schools=names,
         work_orders=alarms.list_work_orders(conn, school=school, only_open=True),
     )
+
+
+def load_assets(conn: Conn, settings: Settings, school: str | None) -> list[AssetPublic]:
+    """The assets the chart may show, in the register's order."""
+    return assets.list_assets(conn, school=school,
+                              offline_gate_s=settings.offline_after_gate_s,
+                              offline_classroom_s=settings.offline_after_classroom_s)
 
 
 def load_chart(conn: Conn, tag: str, metric: str, *, visible: SchoolFilter,

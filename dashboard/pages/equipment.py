@@ -48,6 +48,7 @@ from dashboard.data.equipment import (
     WorkOrderStep,
     act_on_alarm,
     act_on_work_order,
+    load_assets,
     load_chart,
     load_equipment,
     load_history,
@@ -59,6 +60,10 @@ log = logging.getLogger(__name__)
 
 PATH: Final = EQUIPMENT_PATH
 REFRESH_MS: Final = 5000  # facility screens, not wall clocks: 5 s is fresh enough
+# The chart spans 24 hours of 5-minute buckets, and the history changes when someone acts
+# (which refreshes it at once): every 30 s is plenty. On a busy server a 5 s refresh also
+# superseded each chart answer before it arrived, and the chart stayed blank (the demo).
+CHART_REFRESH_MS: Final = 30_000
 # The buttons' id types and the step each takes.
 ACTION_STEPS: Final[dict[str, AlarmStep]] = {"eq-ack": "acknowledge", "eq-clear": "clear"}
 WORK_STEPS: Final[dict[str, WorkOrderStep]] = {"wo-open": "open", "wo-assign": "assign",
@@ -81,6 +86,7 @@ def layout(default_lang: Lang) -> html.Div:
     return html.Div(
         [
             dcc.Interval(id="eq-tick", interval=REFRESH_MS, n_intervals=0),
+            dcc.Interval(id="eq-chart-tick", interval=CHART_REFRESH_MS, n_intervals=0),
             dcc.Store(id="eq-done", data=0),
             dcc.Store(id="wo-done", data=0),
             html.Header(
@@ -186,8 +192,6 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         Output("eq-assets", "children"),
         Output("eq-alarms", "children"),
         Output("eq-school", "options"),
-        Output("eq-asset", "options"),
-        Output("eq-asset", "value"),
         Output("eq-comment", "placeholder"),
         Output("eq-read-only", "children"),
         Output("eq-read-only", "className"),
@@ -203,10 +207,9 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         Input("eq-school", "value"),
         Input("eq-done", "data"),
         Input("wo-done", "data"),
-        State("eq-asset", "value"),
     )
     def render(_tick: int, search: str | None, school: str | None, _done: int,
-               _wo_done: int, chosen: str | None) -> tuple[Any, ...]:
+               _wo_done: int) -> tuple[Any, ...]:
         lang = language_from_search(search, default)
         texts = tuple(t(lang, key) for key in _TEXTS.values())
         try:
@@ -216,7 +219,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                 if viewer is None or scope.matches_nothing:
                     # Blank every part: a session that ends leaves nothing behind.
                     notice = t(lang, "session_ended" if viewer is None else "not_allowed_page")
-                    return (*texts, [], [], [], [], [], None, t(lang, "eq_comment"),
+                    return (*texts, [], [], [], [], t(lang, "eq_comment"),
                             "", "eq-read-only hidden", "eq-comment hidden",
                             [], t(lang, "wo_assignee"), t(lang, "wo_note"),
                             "wo-inputs hidden", notice, "status error")
@@ -224,10 +227,8 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                                       schools_of=school_filter(viewer, None).school)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("equipment page could not read the database", exc_info=True)
-            return (*texts, *(no_update,) * 14, t(lang, "db_error"), "status error")
+            return (*texts, *(no_update,) * 12, t(lang, "db_error"), "status error")
         names = dict(view.schools)
-        tags = [a.tag for a in view.assets]
-        asset_value = chosen if chosen in tags else default_chart_asset(view.assets)
         open_orders = {o.alarm_id: o.id for o in view.work_orders if o.alarm_id is not None}
         alarm_list = build_alarm_list(view.alarms, names, lang, tz, open_orders=open_orders)
         orders = build_work_orders(view.work_orders, names, lang, tz)
@@ -242,8 +243,6 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
             build_asset_table(view.assets, names, lang),
             alarm_list,
             [{"label": n, "value": i} for i, n in view.schools],
-            [{"label": f"{a.tag} · {a.room or ''}", "value": a.tag} for a in view.assets],
-            asset_value,
             t(lang, "eq_comment"),
             note,
             note_class,
@@ -271,7 +270,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         Output("eq-chart", "figure"),
         Input("eq-asset", "value"),
         Input("eq-metric", "value"),
-        Input("eq-tick", "n_intervals"),
+        Input("eq-chart-tick", "n_intervals"),
         Input("page", "search"),
     )
     def chart(tag: str | None, metric: str | None, _tick: int, search: str | None) -> Any:
@@ -370,9 +369,33 @@ def register_work_orders(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
     default: Lang = settings.language
 
     @app.callback(
+        Output("eq-asset", "options"),
+        Output("eq-asset", "value"),
+        Input("eq-school", "value"),
+        Input("page", "search"),
+        State("eq-asset", "value"),
+    )
+    def asset_choice(school: str | None, _search: str | None,
+                     chosen: str | None) -> tuple[Any, Any]:
+        # Apart from the 5-second render: the chart waits for its asset, and on a busy
+        # page a render always pending kept it waiting for ever (the demo's blank chart).
+        try:
+            with pool.connection() as conn:
+                scope = school_filter(auth.viewer(conn), school)
+                if scope.matches_nothing:
+                    return [], None
+                found = load_assets(conn, settings, scope.school)
+        except (psycopg.Error, psycopg_pool.PoolTimeout):
+            log.warning("equipment page could not read the assets", exc_info=True)
+            return no_update, no_update
+        tags = [a.tag for a in found]
+        return ([{"label": f"{a.tag} · {a.room or ''}", "value": a.tag} for a in found],
+                chosen if chosen in tags else default_chart_asset(found))
+
+    @app.callback(
         Output("eq-history", "children"),
         Input("eq-asset", "value"),
-        Input("eq-tick", "n_intervals"),
+        Input("eq-chart-tick", "n_intervals"),
         Input("wo-done", "data"),
         Input("eq-done", "data"),
         Input("page", "search"),
