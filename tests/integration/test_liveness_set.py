@@ -44,7 +44,7 @@ def analyse(watch: LivenessWatch, name: str) -> list[ApproachReport]:
 
 
 def test_the_set_is_what_its_readme_says() -> None:
-    assert len(LABELS) == 27
+    assert len(LABELS) == 37
     assert {row["kind"] for row in LABELS} == {"live", "still", "moved", "tilted"}
     assert all((SET / row["file"]).is_file() for row in LABELS)
     assert sum(f.stat().st_size for f in SET.iterdir()) < 4_000_000
@@ -129,7 +129,7 @@ def test_bench_quick_prints_its_final_json_line() -> None:
     final = json.loads(run.stdout.strip().splitlines()[-1])
     assert run.returncode == (0 if final["targets_met"] else 1), run.stderr
     (motion,) = final["runs"]
-    assert motion["mode"] == "motion" and motion["live_clips"] == 9
+    assert motion["mode"] == "motion" and motion["live_clips"] == 10
     assert motion["attack_acceptance"]["still"] == 0.0
     assert motion["attack_acceptance"]["moved"] == 0.0
     assert set(motion["live_rejection_by_head"]) == {"rolls", "still", "turns"}
