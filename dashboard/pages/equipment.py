@@ -139,8 +139,12 @@ def layout(default_lang: Lang) -> html.Div:
                     html.Div(
                         [
                             dcc.Dropdown(id="eq-asset", className="eq-asset", clearable=False),
+                            # Options from the start: a value without them is cleared
+                            # (the dropdown then showed nothing chosen).
                             dcc.Dropdown(id="eq-metric", className="eq-metric", clearable=False,
-                                         value=CHART_METRICS[0]),
+                                         value=CHART_METRICS[0],
+                                         options=[{"label": t(default_lang, f"metric_{m}"),
+                                                   "value": m} for m in CHART_METRICS]),
                         ],
                         className="eq-chart-controls",
                     ),

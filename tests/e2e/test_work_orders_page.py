@@ -59,6 +59,9 @@ def test_work_orders_from_an_alarm(pg_url: str, browser: Any, tmp_path: Path) ->
         fill_login(driver, MANAGER, MANAGER_PW)
         wait_for(lambda: LAMP in text_of(driver, "#eq-alarms"), what="the alarms")
         assert "Không có phiếu sửa chữa đang mở" in text_of(driver, "#wo-list")
+        # the chart opens on a projector's lamp hours, the metric named in its picker
+        wait_for(lambda: text_of(driver, ".eq-metric") == "Giờ bóng đèn", what="metric shown")
+        assert "PJ-HN-101" in text_of(driver, ".eq-asset")
 
         # open one from the lamp alarm, assigned, with a note
         type_into(driver, "wo-assignee", "Kỹ thuật viên Bình")
