@@ -77,7 +77,7 @@ def build_device_table(devices: Sequence[DevicePublic], rooms: dict[str, str], l
 def build_last(command: Command | None, lang: Lang, tz: ZoneInfo) -> list[Component]:
     """The command this screen sent last, as it stands now."""
     if command is None:
-        return []
+        return [html.Div(t(lang, "dev_last_none"), className="muted")]
     return [
         html.Div([html.Span(t(lang, f"dev_cmd_{command.name}"), className="dev-last-name"),
                   html.Span(f" → {command.device}", className="dev-last-device"),

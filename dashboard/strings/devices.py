@@ -12,6 +12,8 @@ VI: Final[dict[str, str]] = {
     "dev_devices": "Thiết bị",
     "dev_commands": "Lệnh gần đây",
     "dev_last": "Lệnh vừa gửi",
+    "dev_last_none": "Chưa gửi lệnh nào từ màn hình này; bấm một nút lệnh để gửi và xem"
+                     " phản hồi của thiết bị tại đây.",
     "dev_col_device": "Thiết bị",
     "dev_col_role": "Loại",
     "dev_col_room": "Phòng",
@@ -57,6 +59,8 @@ EN: Final[dict[str, str]] = {
     "dev_devices": "Devices",
     "dev_commands": "Recent commands",
     "dev_last": "Command just sent",
+    "dev_last_none": "No command sent from this screen yet; press a command's button to"
+                     " send it and see the device's reply here.",
     "dev_col_device": "Device",
     "dev_col_role": "Kind",
     "dev_col_room": "Room",
