@@ -12,6 +12,14 @@ What a flat picture cannot do, and how it is measured here:
   similarity transform fits (``nonrigid``: the least-squares residual, in eye
   distances). This cue needs only dlib's 5-point model, which carries no licence
   restriction.
+- Eyes (both modes, pixels, no 68-point model): a head held still still blinks, moves
+  its gaze, lifts its brows. After the best homography maps the approach's first
+  face onto a later one (a flat picture moved or tilted is exactly one), the mean
+  brightness of each eye region, scaled by the face's own contrast, stays where it
+  was for a picture: sensor noise, blur and exposure drift average out over a region.
+  ``eyes`` is how far both eyes (the smaller of the two) moved off their median over
+  the approach. The pixels are measured in :mod:`edge.face.liveness`; here only the
+  two numbers per frame.
 - A blink (``blink`` mode only): the eye aspect ratio of the 68-point model drops
   and recovers. That model's training data is licensed for non-commercial use only,
   so the mode is an explicit opt-in (``edge.config.face``).
@@ -22,12 +30,14 @@ not make a photo live on its own.
 
 What it does not stop: a video of the person replayed on a good screen (the head in
 it moves), a 3D mask, or a photo bent or tilted hard enough in front of the camera
-(perspective is not a similarity either). See README "Liveness".
+(perspective is not a similarity either); a glare band sweeping over both eyes of a
+glossy print could pass the eye cue. See README "Liveness".
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -51,6 +61,7 @@ class Why(StrEnum):
     """Which cue decided: the verdict's explanation for an installer."""
 
     NONRIGID = "nonrigid-motion"  # live: the face moved as a head moves
+    EYES = "eye-change"  # live: both eye regions changed beyond a picture's noise
     BLINK = "blink"  # live: the eyes closed and opened
     STILL = "still"  # failed: nothing moved (a photo held still)
     RIGID = "rigid"  # failed: it moved, but as a flat picture moves
@@ -60,6 +71,11 @@ class Why(StrEnum):
 # photos held still or moved in their plane reach at most 0.026 (second-largest
 # residual), tilted out of it 0.033; live heads turning or talking 0.049-0.25.
 DEFAULT_NONRIGID = 0.045
+# Measured the same way (second-largest frame, both eyes; bench/liveness.py, over 2 s
+# clips): photos held, moved or tilted reach at most 0.039 at 5 or 10 fps; a head
+# rolling sideways 0.44, one held still 0.059; four held still stay at 0.008-0.043.
+# A thin margin on the photos' side: 0.045 is not to be lowered without a new set.
+DEFAULT_EYES = 0.045
 # Below this much landmark movement (eye distances) a failed face is reported "still".
 DEFAULT_STILL = 0.05
 # A blink: the eye aspect ratio falls this far below its largest value in the approach.
@@ -77,6 +93,7 @@ class Thresholds:
     nonrigid: float = DEFAULT_NONRIGID
     still: float = DEFAULT_STILL
     blink_drop: float = DEFAULT_BLINK_DROP
+    eyes: float = DEFAULT_EYES
     budget_s: float = DEFAULT_BUDGET_S  # decided by then: live, or failed
     min_frames: int = DEFAULT_MIN_FRAMES  # no verdict on fewer frames than this
 
@@ -90,6 +107,7 @@ class Cues:
     motion: float  # largest mean landmark displacement from the first frame
     nonrigid: float  # second-largest similarity residual against the first frame
     blink: float | None = None  # largest relative eye-aspect-ratio drop; None without 68 points
+    eyes: float | None = None  # second-largest change of both eye regions; None unmeasured
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {
@@ -98,6 +116,7 @@ class Cues:
             "motion": round(self.motion, 4),
             "nonrigid": round(self.nonrigid, 4),
             "blink": None if self.blink is None else round(self.blink, 4),
+            "eyes": None if self.eyes is None else round(self.eyes, 4),
         }
 
 
@@ -123,6 +142,8 @@ def decide(cues: Cues, mode: Mode, limits: Thresholds = Thresholds()) -> Verdict
         return PENDING
     if cues.nonrigid >= limits.nonrigid:
         return Verdict(State.LIVE, Why.NONRIGID)
+    if cues.eyes is not None and cues.eyes >= limits.eyes:
+        return Verdict(State.LIVE, Why.EYES)
     if mode is Mode.BLINK and cues.blink is not None and cues.blink >= limits.blink_drop:
         return Verdict(State.LIVE, Why.BLINK)
     if cues.span_s < limits.budget_s:
@@ -195,6 +216,21 @@ def both_eyes_ratio(sixty_eight: Sequence[Point]) -> float:
     return (eye_aspect_ratio(sixty_eight[36:42]) + eye_aspect_ratio(sixty_eight[42:48])) / 2.0
 
 
+def eye_change(levels: Sequence[tuple[float, float]]) -> float | None:
+    """How far both eyes moved off their usual level over an approach: per frame, the
+    smaller of the two eyes' distances from their medians; the second-largest frame
+    (one misaligned frame must not make a picture live). ``levels``: (left, right) eye
+    region brightness per frame, in the face's contrast units. None under 3 frames."""
+    if len(levels) < 3:
+        return None
+    left = statistics.median(level[0] for level in levels)
+    right = statistics.median(level[1] for level in levels)
+    # Both: a blink, a glance or a brow closes on both eyes; a speck of glare or a
+    # misplaced crop edge seldom does.
+    both = sorted((min(abs(a - left), abs(b - right)) for a, b in levels), reverse=True)
+    return both[1]
+
+
 # -- one approach, frame by frame ----------------------------------------------------------
 
 
@@ -211,15 +247,22 @@ class Approach:
     residuals: list[float] = field(default_factory=list)
     ear_max: float | None = None
     ear_min: float | None = None
+    eye_levels: list[tuple[float, float]] = field(default_factory=list)
     verdict: Verdict = PENDING
     decided_at: float | None = None
 
-    def add(self, at: float, five: Sequence[Point], ear: float | None) -> None:
+    def add(self, at: float, five: Sequence[Point], ear: float | None,
+            eyes: tuple[float, float] | None = None) -> None:
         self.last = at
         self.frames += 1
         self.motion = max(self.motion, displacement(self.reference, five))
         self.residuals.append(similarity_residual(self.reference, five))
         self.note_ear(ear)
+        self.note_eyes(eyes)
+
+    def note_eyes(self, eyes: tuple[float, float] | None) -> None:
+        if eyes is not None:
+            self.eye_levels.append(eyes)
 
     def note_ear(self, ear: float | None) -> None:
         if ear is None:
@@ -233,7 +276,8 @@ class Approach:
         if self.ear_max is not None and self.ear_min is not None and self.ear_max > 0:
             blink = (self.ear_max - self.ear_min) / self.ear_max
         return Cues(self.frames, self.last - self.started, self.motion,
-                    ranked[1] if len(ranked) >= 2 else 0.0, blink)
+                    ranked[1] if len(ranked) >= 2 else 0.0, blink,
+                    eye_change(self.eye_levels))
 
 
 class LivenessTracker:
@@ -254,7 +298,9 @@ class LivenessTracker:
         self.current: Approach | None = None
         self._box: tuple[float, float, float] | None = None  # centre x, centre y, width
 
-    def _continues(self, at: float, box: tuple[float, float, float], person: str | None) -> bool:
+    def continues(self, at: float, box: tuple[float, float, float], person: str | None) -> bool:
+        """Whether a frame of the face at ``box`` belongs to the current approach (the
+        caller measuring pixels against the approach's first face asks first)."""
         approach, last = self.current, self._box
         if approach is None or last is None:
             return False
@@ -267,19 +313,22 @@ class LivenessTracker:
         return math.hypot(box[0] - last[0], box[1] - last[1]) <= max(box[2], last[2])
 
     def observe(self, at: float, box: tuple[float, float, float], five: Sequence[Point], *,
-                person: str | None = None, ear: float | None = None) -> Verdict:
+                person: str | None = None, ear: float | None = None,
+                eyes: tuple[float, float] | None = None) -> Verdict:
         """One frame of the subject: ``box`` as (centre x, centre y, width) in pixels,
-        ``five`` its 5-point landmarks, ``ear`` its eye aspect ratio (blink mode)."""
+        ``five`` its 5-point landmarks, ``ear`` its eye aspect ratio (blink mode),
+        ``eyes`` its (left, right) eye region levels aligned to the approach's first face."""
         if len(five) != 5:
             raise ValueError("observe takes dlib's 5 landmark points")
-        if self._continues(at, box, person):
+        if self.continues(at, box, person):
             assert self.current is not None
-            self.current.add(at, five, ear)
+            self.current.add(at, five, ear, eyes)
             if self.current.person is None:
                 self.current.person = person
         else:
             self.current = Approach(started=at, reference=tuple(five), person=person, last=at)
             self.current.note_ear(ear)
+            self.current.note_eyes(eyes)
         self._box = box
         approach = self.current
         if approach.verdict.state is State.PENDING:

@@ -1,9 +1,10 @@
 """Liveness on the labelled set of real recordings (tests/fixtures/liveness), with dlib.
 
 Every still-photo replay is refused, every photo moved in its plane too; every live
-passage whose head turns (labels.csv ``head``, labelled by eye) is accepted within
-the budget, and its passage stays under 2 s. ``smartschool faces liveness`` prints
-one JSON line per tracked face.
+passage is accepted within the budget, and its passage stays under 2 s, except the
+four heads held stock-still that no cue here tells from a photo (marked below, strict:
+a cue that starts accepting one fails the test until the mark goes). ``smartschool
+faces liveness`` prints one JSON line per tracked face.
 """
 
 from __future__ import annotations
@@ -63,9 +64,20 @@ def test_every_photo_replay_is_refused(watch: LivenessWatch, name: str) -> None:
     assert longest.liveness.decided_at - longest.liveness.started < DEFAULT_BUDGET_S + 1 / FPS
 
 
-@pytest.mark.parametrize("name", clips(kind="live", head="turns"))
-def test_a_turning_live_face_is_accepted_within_the_budget(watch: LivenessWatch,
-                                                           name: str) -> None:
+# Refused at 5 fps, measured by bench/liveness.py: neither their five points nor their
+# eye regions move beyond what a photo's do (eye cue 0.008-0.043, photos up to 0.039).
+STILL_REFUSED = {
+    "live-male-a.mp4": "fixed grin, no blink within 1.5 s",
+    "live-male-c.mp4": "fixed grin; blinks at 1.5 s, after the budget",
+    "live-pair-b.mp4": "holds a tilted pose; eye cue 0.043 (0.058 at 10 fps)",
+    "live-trio-pause.mp4": "stands still, 62 px face",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=STILL_REFUSED[name]))
+    if name in STILL_REFUSED else name for name in clips(kind="live")])
+def test_a_live_face_is_accepted_within_the_budget(watch: LivenessWatch, name: str) -> None:
     reports = analyse(watch, name)
     live = [r.liveness for r in reports if r.liveness.verdict.state is State.LIVE]
     assert live, [r.as_dict() for r in reports]
@@ -88,11 +100,13 @@ def test_cli_prints_one_json_line_per_tracked_face(tmp_path: Path) -> None:
     assert [line["video"] for line in lines] == [str(v) for v in videos]
     assert set(lines[0]) == {"video", "first_s", "last_s", "verdict", "why", "cues",
                              "decided_after_s", "watch_ms", "frame_ms"}
-    assert set(lines[0]["cues"]) == {"frames", "span_s", "motion", "nonrigid", "blink"}
+    assert set(lines[0]["cues"]) == {"frames", "span_s", "motion", "nonrigid", "blink",
+                                     "eyes"}
     assert [(line["verdict"], line["why"]) for line in lines] == [
         ("live", "nonrigid-motion"), ("failed", "still")]
     assert lines[0]["decided_after_s"] <= DEFAULT_BUDGET_S
     assert lines[1]["cues"]["motion"] < 0.05 and lines[1]["cues"]["blink"] is None
+    assert 0.0 <= lines[1]["cues"]["eyes"] < Thresholds().eyes
     assert all(line["watch_ms"] > 0 and line["frame_ms"] >= line["watch_ms"] for line in lines)
 
 
@@ -134,5 +148,11 @@ def test_bench_quick_prints_its_final_json_line() -> None:
     assert motion["attack_acceptance"]["moved"] == 0.0
     assert set(motion["live_rejection_by_head"]) == {"rolls", "still", "turns"}
     assert motion["live_rejection_by_head"]["turns"] == 0.0
+    assert motion["live_rejection_by_head"]["rolls"] == 0.0  # the eye cue's doing
+    assert motion["accepted_by"]["live:eye-change"] >= 1
+    assert not any(key.split(":")[0] != "live" and key.endswith("eye-change")
+                   for key in motion["accepted_by"])  # no photo passes by its eyes
+    assert all(v < motion["eyes_threshold"] for v in motion["eyes_attack_max"].values())
+    assert set(motion["live_rejected"]) == set(STILL_REFUSED)
     assert final["cost"]["added_ms"] > 0 and final["cost"]["ratio"] > 1
     assert set(final["targets"]) >= {"still_met", "moved_met", "passage_met", "cost_met"}

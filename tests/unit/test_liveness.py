@@ -22,6 +22,7 @@ from faces.liveness import (
     decide,
     displacement,
     eye_aspect_ratio,
+    eye_change,
     eye_distance,
     similarity_residual,
 )
@@ -30,8 +31,8 @@ LIMITS = Thresholds(nonrigid=0.045, still=0.05, blink_drop=0.31, budget_s=1.5, m
 
 
 def cues(frames: int = 6, span: float = 1.0, motion: float = 0.5, nonrigid: float = 0.0,
-         blink: float | None = None) -> Cues:
-    return Cues(frames, span, motion, nonrigid, blink)
+         blink: float | None = None, eyes: float | None = None) -> Cues:
+    return Cues(frames, span, motion, nonrigid, blink, eyes)
 
 
 @pytest.mark.parametrize(("case", "mode", "seen", "expected"), [
@@ -63,6 +64,22 @@ def cues(frames: int = 6, span: float = 1.0, motion: float = 0.5, nonrigid: floa
      cues(span=1.6, motion=0.9, nonrigid=0.03, blink=0.29), Verdict(State.FAILED, Why.RIGID)),
     ("blink mode without the 68 points' cue: motion only", Mode.BLINK,
      cues(span=1.6, motion=0.01, blink=None), Verdict(State.FAILED, Why.STILL)),
+    ("head held still, eyes moved: live", Mode.MOTION, cues(span=0.8, nonrigid=0.02,
+                                                            eyes=0.065),
+     Verdict(State.LIVE, Why.EYES)),
+    ("eyes exactly at the threshold: live", Mode.MOTION, cues(eyes=0.045),
+     Verdict(State.LIVE, Why.EYES)),
+    ("a photo's eye levels (noise) under the threshold, budget spent", Mode.MOTION,
+     cues(span=1.6, motion=0.03, nonrigid=0.02, eyes=0.027), Verdict(State.FAILED, Why.STILL)),
+    ("eyes not measured (no pixels): landmarks only", Mode.MOTION,
+     cues(span=1.6, motion=0.6, eyes=None), Verdict(State.FAILED, Why.RIGID)),
+    ("the landmark cue is named first when both show", Mode.MOTION,
+     cues(nonrigid=0.1, eyes=0.3), Verdict(State.LIVE, Why.NONRIGID)),
+    ("blink mode counts the eye cue too", Mode.BLINK, cues(eyes=0.1, blink=0.05),
+     Verdict(State.LIVE, Why.EYES)),
+    ("eyes need enough frames like every cue", Mode.MOTION, cues(frames=3, eyes=0.5),
+     Verdict(State.PENDING)),
+    ("off ignores the eyes", Mode.OFF, cues(eyes=0.0), Verdict(State.LIVE)),
 ])
 def test_decide(case: str, mode: Mode, seen: Cues, expected: Verdict) -> None:
     assert decide(seen, mode, LIMITS) == expected, case
@@ -114,6 +131,23 @@ def test_geometry_units() -> None:
 ])
 def test_eye_aspect_ratio(eye: tuple[tuple[float, float], ...], expected: float) -> None:
     assert eye_aspect_ratio(eye) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("case", "levels", "expected"), [
+    ("under three frames: not measured", [(0.1, 0.2), (0.5, 0.9)], None),
+    ("levels that never move", [(-1.0, -1.1)] * 6, 0.0),
+    ("noise both ways", [(-1.0, -1.1), (-1.01, -1.09), (-0.99, -1.11), (-1.0, -1.1)], 0.01),
+    ("one eye only (glare on one side): the other eye decides", [
+        (-1.0, -1.1), (-0.5, -1.1), (-0.5, -1.1), (-1.0, -1.1), (-1.0, -1.1)], 0.0),
+    ("both eyes in one frame only: the largest frame is ignored", [
+        (-1.0, -1.1), (-0.6, -0.7), (-1.0, -1.1), (-1.0, -1.1), (-1.0, -1.1)], 0.0),
+    ("both eyes in two frames (a blink over 0.2 s)", [
+        (-1.0, -1.1), (-0.6, -0.7), (-0.7, -0.8), (-1.0, -1.1), (-1.0, -1.1)], 0.3),
+])
+def test_eye_change(case: str, levels: list[tuple[float, float]],
+                    expected: float | None) -> None:
+    got = eye_change(levels)
+    assert (got is None) if expected is None else got == pytest.approx(expected), case
 
 
 BOX = (130.0, 110.0, 80.0)  # centre x, centre y, width
@@ -189,6 +223,31 @@ def test_blink_cue_from_eye_ratios() -> None:
     states = [tracker.observe(i * 0.1, BOX, FACE, ear=e).state for i, e in enumerate(ears)]
     assert states[-1] is State.LIVE
     assert tracker.current is not None and tracker.current.verdict.why is Why.BLINK
+
+
+def test_eye_cue_makes_a_still_head_live_and_leaves_a_photo_failed() -> None:
+    still_head = LivenessTracker(Mode.MOTION, LIMITS)
+    glance = [(-1.0, -1.1), (-1.0, -1.1), (-0.9, -1.0), (-0.9, -1.0), (-1.0, -1.1)]
+    states = [still_head.observe(i * 0.2, BOX, FACE, eyes=e).state
+              for i, e in enumerate(glance)]
+    # the 4th frame: enough frames, and two of them 0.05 off the median (-0.95, -1.05)
+    assert states == [State.PENDING] * 3 + [State.LIVE] * 2
+    assert still_head.current is not None and still_head.current.verdict.why is Why.EYES
+
+    photo = LivenessTracker(Mode.MOTION, LIMITS)
+    grain = [(-1.0 + 0.01 * (-1) ** i, -1.1 - 0.01 * (-1) ** i) for i in range(10)]
+    states = [photo.observe(i * 0.2, BOX, FACE, eyes=e).state for i, e in enumerate(grain)]
+    assert states[-1] is State.FAILED and State.LIVE not in states
+    assert photo.current is not None and photo.current.cues().eyes == pytest.approx(0.01)
+
+
+def test_the_tracker_says_whether_a_frame_continues_the_approach() -> None:
+    tracker = LivenessTracker(Mode.MOTION, LIMITS, gap_s=1.0)
+    assert not tracker.continues(0.0, BOX, "hs1")  # nothing seen yet
+    tracker.observe(0.0, BOX, FACE, person="hs1")
+    assert tracker.continues(0.2, BOX, "hs1")
+    assert not tracker.continues(0.2, BOX, "hs2")
+    assert not tracker.continues(1.5, BOX, "hs1")
 
 
 NOW = datetime(2026, 9, 8, 7, 0, tzinfo=UTC)
