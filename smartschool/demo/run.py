@@ -15,7 +15,7 @@ import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -59,6 +59,14 @@ def ensure_school_day(conn: Conn, day: date) -> bool:
         " values (%s, null, 'makeup', 'smartschool demo: a simulated school day')"
         " on conflict do nothing", (day,))
     return added.rowcount == 1
+
+
+def held_at_day_end(now: Callable[[], datetime], tz: ZoneInfo) -> Callable[[], datetime]:
+    """The simulation's clock for the wall, held at the last second of the day it started
+    on: the simulator plans that one day, and a demo left running past its midnight would
+    otherwise show the next, empty day."""
+    end = datetime.combine(now().astimezone(tz).date(), time(23, 59, 59), tz)
+    return lambda: min(now(), end)
 
 
 def _admin_password(settings: Settings, conn: Conn, demo_dir: Path) -> str:
@@ -170,7 +178,9 @@ class Demo:
         # real one, a demo started in the afternoon would find every pupil absent.
         dashboard = DashboardServer(s, database_url=self.database_url,
                                     host=s.dashboard_host, port=s.dashboard_port,
-                                    mqtt_url=self.mqtt_url, now=simulator.clock.now)
+                                    mqtt_url=self.mqtt_url,
+                                    now=held_at_day_end(simulator.clock.now,
+                                                        ZoneInfo(s.timezone)))
         dashboard.start()
         self.dashboard_url = dashboard.url
         self._started("dashboard", dashboard.stop)

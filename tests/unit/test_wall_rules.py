@@ -437,3 +437,20 @@ def test_the_kiosk_layout_gives_the_browser_its_order_and_pace(rotate_s: int,
     # Without ?kiosk=1: the wall alone, nothing turns.
     wall: Any = layout("vi")
     assert "kiosk" not in _ids(wall) and "kiosk-view-district" not in _ids(wall)
+
+
+@pytest.mark.parametrize(("sim", "wall"), [
+    (datetime(2026, 12, 7, 6, 5), datetime(2026, 12, 7, 6, 5)),  # the demo's morning
+    (datetime(2026, 12, 7, 16, 30), datetime(2026, 12, 7, 16, 30)),
+    (datetime(2026, 12, 7, 23, 59, 59), datetime(2026, 12, 7, 23, 59, 59)),
+    # past the simulated day's midnight: the wall stays on the day the simulator planned
+    (datetime(2026, 12, 8, 4, 21), datetime(2026, 12, 7, 23, 59, 59)),
+    (datetime(2026, 12, 9, 12, 0), datetime(2026, 12, 7, 23, 59, 59)),
+])
+def test_the_demo_wall_clock_holds_at_the_end_of_the_simulated_day(
+        sim: datetime, wall: datetime) -> None:
+    from smartschool.demo.run import held_at_day_end
+
+    readings = iter([datetime(2026, 12, 7, 6, 5, tzinfo=VN), sim.replace(tzinfo=VN)])
+    clock = held_at_day_end(lambda: next(readings), VN)  # the first reading: the start
+    assert clock() == wall.replace(tzinfo=VN)
