@@ -33,6 +33,7 @@ from typing import Final, Literal
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from dashboard.builders.district import SCHOOL_PATH
+from dashboard.builders.wall import is_kiosk
 from hub.access import (
     ALARM_ACTING_ROLES,
     DISTRICT_COMMAND_ROLES,
@@ -300,6 +301,16 @@ def safe_next(value: str | None) -> str | None:
     if parts.path.rstrip("/") in (LOGIN_PATH, LOGOUT_PATH):
         return None
     return value
+
+
+def kiosk_landing(target: str | None, lang: str) -> str:
+    """Where a kiosk sign-in lands: the wall, in kiosk mode when it was sent from
+    ``/?kiosk=1`` (a wall screen's browser is pointed there once and left alone)."""
+    query = {"lang": lang}
+    parts = urlsplit(safe_next(target) or "/")
+    if parts.path in ("", "/") and is_kiosk(parts.query):
+        query["kiosk"] = "1"
+    return f"/?{urlencode(query)}"
 
 
 def login_href(next_path: str | None, lang: str) -> str:

@@ -50,6 +50,7 @@ from dashboard.access import (
     Viewer,
     home_path,
     is_page_path,
+    kiosk_landing,
     login_href,
     may_view,
     page_of,
@@ -418,7 +419,7 @@ class DashboardAuth:
         })
         log.info("dashboard kiosk sign-in from %s", key[1])
         # The wall is the one page a kiosk may see, whatever it was sent from.
-        return redirect(_with_lang("/", lang))
+        return redirect(kiosk_landing(target, lang))
 
     def _kiosk_fingerprint(self) -> str | None:
         if self._kiosk_token is None:

@@ -11,6 +11,7 @@ looks for any of those strings in every answer.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import time
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import psycopg
 import pytest
@@ -282,6 +284,25 @@ def test_kiosk_sees_classes_and_decisions_but_no_names(
     for output, status, text in sweep(kiosk, base, district["classes"]):
         assert not leaks(text), (output, leaks(text))
         assert status in (200, 204, 401, 403), (output, status)
+
+
+def test_a_wall_screen_sent_from_kiosk_mode_signs_in_back_to_it(
+        district: dict[str, Any], serve: Any) -> None:
+    base = serve(dashboard_kiosk_token=KIOSK_TOKEN).url
+    client = requests.Session()
+    sent = client.get(f"{base}?kiosk=1", allow_redirects=False, timeout=10)
+    assert sent.status_code == 302
+    form_url = urljoin(base, sent.headers["Location"])
+    assert parse_qs(urlsplit(form_url).query)["next"] == ["/?kiosk=1"]
+    page = client.get(form_url, timeout=10)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    nxt = re.search(r'name="next" value="([^"]+)"', page.text)
+    assert csrf and nxt
+    answer = client.post(f"{base}login", data={
+        "username": "kiosk", "password": KIOSK_TOKEN, "csrf": csrf.group(1),
+        "next": html.unescape(nxt.group(1)), "lang": "en"}, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/?lang=en&kiosk=1"
 
 
 def test_names_on_the_wall_only_when_the_district_allows(
