@@ -1,7 +1,7 @@
 """What the fleet view reads (issue #13): every device with its state (the API's rule,
 hub.read.queries.list_devices), its school and room, and what it last reported about
 itself in ``status`` (migration 0020: configuration version, outbox backlog, clock sync),
-decommissioned devices marked."""
+decommissioned devices marked; the backlog from the heartbeat when that is newer."""
 
 from __future__ import annotations
 
@@ -10,10 +10,16 @@ from dashboard.builders.fleet import FleetRow
 from hub.db import Conn
 from hub.read.queries import list_devices
 
+# The backlog in ``status`` is sent only when a device connects or stops cleanly; its
+# heartbeat telemetry counts ``outbox.pending`` every minute, so the newer of the two wins.
 _EXTRA = """
-select d.id, s.name, r.name, d.config_version, d.outbox_backlog, d.clock_synced,
-       d.reported_at, d.decommissioned_at
+select d.id, s.name, r.name, d.config_version,
+       case when hb.value_num is not null
+                 and (d.reported_at is null or hb.received_at > d.reported_at)
+            then hb.value_num::integer else d.outbox_backlog end,
+       d.clock_synced, d.reported_at, d.decommissioned_at
 from devices d join schools s on s.id = d.school_id left join rooms r on r.id = d.room_id
+left join telemetry_latest hb on hb.subject = d.id and hb.metric = 'outbox.pending'
 where %(school)s::text is null or d.school_id = %(school)s
 """
 
