@@ -116,6 +116,19 @@ def purge_leavers(conn: Conn, cutoff: date) -> int:
     return len(ids)
 
 
+def compact_exchange_changes(conn: Conn) -> int:
+    """Delete each exchange-feed change that a newer change of the same (kind, key)
+    follows (migration 0027 says why no consumer can miss anything by it). Only changes
+    of finished transactions are touched, as the feed itself reads only those."""
+    with conn.transaction():
+        return conn.execute(
+            "delete from exchange_changes c"
+            " where c.xid < pg_snapshot_xmin(pg_current_snapshot()) and exists"
+            " (select 1 from exchange_changes n where n.kind = c.kind and n.key = c.key"
+            "  and (n.xid, n.seq) > (c.xid, c.seq)"
+            "  and n.xid < pg_snapshot_xmin(pg_current_snapshot()))").rowcount
+
+
 def purge_personal_data(conn: Conn, now: datetime, windows: RetentionWindows,
                         tz: tzinfo = UTC) -> dict[str, int]:
     """Every purge past its window; the counts by table, as the hub logs them."""
@@ -127,4 +140,6 @@ def purge_personal_data(conn: Conn, now: datetime, windows: RetentionWindows,
             conn, retention_cutoff(now, windows.device_replies)),
         "leavers": purge_leavers(
             conn, retention_cutoff(now, windows.leavers).astimezone(tz).date()),
+        # keys of learners who left stay in the log only until a newer change replaces them
+        "exchange_changes": compact_exchange_changes(conn),
     }

@@ -22,6 +22,7 @@ from hub.api.app import create_app
 from hub.exchange import feed
 from hub.exchange.documents import KINDS, MODELS, LearnerDoc
 from hub.models import ApiModel
+from hub.records.retention import compact_exchange_changes
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -206,6 +207,58 @@ def test_a_consumer_following_concurrent_writers_ends_with_the_database(
     while late.poll():
         pass
     assert late.state == expected
+
+
+def test_compaction_while_a_consumer_follows_loses_nothing(
+        client: TestClient, pg_url: str) -> None:
+    """The hourly compaction (only the newest change of each key stays) runs again and
+    again while writers write and a consumer follows: the consumer still ends with the
+    database, and afterwards the log holds one change per key."""
+    city = Consumer(client, auth(client, "city"), limit=7)
+    failures: list[BaseException] = []
+    writers = [threading.Thread(target=_writer, args=(pg_url, n, 100, failures))
+               for n in (1, 2)]
+    for w in writers:
+        w.start()
+    compacted = 0
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        while any(w.is_alive() for w in writers):
+            city.poll()
+            compacted += compact_exchange_changes(conn)
+        for w in writers:
+            w.join()
+        assert not failures, failures
+        expected = database_documents(pg_url)
+
+        def caught_up() -> bool:
+            while city.poll():
+                pass
+            return city.state == expected
+
+        wait_until(caught_up, timeout=60, what="the consumer to hold what the database holds")
+        wait_until(lambda: (compact_exchange_changes(conn), _duplicated_keys(conn) == 0)[1],
+                   timeout=30, what="the log to hold one change per key")
+    assert compacted > 0  # the compaction did remove changes while the consumer read
+    late = Consumer(client, auth(client, "city"), limit=1000)
+    while late.poll():
+        pass
+    assert late.state == expected
+    assert len(late.seen) == len({(k, key) for k, key in expected}) + _deletes(pg_url)
+
+
+def _duplicated_keys(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    row = conn.execute("select count(*) - count(distinct (kind, key)) from exchange_changes"
+                       ).fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def _deletes(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("select count(*) from exchange_changes where op = 'delete'"
+                           ).fetchone()
+    assert row is not None
+    return int(str(row[0]))
 
 
 def test_tampered_cursors_are_refused(client: TestClient) -> None:
