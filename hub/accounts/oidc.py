@@ -24,6 +24,7 @@ import json
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,10 +32,15 @@ from pathlib import Path
 from typing import Any, Final
 
 import httpx
-from authlib.integrations.httpx_client import (  # type: ignore[import-untyped]
-    OAuth2Client,
-    OAuthError,
-)
+
+with warnings.catch_warnings():
+    # authlib 1.9 marks its httpx integration deprecated in favour of the "httpx2" fork;
+    # the hub uses httpx elsewhere, and the warning would greet every command's start.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.httpx_client import (  # type: ignore[import-untyped]
+        OAuth2Client,
+        OAuthError,
+    )
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import import_key
