@@ -12,9 +12,8 @@ import json
 import logging
 import os
 import secrets
-import threading
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any, Final
 
 from hub.accounts.auth import create_user
@@ -22,6 +21,7 @@ from hub.accounts.contact_rules import Contact
 from hub.accounts.contacts import set_contact
 from hub.db import Conn
 from hub.notify.adapters import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from smartschool.demo.loopback import LoopbackReceiver
 
 log = logging.getLogger(__name__)
 
@@ -44,50 +44,31 @@ class NotificationSink:
         self.secret = secrets.token_urlsafe(32)
         self.received: deque[dict[str, Any]] = deque(maxlen=KEPT)
         self.refused = 0
-        sink = self
+        self._server = LoopbackReceiver(path="/notify", name="demo-notifications",
+                                        max_body=MAX_BODY, take=self._take)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    self._answer(413)
-                    return
-                body = self.rfile.read(length)
-                ts = self.headers.get(TIMESTAMP_HEADER, "")
-                expected = sign(sink.secret.encode(), ts, body)
-                if not hmac.compare_digest(expected, self.headers.get(SIGNATURE_HEADER, "")):
-                    sink.refused += 1
-                    log.warning("demo notifications: refused a message with a bad signature")
-                    self._answer(401)
-                    return
-                message = json.loads(body)
-                sink.received.append(message)
-                recipient = message.get("recipient") or {}
-                log.info("demo notifications: %s to %s (%s): %s", message.get("kind"),
-                         recipient.get("username"), recipient.get("role"),
-                         message.get("text") or message.get("subject"))
-                self._answer(200)
-
-            def _answer(self, code: int) -> None:
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        name="demo-notifications", daemon=True)
+    def _take(self, headers: Message, body: bytes) -> int:
+        expected = sign(self.secret.encode(), headers.get(TIMESTAMP_HEADER, ""), body)
+        if not hmac.compare_digest(expected, headers.get(SIGNATURE_HEADER, "")):
+            self.refused += 1
+            log.warning("demo notifications: refused a message with a bad signature")
+            return 401
+        message = json.loads(body)
+        self.received.append(message)
+        recipient = message.get("recipient") or {}
+        log.info("demo notifications: %s to %s (%s): %s", message.get("kind"),
+                 recipient.get("username"), recipient.get("role"),
+                 message.get("text") or message.get("subject"))
+        return 200
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/notify"
+        return self._server.url
 
     def start(self) -> None:
         """Listen, and be the district's webhook unless one is configured: the hub reads
         SMARTSCHOOL_NOTIFY_* when it starts, so call this before it."""
-        self._thread.start()
+        self._server.start()
         if not os.environ.get("SMARTSCHOOL_NOTIFY_WEBHOOK_URL"):
             os.environ["SMARTSCHOOL_NOTIFY_WEBHOOK_URL"] = self.url
             os.environ["SMARTSCHOOL_NOTIFY_WEBHOOK_SECRET"] = self.secret
@@ -95,8 +76,7 @@ class NotificationSink:
                               DEMO_ESCALATE_AFTER_S)
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()
 
 
 def seed_alarm_recipients(conn: Conn, schools: list[tuple[str, str]]) -> int:

@@ -10,13 +10,14 @@ import json
 import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any, Final
 
 from hub.db import Conn
 from hub.exchange import push
 from hub.exchange.push_documents import PUSH_KINDS
 from hub.exchange.push_signing import DELIVERY_HEADER, Verdict, verify
+from smartschool.demo.loopback import LoopbackReceiver
 
 log = logging.getLogger(__name__)
 
@@ -29,59 +30,39 @@ class DemoReceiver:
         self.secret = push.new_secret()
         self.applied: dict[str, dict[str, Any]] = {}  # delivery id -> envelope
         self.refused = 0
-        lock = threading.Lock()
-        receiver = self
+        self._lock = threading.Lock()
+        self._server = LoopbackReceiver(path="/push", name="demo-receiver",
+                                        max_body=MAX_BODY, take=self._take)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    self._answer(413)
-                    return
-                body = self.rfile.read(length)
-                headers = dict(self.headers.items())
-                verdict = verify(receiver.secret, headers, body, now=time.time())
-                if verdict is not Verdict.OK:
-                    with lock:
-                        receiver.refused += 1
-                    log.warning("demo receiver: refused a push (%s)", verdict.value)
-                    self._answer(401)
-                    return
-                delivery = headers.get(DELIVERY_HEADER, "")
-                with lock:
-                    repeat = delivery in receiver.applied
-                    if not repeat:
-                        receiver.applied[delivery] = json.loads(body)
-                if not repeat:
-                    doc = receiver.applied[delivery]
-                    log.info("demo receiver: %s %s, %d documents", doc.get("kind"),
-                             doc.get("period"), len(doc.get("documents") or []))
-                self._answer(200)
-
-            def _answer(self, code: int) -> None:
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        name="demo-receiver", daemon=True)
+    def _take(self, headers: Message, body: bytes) -> int:
+        verdict = verify(self.secret, dict(headers.items()), body, now=time.time())
+        if verdict is not Verdict.OK:
+            with self._lock:
+                self.refused += 1
+            log.warning("demo receiver: refused a push (%s)", verdict.value)
+            return 401
+        delivery = headers.get(DELIVERY_HEADER, "")
+        with self._lock:
+            repeat = delivery in self.applied
+            if not repeat:
+                self.applied[delivery] = json.loads(body)
+        if not repeat:
+            doc = self.applied[delivery]
+            log.info("demo receiver: %s %s, %d documents", doc.get("kind"),
+                     doc.get("period"), len(doc.get("documents") or []))
+        return 200
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/push"
+        return self._server.url
 
     def start(self, conn: Conn) -> None:
         """Listen, and (re)register as the endpoint ``demo-city``: its port is new on each
         run, and a fresh registration receives the recent periods again."""
-        self._thread.start()
+        self._server.start()
         push.remove_endpoint(conn, NAME)
         push.add_endpoint(conn, name=NAME, url=self.url, kinds=list(PUSH_KINDS),
                           secret=self.secret, created_by="demo")
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()
