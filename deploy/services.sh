@@ -12,6 +12,9 @@ command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v mosquitto_sub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+# the single sign-on tests run a real OpenID provider (npm's oidc-provider, tests/oidc/)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -50,4 +53,4 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
         mosquitto -d -c /etc/mosquitto/mosquitto.conf || /usr/sbin/mosquitto -d -c /etc/mosquitto/mosquitto.conf || true
     fi
 fi
-echo "services ready: PostgreSQL on 127.0.0.1:5432, mosquitto, chromium"
+echo "services ready: PostgreSQL on 127.0.0.1:5432, mosquitto, chromium, node"
