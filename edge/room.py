@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING
 from edge.cards.readers import CardReader
 from edge.clock import Clock
 from edge.config.attendance import AttendanceConfig
-from edge.gate.agent import DEBOUNCE_S, FRAME_WAIT_S, SAME_PASSAGE_S, GateOutcome
+from edge.face.frames import follow_frames
+from edge.gate.agent import DEBOUNCE_S, SAME_PASSAGE_S, GateOutcome
+from edge.gate.moments import RecentMoments
 from edge.gate.policy import (
     CardEntry,
     Decision,
@@ -78,8 +80,8 @@ class RoomDoor:
         self._window = timedelta(minutes=config.anti_passback_minutes)
         self._schedule: Schedule | None = config.hours.schedule() if config.hours else None
         self._passages = PassageLog()
-        self._last_read: dict[str, float] = {}
-        self._recent: dict[str, float] = {}
+        self._reads = RecentMoments(DEBOUNCE_S)
+        self._grants = RecentMoments(SAME_PASSAGE_S)
         self._lock = threading.Lock()
         self._agreement: FaceAgreement | None = None
         self._face_stop = threading.Event()
@@ -135,10 +137,7 @@ class RoomDoor:
         except InvalidUid as exc:
             log.warning("%s: ignored card read: %s", self.device, exc)
             return None
-        mono = time.monotonic()
-        last = self._last_read.get(uid)
-        self._last_read[uid] = mono
-        if (last is not None and mono - last < DEBOUNCE_S) or self.config.mode == "face":
+        if self._reads.repeat(uid, time.monotonic()) or self.config.mode == "face":
             return None
         now = self.clock.now()
         with self._lock:
@@ -152,33 +151,26 @@ class RoomDoor:
 
     def _face_loop(self) -> None:
         assert self.camera is not None
-        after = 0
-        while not self._face_stop.is_set():
-            frame = self.camera.latest(after=after, timeout=FRAME_WAIT_S)
-            if frame is None:
-                if self.camera.ended:
-                    return
-                continue
-            after = frame.seq
-            try:
-                self.process_frame(frame.image)
-            except Exception:
-                log.exception("%s: face pipeline failed on frame %d", self.device, frame.seq)
+        follow_frames(self.camera, self._face_stop,
+                      lambda frame: self.process_frame(frame.image, at=frame.at),
+                      device=self.device)
 
-    def process_frame(self, image: Image) -> GateOutcome | None:
-        """One camera frame: a sighting when the frames agree on a face."""
+    def process_frame(self, image: Image, *, at: float | None = None) -> GateOutcome | None:
+        """One camera frame: a sighting when the frames agree on a face.
+
+        ``at``: when the camera took it (monotonic seconds), which the liveness watch
+        times each approach by; a frame analysed late is still timed when it was taken.
+        """
         pipeline, agreement = self.pipeline, self._agreement
         assert pipeline is not None and agreement is not None
-        subject = pipeline.subject(pipeline.process(image))
+        subject = pipeline.subject(pipeline.process(image, at=at))
         agreed = agreement.observe(observation(subject.identity if subject else None))
         if agreed is None or subject is None:
             return None
         person = None if isinstance(agreed, Seen) else agreed
-        if person is not None:
+        if person is not None and self._grants.recent(person, time.monotonic()):
             # card-or-face: the pupil who just tapped is in front of the camera too
-            recent = self._recent.get(person)
-            if recent is not None and time.monotonic() - recent < SAME_PASSAGE_S:
-                return None
+            return None
         now = self.clock.now()
         with self._lock:
             decision = decide_face(person, distance=subject.distance,
@@ -193,7 +185,7 @@ class RoomDoor:
     def _note(self, decision: Decision, now: datetime) -> None:
         if decision.opens and decision.person is not None:
             self._passages.record(decision.person, "in", now)
-            self._recent[decision.person] = time.monotonic()
+            self._grants.note(decision.person, time.monotonic())
 
     def _record(self, decision: Decision, now: datetime, uid: str | None) -> GateOutcome:
         seq = self._emit(
@@ -214,9 +206,6 @@ class RoomDoor:
         with self._lock:
             if len(self._passages) > 0:
                 self._passages.prune(now - self._window)
-        if len(self._last_read) > 1000:
-            horizon = time.monotonic() - DEBOUNCE_S
-            self._last_read = {u: t for u, t in self._last_read.items() if t >= horizon}
-        if len(self._recent) > 1000:
-            horizon = time.monotonic() - SAME_PASSAGE_S
-            self._recent = {p: t for p, t in self._recent.items() if t >= horizon}
+        mono = time.monotonic()
+        self._reads.prune(mono)
+        self._grants.prune(mono)

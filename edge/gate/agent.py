@@ -31,6 +31,8 @@ from edge.clock import Clock
 from edge.commands import CommandResult
 from edge.config import AgentConfig, GateConfig
 from edge.device import DeviceAgent, HostMetrics
+from edge.face.frames import follow_frames
+from edge.gate.moments import RecentMoments
 from edge.gate.policy import (
     CardEntry,
     Decision,
@@ -67,8 +69,6 @@ DEBOUNCE_S = 1.5
 # decision for someone granted this recently is the same passage, not a second one
 # (it would otherwise be recorded as an anti-passback denial seconds later).
 SAME_PASSAGE_S = 10.0
-# How long the face thread waits for a frame before checking whether to stop.
-FRAME_WAIT_S = 0.5
 # Bounds of open-gate's "seconds" argument: a pulse, not a way to leave the gate open
 # (hold-open / release is for that, and it is on the record).
 OPEN_SECONDS_MIN, OPEN_SECONDS_MAX = 0.1, 300.0
@@ -120,8 +120,8 @@ class GateAgent(DeviceAgent):
         self._anti_passback = timedelta(minutes=self.gate.anti_passback_minutes)
         self._schedule: Schedule | None = self.gate.hours.schedule() if self.gate.hours else None
         self._passages = PassageLog()
-        self._last_read: dict[str, float] = {}
-        self._recent_grants: dict[str, float] = {}
+        self._reads = RecentMoments(DEBOUNCE_S)
+        self._grants = RecentMoments(SAME_PASSAGE_S)
         self._held_open = False
         # Taps (owner), faces (face thread) and commands (network thread) all decide
         # or pulse; re-entrant because hold-open emits while holding it.
@@ -197,10 +197,7 @@ class GateAgent(DeviceAgent):
         except InvalidUid as exc:
             log.warning("%s: ignored card read: %s", self.device, exc)
             return None
-        mono = time.monotonic()
-        last = self._last_read.get(uid)
-        self._last_read[uid] = mono
-        if last is not None and mono - last < DEBOUNCE_S:
+        if self._reads.repeat(uid, time.monotonic()):
             return None
         if self.gate.mode == "face":
             log.warning("%s: card %s ignored: this gate identifies by face only", self.device, uid)
@@ -232,20 +229,10 @@ class GateAgent(DeviceAgent):
 
     def _face_loop(self) -> None:
         assert self.camera is not None
-        after = 0
         try:
-            while not self._face_stop.is_set():
-                frame = self.camera.latest(after=after, timeout=FRAME_WAIT_S)
-                if frame is None:
-                    if self.camera.ended:
-                        return
-                    continue
-                after = frame.seq
-                try:
-                    self.process_frame(frame.image, at=frame.at)
-                except Exception:
-                    # One bad frame (a decoder glitch) must not stop the gate's camera.
-                    log.exception("%s: face pipeline failed on frame %d", self.device, frame.seq)
+            follow_frames(self.camera, self._face_stop,
+                          lambda frame: self.process_frame(frame.image, at=frame.at),
+                          device=self.device)
         finally:
             self.face_done.set()
 
@@ -263,10 +250,8 @@ class GateAgent(DeviceAgent):
         if agreed is None or subject is None:
             return None
         person = None if isinstance(agreed, Seen) else agreed
-        if person is not None:
-            granted_at = self._recent_grants.get(person)
-            if granted_at is not None and time.monotonic() - granted_at < SAME_PASSAGE_S:
-                return None
+        if person is not None and self._grants.recent(person, time.monotonic()):
+            return None
         way: Direction = self.gate.direction
         now = self.clock.now()
         with self._lock:
@@ -290,7 +275,7 @@ class GateAgent(DeviceAgent):
             self._pulse(self.gate.relay.pulse_s)
             if decision.person is not None:
                 self._passages.record(decision.person, way, now)
-                self._recent_grants[decision.person] = time.monotonic()
+                self._grants.note(decision.person, time.monotonic())
             self.feedback.granted()
         else:
             self.feedback.denied()
@@ -325,12 +310,9 @@ class GateAgent(DeviceAgent):
         with self._lock:
             if len(self._passages) > 0:
                 self._passages.prune(now - self._anti_passback)
-        if len(self._last_read) > 1000:
-            horizon = time.monotonic() - DEBOUNCE_S
-            self._last_read = {u: t for u, t in self._last_read.items() if t >= horizon}
-        if len(self._recent_grants) > 1000:
-            horizon = time.monotonic() - SAME_PASSAGE_S
-            self._recent_grants = {p: t for p, t in self._recent_grants.items() if t >= horizon}
+        mono = time.monotonic()
+        self._reads.prune(mono)
+        self._grants.prune(mono)
 
     # -- manual override ---------------------------------------------------------------
 
