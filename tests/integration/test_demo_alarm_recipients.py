@@ -40,7 +40,10 @@ def test_a_major_alarm_reaches_the_demo_manager_then_the_control_room(
         with psycopg.connect(pg_url) as conn:
             rows = conn.execute("select username, role, school_id, notify_channel from users"
                                 " order by username").fetchall()
-        assert rows == [(manager_name("th-b"), "facility_manager", "th-b", "webhook"),
+        # and the homeroom teacher of the seeded class (tests/integration/
+        # test_demo_teacher_notices.py: their "in school, not in class" notices)
+        assert rows == [("gv.thcs-a.6a1", "teacher", "thcs-a", "webhook"),
+                        (manager_name("th-b"), "facility_manager", "th-b", "webhook"),
                         (manager_name("thcs-a"), "facility_manager", "thcs-a", "webhook"),
                         (CONTROL_ROOM, "control_room", None, "webhook")]
         settings = NotifySettings(_env_file=None, backoff_base_s=0.05, poll_interval_s=0.05)
