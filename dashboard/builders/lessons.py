@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from dash import html
 from dash.development.base_component import Component
 
+from dashboard.builders.corrections import corrected_note, open_button
 from dashboard.i18n import Lang, t
 from hub.attendance.export import MEDIA_TYPES, to_csv, to_xlsx
-from hub.attendance.lessons import LessonRegister, NotInClassRow
+from hub.attendance.lessons import LessonPupil, LessonRegister, NotInClassRow
 from hub.attendance.lessons_labels import lesson_words
 
 FileFormat = Literal["csv", "xlsx"]
@@ -27,8 +28,8 @@ def build_class_options(classes: Sequence[tuple[int, str]]) -> list[dict[str, An
     return [{"label": name, "value": cid} for cid, name in classes]
 
 
-def _cell(status: str, seen: datetime | None, flags: Sequence[str], lang: Lang,
-          tz: ZoneInfo) -> html.Td:
+def _cell(pupil: LessonPupil, lang: Lang, tz: ZoneInfo) -> html.Td:
+    status, seen, flags = pupil.status, pupil.seen_at, pupil.flags
     parts: list[Any] = [html.Span(t(lang, f"status_{status}"), className=f"badge st-{status}")]
     if seen is not None:
         parts.append(html.Div(t(lang, "ls_seen").format(time=_hm(seen, tz)),
@@ -36,12 +37,18 @@ def _cell(status: str, seen: datetime | None, flags: Sequence[str], lang: Lang,
     if flags:
         parts.append(html.Div(", ".join(t(lang, f"ls_flag_{f}") for f in flags),
                               className="ls-flags"))
+    note = corrected_note(pupil.correction, lang, tz)
+    if note is not None:
+        parts.append(note)
     warn = " ls-warn" if "in-school-not-in-class" in flags else ""
     return html.Td(parts, className=f"ls-cell st-cell-{status}{warn}")
 
 
-def build_lesson_grid(register: LessonRegister | None, lang: Lang, tz: ZoneInfo) -> Component:
-    """Pupils down, the day's lessons across; each cell the pupil's status in the lesson."""
+def build_lesson_grid(register: LessonRegister | None, lang: Lang, tz: ZoneInfo, *,
+                      can_correct: bool = False) -> Component:
+    """Pupils down, the day's lessons across; each cell the pupil's status in the lesson
+    and who corrected it; with ``can_correct`` (the hub's rule, asked by the page) a
+    button per pupil that opens the correction form."""
     if register is None:
         return html.Div(t(lang, "ls_pick_class"), className="empty sc-empty")
     if not register.lessons:
@@ -62,12 +69,14 @@ def build_lesson_grid(register: LessonRegister | None, lang: Lang, tz: ZoneInfo)
     ]))
     rows = []
     for i, pupil in enumerate(pupils):
+        who: list[Any] = [html.Div(pupil.full_name, className="sc-col-name"),
+                          html.Div(pupil.student, className="ls-code")]
+        if can_correct:
+            who.append(open_button("ls", pupil.student, lang))
         cells = [html.Td(str(i + 1), className="sc-col-n"),
-                 html.Td([html.Div(pupil.full_name, className="sc-col-name"),
-                          html.Div(pupil.student, className="ls-code")])]
+                 html.Td(who, className="ls-pupil")]
         for lesson in register.lessons:
-            p = lesson.students[i]
-            cells.append(_cell(p.status, p.seen_at, p.flags, lang, tz))
+            cells.append(_cell(lesson.students[i], lang, tz))
         rows.append(html.Tr(cells, id=f"ls-{pupil.student}"))
     return html.Table([head, html.Tbody(rows)], className="sc-table ls-grid", id="ls-grid")
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from dash import html
 from dash.development.base_component import Component
 
+from dashboard.builders.corrections import open_button
 from dashboard.builders.district import _kpi, _number
 from dashboard.i18n import Lang, format_date, level_label, t
 from hub.attendance.export import MEDIA_TYPES, to_csv, to_xlsx
@@ -164,15 +165,16 @@ def _correction_cell(register_row: Any, lang: Lang, tz: ZoneInfo) -> Component |
     )
 
 
-def build_register(register: ClassRegister | None, lang: Lang, tz: ZoneInfo) -> Component:
-    """The class register with every student's status, times, flags and correction."""
+def build_register(register: ClassRegister | None, lang: Lang, tz: ZoneInfo, *,
+                   can_correct: bool = False) -> Component:
+    """The class register with every student's status, times, flags and correction;
+    with ``can_correct`` (the hub's rule, asked by the page) a button per row that opens
+    the correction form."""
     if register is None or not register.students:
         return html.Div(t(lang, "sc_no_students"), className="empty sc-empty")
-    head = html.Thead(html.Tr([html.Th("#")] + [
-        html.Th(t(lang, key)) for key in ("sc_col_code", "sc_col_name", "sc_col_status",
-                                          "sc_col_in", "sc_col_out", "sc_col_flags",
-                                          "sc_col_correction")
-    ]))
+    keys = ("sc_col_code", "sc_col_name", "sc_col_status", "sc_col_in", "sc_col_out",
+            "sc_col_flags", "sc_col_correction") + (("corr_col",) if can_correct else ())
+    head = html.Thead(html.Tr([html.Th("#")] + [html.Th(t(lang, key)) for key in keys]))
     body = html.Tbody([
         html.Tr(
             [
@@ -185,6 +187,8 @@ def build_register(register: ClassRegister | None, lang: Lang, tz: ZoneInfo) -> 
                 html.Td(", ".join(t(lang, f"flag_{f}") for f in r.flags if f not in _SHOWN),
                         className="sc-flags"),
                 html.Td(_correction_cell(r, lang, tz)),
+                *([html.Td(open_button("sc", r.student, lang), className="corr-cell")]
+                  if can_correct else []),
             ],
             className=f"sc-row st-row-{r.status}" + (" corrected" if r.correction else ""),
             id=f"reg-{r.student}",

@@ -15,16 +15,29 @@ nothing but the "not allowed" notice.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import psycopg
 import psycopg_pool
-from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from core.settings import Settings
-from dashboard.access import devices_href, lessons_href, page_of, sees_school
+from dashboard.access import Viewer, devices_href, lessons_href, page_of, sees_school
+from dashboard.builders.corrections import (
+    REASON_MAX,
+    Changes,
+    closed,
+    correction_panel,
+    form_problem,
+    open_type,
+    opened,
+    panel_parts,
+    panel_values,
+    problem,
+    refusal_key,
+)
 from dashboard.builders.district import build_arrivals_figure
 from dashboard.builders.school import (
     EXPORTS,
@@ -37,10 +50,12 @@ from dashboard.builders.school import (
     build_school_kpis,
     export_heading,
 )
+from dashboard.data.corrections import CorrectionError, correct_day, may_correct_class
 from dashboard.data.school import load_export, load_register, load_school
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
 from dashboard.login import DashboardAuth
 from dashboard.pages.language import register_shell_language_sync, switch_id
+from hub.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +158,12 @@ def layout(default_lang: Lang, school: str) -> html.Div:
                         ],
                         className="sc-register-head",
                     ),
+                    html.Div(id="sc-corr-flash", className="corr-flash"),
                     html.Div(id="sc-register", className="sc-register"),
+                    # Corrections: outside the register, which re-renders every few seconds.
+                    dcc.Store(id="sc-corr-target", data=None),
+                    dcc.Store(id="sc-corr-done", data=0),
+                    correction_panel("sc", with_lesson=False),
                 ],
                 id="sc-register-panel",
                 className="sc-panel sc-register-panel",
@@ -227,8 +247,9 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         Input("sc-class", "value"),
         Input("sc-tick", "n_intervals"),
         Input(SWITCH, "value"),
+        Input("sc-corr-done", "data"),
     )
-    def register(class_id: int | None, _tick: int, value: str | None) -> Any:
+    def register(class_id: int | None, _tick: int, value: str | None, _done: int) -> Any:
         lang = coerce_lang(value, default)
         if class_id is None:
             return build_register(None, lang, tz)
@@ -236,12 +257,15 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
             with pool.connection() as conn:
                 viewer = auth.viewer(conn)
                 found = load_register(conn, class_id, tz, datetime.now(tz))
+                if found is None or not sees_school(viewer, found.school):
+                    return build_register(None, lang, tz)  # another school's class: unknown
+                can = may_correct_class(conn, viewer, class_id)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school register could not read the database", exc_info=True)
             return no_update
-        if found is None or not sees_school(viewer, found.school):
-            return build_register(None, lang, tz)  # another school's class: as unknown
-        return build_register(found, lang, tz)
+        return build_register(found, lang, tz, can_correct=can)
+
+    _register_corrections(app, pool=pool, tz=tz, default=default, auth=auth)
 
     @app.callback(
         Output("sc-download", "data"),
@@ -265,6 +289,92 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school export could not read the database", exc_info=True)
             return no_update
+
+
+def _register_corrections(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo,
+                          default: Lang, auth: DashboardAuth) -> None:
+    """A row's button opens the form on its pupil; Save corrects the pupil's day through
+    dashboard.data.corrections (the hub's rule and audit, as the signed-in account)."""
+    parts = panel_parts(False)
+    extra = (("sc-corr-flash", "children"), ("sc-corr-target", "data"), ("sc-corr-done", "data"))
+
+    def answer(changes: Changes, flash: Any = no_update, target: Any = no_update,
+               done: Any = no_update) -> tuple[Any, ...]:
+        return (*panel_values(changes, with_lesson=False), flash, target, done)
+
+    # Changing the form takes the last complaint away, without a round trip.
+    app.clientside_callback("function() { return ''; }",
+                            Output("sc-corr-msg", "children", allow_duplicate=True),
+                            Input("sc-corr-reason", "value"),
+                            Input("sc-corr-status", "value"), prevent_initial_call=True)
+
+    @app.callback(
+        *[Output(f"sc-corr-{part}", prop) for part, prop in parts],
+        *[Output(element, prop) for element, prop in extra],
+        Input({"type": open_type("sc"), "student": ALL}, "n_clicks"),
+        Input("sc-corr-save", "n_clicks"),
+        Input("sc-corr-cancel", "n_clicks"),
+        Input("sc-corr-close", "n_clicks"),
+        State("sc-corr-target", "data"),
+        State("sc-corr-status", "value"),
+        State("sc-corr-reason", "value"),
+        State("sc-class", "value"),
+        State(SWITCH, "value"),
+        State("sc-corr-done", "data"),
+        prevent_initial_call=True,
+    )
+    def correction(_opens: list[int | None], _save: int, _cancel: int, _close: int,
+                   target: dict[str, Any] | None, status: str | None, reason: str | None,
+                   class_id: int | None, value: str | None, done: int | None) -> tuple[Any, ...]:
+        trigger = ctx.triggered_id
+        # A register re-rendered by the tick brings its buttons back with n_clicks 0.
+        if trigger is None or not ctx.triggered or not ctx.triggered[0]["value"]:
+            return answer({})
+        lang = coerce_lang(value, default)
+        if trigger in ("sc-corr-cancel", "sc-corr-close"):
+            return answer(closed(), target=None)
+        try:
+            with pool.connection() as conn:
+                viewer = auth.viewer(conn)
+                if isinstance(trigger, dict):
+                    return _open(conn, viewer, str(trigger.get("student")), class_id, lang)
+                if not target:
+                    return answer({})
+                wrong = form_problem(status, reason)
+                if wrong is not None:
+                    return answer(problem(t(lang, wrong).format(max=REASON_MAX)))
+                try:
+                    result = correct_day(conn, viewer, student=str(target["student"]),
+                                         day=date.fromisoformat(str(target["day"])),
+                                         status=str(status), reason=str(reason), tz=tz,
+                                         now=datetime.now(tz))
+                except CorrectionError as exc:
+                    log.warning("dashboard: correction of %s refused (%s)",
+                                target.get("student"), exc.kind)
+                    return answer(problem(t(lang, refusal_key(exc.kind)).format(reason=exc)))
+        except (psycopg.Error, psycopg_pool.PoolTimeout):
+            log.warning("school register correction failed", exc_info=True)
+            return answer(problem(t(lang, "db_error")))
+        saved = t(lang, "corr_saved").format(
+            name=target.get("name", result.student),
+            status=t(lang, f"status_{result.after['status']}"))
+        return answer(closed(), flash=saved, target=None, done=(done or 0) + 1)
+
+    def _open(conn: Conn, viewer: Viewer | None, student: str, class_id: int | None,
+              lang: Lang) -> tuple[Any, ...]:
+        now = datetime.now(tz)
+        found = load_register(conn, class_id, tz, now) if class_id is not None else None
+        if (found is None or class_id is None or not sees_school(viewer, found.school)
+                or not may_correct_class(conn, viewer, class_id)):
+            return answer({})
+        row = next((r for r in found.students if r.student == student), None)
+        if row is None:
+            return answer({})
+        day = found.date.strftime("%d/%m/%Y")
+        return answer(opened(lang, "day", name=row.full_name, code=row.student, day=day,
+                             status=row.status), flash="",
+                      target={"student": row.student, "name": row.full_name,
+                              "day": found.date.isoformat()})
 
 
 def export_file(pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo, *, kind: str, fmt: str,
