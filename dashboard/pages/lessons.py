@@ -46,13 +46,13 @@ from dashboard.builders.lessons import (
     build_lesson_grid,
     build_not_in_class,
 )
+from dashboard.data import Conn
 from dashboard.data.corrections import CorrectionError, correct_in_lesson, may_correct_class
 from dashboard.data.district import Now, district_now
 from dashboard.data.lessons import lesson_export, load_lessons, load_not_in_class, load_page
 from dashboard.i18n import Lang, coerce_lang, language_from_search, t
 from dashboard.login import DashboardAuth
 from dashboard.pages.language import switch_id
-from hub.db import Conn
 
 log = logging.getLogger(__name__)
 

@@ -50,12 +50,12 @@ from dashboard.builders.school import (
     build_school_kpis,
     export_heading,
 )
+from dashboard.data import Conn
 from dashboard.data.corrections import CorrectionError, correct_day, may_correct_class
 from dashboard.data.school import load_export, load_register, load_school
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
 from dashboard.login import DashboardAuth
 from dashboard.pages.language import register_shell_language_sync, switch_id
-from hub.db import Conn
 
 log = logging.getLogger(__name__)
 
