@@ -12,7 +12,13 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.configbase import StrictModel
 from faces.decision import DEFAULT_AGREE, DEFAULT_MARGIN, DEFAULT_TOLERANCE, DEFAULT_WINDOW
-from faces.liveness import DEFAULT_BUDGET_S, DEFAULT_NONRIGID
+from faces.liveness import (
+    DEFAULT_BUDGET_S,
+    DEFAULT_EYES,
+    DEFAULT_NONRIGID,
+    DEFAULT_PROMPT_NONRIGID,
+    DEFAULT_PROMPT_S,
+)
 
 
 def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
@@ -132,7 +138,31 @@ class FaceConfig(StrictModel):
         ge=0.5,
         le=5.0,
         description="A face not shown live within this many seconds of its approach is "
-        "refused; until then the gate waits",
+        "asked to turn its head (liveness_prompt_s), or refused with the prompt off; until "
+        "then the gate waits",
+    )
+    liveness_prompt_s: float = Field(
+        default=DEFAULT_PROMPT_S,
+        ge=0.0,
+        le=5.0,
+        description="After the budget, how long a face that showed nothing (a pupil standing "
+        "still) has to turn its head, prompted by two short beeps and both lights; only a "
+        "clear turn counts then. 0: refuse at the budget",
+    )
+    liveness_prompt_nonrigid: float = Field(
+        default=DEFAULT_PROMPT_NONRIGID,
+        ge=0.01,
+        le=0.5,
+        description="Non-rigid landmark motion that counts as a turn after the prompt; "
+        "above the photos' largest over the whole window (bench/liveness.py)",
+    )
+    liveness_eyes: float = Field(
+        default=DEFAULT_EYES,
+        ge=0.01,
+        le=1.0,
+        description="Change of both eye regions (face contrast units) that shows a live face "
+        "within the budget; photos reach 0.039 on the set: not to be lowered without "
+        "measuring (bench/liveness.py)",
     )
     liveness_nonrigid: float = Field(
         default=DEFAULT_NONRIGID,

@@ -103,6 +103,7 @@ class Liveness:
     cues: Cues
     started: float  # when this approach's first frame was seen (the caller's clock)
     decided_at: float | None  # when the verdict was reached, None while pending
+    prompted_at: float | None = None  # when the turn prompt was asked for, if it was
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -111,6 +112,8 @@ class Liveness:
             "cues": self.cues.as_dict(),
             "decided_after_s": None if self.decided_at is None
             else round(self.decided_at - self.started, 3),
+            "prompted_after_s": None if self.prompted_at is None
+            else round(self.prompted_at - self.started, 3),
         }
 
 
@@ -140,7 +143,8 @@ class LivenessWatch:
         verdict = self.tracker.observe(at, centre, five, person=person, ear=ear, eyes=eyes)
         approach = self.tracker.current
         assert approach is not None
-        return Liveness(verdict, approach.cues(), approach.started, approach.decided_at)
+        return Liveness(verdict, approach.cues(), approach.started, approach.decided_at,
+                        approach.prompted_at)
 
     def reset(self) -> None:
         self.tracker.reset()

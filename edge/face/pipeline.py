@@ -7,7 +7,8 @@ functions of :mod:`faces.decision`.
 With liveness on (``face.liveness``), the subject of each frame is also watched
 over its approach (:mod:`edge.face.liveness`), and the pipeline answers for it so
 that every caller of ``subject``/``verify`` gets the safe behaviour without knowing:
-while the approach is pending, ``subject`` sees no face (the agreement waits);
+while the approach is pending, ``subject`` sees no face (the agreement waits), also
+while the subject is being asked to turn its head (``on_prompt`` says so once);
 once it failed, the subject is unidentified with reason ``liveness-failed``, and a
 card+face verification is refused with that reason.
 """
@@ -15,7 +16,7 @@ card+face verification is refused with that reason.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -36,7 +37,7 @@ from faces.decision import (
 )
 from faces.gallery import Gallery, Matrix
 from faces.imaging import Image, scale, to_rgb
-from faces.liveness import Mode, State, Thresholds
+from faces.liveness import UNDECIDED, Mode, State, Thresholds
 from faces.models import FaceModels
 
 
@@ -73,6 +74,7 @@ class FacePipeline:
         min_face_px: int = 0,
         jitters: int = 0,
         liveness: LivenessWatch | None = None,
+        on_prompt: Callable[[], None] | None = None,
     ) -> None:
         if not 0.0 < detect_scale <= 1.0:
             raise ValueError(f"detect_scale is in (0, 1], got {detect_scale}")
@@ -87,6 +89,9 @@ class FacePipeline:
         self.min_face_px = min_face_px
         self.jitters = jitters
         self.liveness = liveness
+        # Called once per approach when the subject is asked to turn its head: the gate
+        # sets it to its feedback (beeps, lights), which the person must notice.
+        self.on_prompt = on_prompt
 
     @classmethod
     def from_config(cls, config: FaceConfig, gallery: Gallery) -> FacePipeline:
@@ -95,7 +100,10 @@ class FacePipeline:
         watch = None
         if mode is not Mode.OFF:
             limits = Thresholds(nonrigid=config.liveness_nonrigid,
-                                budget_s=config.liveness_budget_s)
+                                budget_s=config.liveness_budget_s,
+                                eyes=config.liveness_eyes,
+                                prompt_s=config.liveness_prompt_s,
+                                prompt_nonrigid=config.liveness_prompt_nonrigid)
             watch = LivenessWatch(models, mode, limits)
         return cls(
             models,
@@ -157,6 +165,8 @@ class FacePipeline:
             # pupil, and nothing downstream may count it as them.
             identity = Identity(None, identity.distance, Reason.LIVENESS_FAILED)
         matches[index] = replace(match, identity=identity, liveness=seen)
+        if seen.prompted_at == at and self.on_prompt is not None:
+            self.on_prompt()
 
     def subject(self, matches: Sequence[FaceMatch]) -> FaceMatch | None:
         """The face at the gate: the largest one at least ``min_face_px`` wide.
@@ -169,7 +179,7 @@ class FacePipeline:
             return None
         match = matches[index]
         if self.liveness is not None and (
-                match.liveness is None or match.liveness.verdict.state is State.PENDING):
+                match.liveness is None or match.liveness.verdict.state in UNDECIDED):
             return None
         return match
 

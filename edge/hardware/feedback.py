@@ -2,6 +2,8 @@
 
 Granted: a short beep and green. Denied or unknown: a long beep and red, so a
 pupil who cannot read a display still knows to step back and call the guard.
+Asked to turn the head (a liveness check that saw a face held still, ``face.liveness``):
+two short beeps and both lights, which a sign at the gate explains.
 The decision never waits for the feedback: gpiozero blinks on its own thread.
 """
 
@@ -23,6 +25,8 @@ class Feedback(Protocol):
     def granted(self) -> None: ...
 
     def denied(self) -> None: ...
+
+    def turn_head(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -46,6 +50,10 @@ class LogFeedback:
     def denied(self) -> None:
         self._recent.append("denied")
         log.debug("%s: long beep, red", self.name)
+
+    def turn_head(self) -> None:
+        self._recent.append("turn-head")
+        log.debug("%s: two short beeps, both lights", self.name)
 
     def close(self) -> None:
         return None
@@ -79,6 +87,13 @@ class GpioFeedback:
 
     def denied(self) -> None:
         self._signal(LONG_BEEP_S, self._red)
+
+    def turn_head(self) -> None:
+        if self._buzzer is not None:
+            self._buzzer.blink(on_time=SHORT_BEEP_S, off_time=SHORT_BEEP_S, n=2, background=True)
+        for light in (self._green, self._red):
+            if light is not None:
+                light.blink(on_time=LIGHT_S, off_time=0, n=1, background=True)
 
     def close(self) -> None:
         for device in (self._buzzer, self._green, self._red):

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import typer
 
 from faces.decision import DEFAULT_MARGIN, DEFAULT_TOLERANCE
-from faces.liveness import DEFAULT_BUDGET_S, DEFAULT_NONRIGID
+from faces.liveness import DEFAULT_BUDGET_S, DEFAULT_EYES, DEFAULT_NONRIGID, DEFAULT_PROMPT_S
 from smartschool.cli.support import fail
 
 app = typer.Typer(help="Face recognition tools for gates (identify, enroll, keygen, "
@@ -203,8 +203,9 @@ def liveness(
     videos: Annotated[list[Path], typer.Argument(help="Video files (or a camera recording) "
                                                       "of approaches to the gate",
                                                  show_default=False)],
-    mode: Annotated[str, typer.Option(help="motion (5-point landmarks) or blink (68-point "
-                                           "model: non-commercial licence, needs "
+    mode: Annotated[str, typer.Option(help="motion (5-point landmarks and the eye regions' "
+                                           "pixels) or blink (motion, or a blink from the "
+                                           "68-point model: non-commercial licence, needs "
                                            "--accept-68-point-licence)")] = "motion",
     fps: Annotated[float, typer.Option(min=1.0, max=30.0, help="Frames analysed per second "
                                        "of video, as many as the gate manages")] = 5.0,
@@ -214,6 +215,11 @@ def liveness(
     nonrigid: Annotated[float, typer.Option(min=0.01, max=0.5, help="Non-rigid motion that "
                                             "shows a live head (face.liveness_nonrigid)")] =
         DEFAULT_NONRIGID,
+    eyes: Annotated[float, typer.Option(min=0.01, max=1.0, help="Eye-region change that shows "
+                                        "a live face (face.liveness_eyes)")] = DEFAULT_EYES,
+    prompt: Annotated[float, typer.Option(min=0.0, max=5.0, help="Seconds a face that showed "
+                                          "nothing has, once asked, to turn its head; 0: off "
+                                          "(face.liveness_prompt_s)")] = DEFAULT_PROMPT_S,
     detect_scale: Annotated[float, typer.Option(min=0.1, max=1.0, help="Detect on the frame "
                                                 "scaled by this (face.detect_scale)")] = 1.0,
     upsample: Annotated[int, typer.Option(min=0, max=2, help="Upsample for detection (small "
@@ -224,9 +230,10 @@ def liveness(
         "--accept-68-point-licence", help="blink mode: this use of dlib's 68-point model, "
         "licensed for non-commercial use only, is allowed")] = False,
 ) -> None:
-    """Print one JSON line per tracked face (approach): the verdict (live, failed, or
-    pending when the video ended first), why, the cues, when it was decided (seconds of
-    video after the face appeared) and the milliseconds this machine spent on it."""
+    """Print one JSON line per tracked face (approach): the verdict (live, failed, prompt
+    while the face is asked to turn its head, or pending when the video ended first), why,
+    the cues, when it was decided and prompted (seconds of video after the face appeared)
+    and the milliseconds this machine spent on it."""
     from edge.face.liveness import LivenessWatch, watch_video
     from faces.liveness import Mode, Thresholds
     from faces.models import FaceModels
@@ -240,7 +247,8 @@ def liveness(
     if missing:
         raise fail(f"no such video: {', '.join(missing)}")
     watch = LivenessWatch(FaceModels().load(), Mode(mode),
-                          Thresholds(nonrigid=nonrigid, budget_s=budget))
+                          Thresholds(nonrigid=nonrigid, budget_s=budget, eyes=eyes,
+                                     prompt_s=prompt))
     unreadable = 0
     for video in videos:
         try:

@@ -27,7 +27,11 @@ from faces.liveness import (
     similarity_residual,
 )
 
-LIMITS = Thresholds(nonrigid=0.045, still=0.05, blink_drop=0.31, budget_s=1.5, min_frames=4)
+# The prompt off: the verdict at the budget is final (the turn prompt has its own table).
+LIMITS = Thresholds(nonrigid=0.045, still=0.05, blink_drop=0.31, budget_s=1.5, min_frames=4,
+                    prompt_s=0.0)
+PROMPTING = Thresholds(nonrigid=0.045, still=0.05, blink_drop=0.31, budget_s=1.5, min_frames=4,
+                       eyes=0.045, prompt_s=2.0, prompt_nonrigid=0.08)
 
 
 def cues(frames: int = 6, span: float = 1.0, motion: float = 0.5, nonrigid: float = 0.0,
@@ -83,6 +87,33 @@ def cues(frames: int = 6, span: float = 1.0, motion: float = 0.5, nonrigid: floa
 ])
 def test_decide(case: str, mode: Mode, seen: Cues, expected: Verdict) -> None:
     assert decide(seen, mode, LIMITS) == expected, case
+
+
+@pytest.mark.parametrize(("case", "prompted", "seen", "expected"), [
+    ("nothing by the budget: asked to turn, not refused", False,
+     cues(frames=9, span=1.6, motion=0.02, nonrigid=0.015), Verdict(State.PROMPT)),
+    ("a passive cue within the budget still opens at once", False,
+     cues(span=1.0, nonrigid=0.05), Verdict(State.LIVE, Why.NONRIGID)),
+    ("the eye cue on the budget's last frame still counts", False,
+     cues(span=1.6, nonrigid=0.01, eyes=0.05), Verdict(State.LIVE, Why.EYES)),
+    ("prompted: a clear turn is live", True, cues(span=2.2, nonrigid=0.09),
+     Verdict(State.LIVE, Why.TURN)),
+    ("prompted: exactly the turn's bar is live", True, cues(span=2.2, nonrigid=0.08),
+     Verdict(State.LIVE, Why.TURN)),
+    ("prompted: the passive bar is not enough (a photo's noise, watched long)", True,
+     cues(span=2.2, nonrigid=0.056), Verdict(State.PROMPT)),
+    ("prompted: the eye cue no longer counts", True, cues(span=2.2, nonrigid=0.01, eyes=0.3),
+     Verdict(State.PROMPT)),
+    ("prompted: nothing by budget + prompt, held still", True,
+     cues(frames=18, span=3.5, motion=0.02, nonrigid=0.02), Verdict(State.FAILED, Why.STILL)),
+    ("prompted: nothing by budget + prompt, moved as a picture", True,
+     cues(frames=18, span=3.6, motion=1.9, nonrigid=0.05), Verdict(State.FAILED, Why.RIGID)),
+    ("prompted, too few frames (a frame-starved gate): wait", True,
+     cues(frames=3, span=4.0, nonrigid=0.2), Verdict(State.PENDING)),
+])
+def test_decide_with_the_turn_prompt(case: str, prompted: bool, seen: Cues,
+                                     expected: Verdict) -> None:
+    assert decide(seen, Mode.MOTION, PROMPTING, prompted=prompted) == expected, case
 
 
 # A face's five points (dlib order: one eye's corners, the other's, the nose base).
@@ -166,6 +197,28 @@ def test_a_photo_held_still_fails_at_the_budget_and_stays_failed() -> None:
     assert states[:8] == [State.PENDING] * 8  # up to 1.4 s
     assert states[8:] == [State.FAILED] * 4  # from 1.6 s, and it holds
     assert tracker.current is not None and tracker.current.verdict.why is Why.STILL
+
+
+def test_a_photo_held_still_is_prompted_then_refused_and_stays_refused() -> None:
+    tracker = LivenessTracker(Mode.MOTION, PROMPTING)
+    jitter = [nose_moved(FACE, 0.3 * (-1) ** i) for i in range(22)]
+    states = feed(tracker, [(i * 0.2, f) for i, f in enumerate(jitter)])
+    assert states[:8] == [State.PENDING] * 8  # up to 1.4 s
+    assert states[8:18] == [State.PROMPT] * 10  # 1.6 s to 3.4 s: asked to turn
+    assert states[18:] == [State.FAILED] * 4  # from 3.6 s, and it holds
+    approach = tracker.current
+    assert approach is not None and approach.prompted_at == pytest.approx(1.6)
+    assert approach.verdict.why is Why.STILL
+
+
+def test_a_pupil_standing_still_turns_when_prompted_and_is_live() -> None:
+    tracker = LivenessTracker(Mode.MOTION, PROMPTING)
+    still = [nose_moved(FACE, 0.3 * (-1) ** i) for i in range(9)]
+    turn = [nose_moved(FACE, x) for x in (5.0, 10.0, 12.0)]  # residuals 0.04, 0.086, 0.1
+    states = feed(tracker, [(i * 0.2, f) for i, f in enumerate(still + turn)])
+    assert states[8] is State.PROMPT
+    assert states[-1] is State.LIVE
+    assert tracker.current is not None and tracker.current.verdict.why is Why.TURN
 
 
 def test_a_photo_moved_rigidly_fails_as_rigid() -> None:
