@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -147,11 +149,13 @@ class Hub:
         client_id: str | None = None,
         workers: int = 0,
         notify: bool | None = None,
+        school_clock: Callable[[], datetime] | None = None,
     ) -> None:
         """``workers`` > 0: ingest runs in that many child processes on the shared
         subscription instead of in this process. ``notify`` (default: with the API) runs
         the parents' notification worker here; several are safe (rows are claimed with
-        ``for update skip locked``)."""
+        ``for update skip locked``). ``school_clock``: the time the lessons' cutoffs are
+        checked by (the demo's simulated school day; the real clock by default)."""
         self.settings = settings
         # Transport (issue #11): the district CA and client certificate from the settings;
         # plain MQTT to another machine is refused unless allowed explicitly.
@@ -184,7 +188,8 @@ class Hub:
             )
         if notify if notify is not None else api:
             self.notifier = NotificationWorker(database_url, settings=NotifySettings(),
-                                               tz=ZoneInfo(settings.timezone))
+                                               tz=ZoneInfo(settings.timezone),
+                                               school_clock=school_clock)
             # Warnings and forecasts (issue 15): nightly beside the notifier that sends them
             from hub.warnings.runner import NightlyWarnings
 

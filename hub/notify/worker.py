@@ -52,6 +52,7 @@ class NotificationWorker(threading.Thread):
         adapters: Mapping[str, Adapter] | None = None,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
+        school_clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(name="notify-worker", daemon=True)
         self.database_url = database_url
@@ -63,6 +64,9 @@ class NotificationWorker(threading.Thread):
             adapters if adapters is not None else build_adapters(settings, self._client)
         )
         self.clock = clock or (lambda: datetime.now(UTC))
+        # Lessons' cutoffs follow the school day's clock: the demo's runs simulated, while
+        # alarms escalate by real minutes (``clock``).
+        self.school_clock = school_clock or self.clock
         self.rng = rng or random.Random()
         self._stopping = threading.Event()
         self._conn: Conn | None = None
@@ -84,7 +88,7 @@ class NotificationWorker(threading.Thread):
                                                     tz=self.tz)
         offered += outbox.run_absence_sweep(conn, now=now, tz=self.tz)
         # Classroom attendance (issue 14): "in school, not in class" to the class's teacher
-        offered += lessons_flags.enqueue_not_in_class(conn, now=now, tz=self.tz)
+        offered += lessons_flags.enqueue_not_in_class(conn, now=self.school_clock(), tz=self.tz)
         return offered + alarm_dispatch.enqueue_alarm_notifications(
             conn, now=now, tz=self.tz,
             escalate_after=timedelta(seconds=self.settings.alarm_escalate_after_s),

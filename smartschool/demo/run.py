@@ -159,10 +159,6 @@ class Demo:
             self._started("demo notifications", sink.stop)
         log.info("records: %s", counts)
 
-        hub = Hub(s, database_url=self.database_url, mqtt_url=self.mqtt_url)
-        hub.start()
-        self._started("hub", hub.stop)
-
         simulator = DistrictSimulator(
             district,
             mqtt_url=self.mqtt_url,
@@ -174,6 +170,11 @@ class Demo:
             ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
             allow_plaintext=s.mqtt_allow_plaintext,
         )
+        # Lessons' "not in class" notices by the simulated school day too (issue 14)
+        hub = Hub(s, database_url=self.database_url, mqtt_url=self.mqtt_url,
+                  school_clock=held_at_day_end(simulator.clock.now, ZoneInfo(s.timezone)))
+        hub.start()
+        self._started("hub", hub.stop)
         # The wall counts the simulated morning by the simulation's clock: against the
         # real one, a demo started in the afternoon would find every pupil absent.
         dashboard = DashboardServer(s, database_url=self.database_url,

@@ -9,7 +9,7 @@ the gate and classroom sightings, the notification worker and the sink's HTTP re
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import psycopg
@@ -130,8 +130,11 @@ def test_a_wandering_pupil_reaches_the_demo_homeroom_teacher_once(
         settings = NotifySettings(_env_file=None, backoff_base_s=0.05, poll_interval_s=0.05)
         assert settings.webhook_url == sink.url
         clock = {"now": times.cutoff + timedelta(minutes=1)}  # the first lesson only
+        # The lessons follow the school day's clock (the demo's simulated one), not the
+        # worker's real one, which alarms escalate by.
         worker = NotificationWorker(pg_url, settings=settings, tz=VN,
-                                    clock=lambda: clock["now"])
+                                    clock=lambda: datetime.now(UTC),
+                                    school_clock=lambda: clock["now"])
         try:
             drain(worker)
             notices = [m for m in sink.received if m["kind"] == "not-in-class"]
