@@ -244,10 +244,11 @@ def _register_corrections(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         return (*panel_values(changes, with_lesson=True), flash, target, done)
 
     # Changing the form takes the last complaint away, without a round trip.
-    app.clientside_callback("function() { return ''; }",
-                            Output("ls-corr-msg", "children", allow_duplicate=True),
-                            Input("ls-corr-reason", "value"),
-                            Input("ls-corr-status", "value"), prevent_initial_call=True)
+    app.clientside_callback(  # type: ignore[no-untyped-call]  # Dash's is untyped
+        "function() { return ''; }",
+        Output("ls-corr-msg", "children", allow_duplicate=True),
+        Input("ls-corr-reason", "value"),
+        Input("ls-corr-status", "value"), prevent_initial_call=True)
 
     @app.callback(
         *[Output(f"ls-corr-{part}", prop) for part, prop in parts],

@@ -303,10 +303,11 @@ def _register_corrections(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any], 
         return (*panel_values(changes, with_lesson=False), flash, target, done)
 
     # Changing the form takes the last complaint away, without a round trip.
-    app.clientside_callback("function() { return ''; }",
-                            Output("sc-corr-msg", "children", allow_duplicate=True),
-                            Input("sc-corr-reason", "value"),
-                            Input("sc-corr-status", "value"), prevent_initial_call=True)
+    app.clientside_callback(  # type: ignore[no-untyped-call]  # Dash's is untyped
+        "function() { return ''; }",
+        Output("sc-corr-msg", "children", allow_duplicate=True),
+        Input("sc-corr-reason", "value"),
+        Input("sc-corr-status", "value"), prevent_initial_call=True)
 
     @app.callback(
         *[Output(f"sc-corr-{part}", prop) for part, prop in parts],
