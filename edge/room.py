@@ -86,6 +86,7 @@ class RoomDoor:
         self._agreement: FaceAgreement | None = None
         self._face_stop = threading.Event()
         self._face_thread: threading.Thread | None = None
+        self.face_done = threading.Event()  # set when the face thread has ended
         if config.uses_face:
             assert config.face is not None
             if camera is None or pipeline is None:
@@ -153,7 +154,7 @@ class RoomDoor:
         assert self.camera is not None
         follow_frames(self.camera, self._face_stop,
                       lambda frame: self.process_frame(frame.image, at=frame.at),
-                      device=self.device)
+                      device=self.device, done=self.face_done)
 
     def process_frame(self, image: Image, *, at: float | None = None) -> GateOutcome | None:
         """One camera frame: a sighting when the frames agree on a face.

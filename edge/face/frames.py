@@ -18,21 +18,25 @@ FRAME_WAIT_S = 0.5
 
 
 def follow_frames(camera: Camera, stop: threading.Event, step: Callable[[Frame], object], *,
-                  device: str) -> None:
-    """Run ``step`` on each newest frame until ``stop`` is set or a finite source ended.
+                  device: str, done: threading.Event) -> None:
+    """Run ``step`` on each newest frame until ``stop`` is set or a finite source ended;
+    then set ``done`` (a simulation or a test waits on it for the last frame's decision).
 
     Frames that arrive while ``step`` runs are skipped, not queued (see edge.face.camera).
     """
     after = 0
-    while not stop.is_set():
-        frame = camera.latest(after=after, timeout=FRAME_WAIT_S)
-        if frame is None:
-            if camera.ended:
-                return
-            continue
-        after = frame.seq
-        try:
-            step(frame)
-        except Exception:
-            # One bad frame (a decoder glitch) must not stop the camera.
-            log.exception("%s: face pipeline failed on frame %d", device, frame.seq)
+    try:
+        while not stop.is_set():
+            frame = camera.latest(after=after, timeout=FRAME_WAIT_S)
+            if frame is None:
+                if camera.ended:
+                    return
+                continue
+            after = frame.seq
+            try:
+                step(frame)
+            except Exception:
+                # One bad frame (a decoder glitch) must not stop the camera.
+                log.exception("%s: face pipeline failed on frame %d", device, frame.seq)
+    finally:
+        done.set()

@@ -229,12 +229,9 @@ class GateAgent(DeviceAgent):
 
     def _face_loop(self) -> None:
         assert self.camera is not None
-        try:
-            follow_frames(self.camera, self._face_stop,
-                          lambda frame: self.process_frame(frame.image, at=frame.at),
-                          device=self.device)
-        finally:
-            self.face_done.set()
+        follow_frames(self.camera, self._face_stop,
+                      lambda frame: self.process_frame(frame.image, at=frame.at),
+                      device=self.device, done=self.face_done)
 
     def process_frame(self, image: Image, *, at: float | None = None) -> GateOutcome | None:
         """One camera frame (BGR). Caches its faces for card-and-face; in face and
