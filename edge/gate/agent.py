@@ -129,6 +129,9 @@ class GateAgent(DeviceAgent):
 
         self.camera = camera
         self.pipeline = pipeline
+        if pipeline is not None and pipeline.on_prompt is None:
+            # The liveness check's turn prompt is for the person at the gate to notice.
+            pipeline.on_prompt = self.feedback.turn_head
         self.snapshots = snapshots
         self._latest: tuple[float, Sequence[FaceMatch]] | None = None
         self._agreement: FaceAgreement | None = None

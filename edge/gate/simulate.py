@@ -16,7 +16,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class SimulationResult:
     outcomes: list[GateOutcome]
     connected: bool
     pending: int  # events still in the outbox at the end (broker unreachable)
+    signals: list[str] = field(default_factory=list)  # what the person heard and saw
 
 
 def read_taps(path: Path) -> list[str]:
@@ -133,9 +134,10 @@ def simulate(
             if on_decision is not None:
                 on_decision(outcome)
 
+        feedback = LogFeedback(config.device)
         agent = build_agent(
             config, card_reader=SimulatedCardReader(), relay=NoopRelay(config.device),
-            feedback=LogFeedback(config.device), camera=camera, config_path=config_path,
+            feedback=feedback, camera=camera, config_path=config_path,
             on_decision=record, password=password,
         )
         assert isinstance(agent, GateAgent)
@@ -155,7 +157,7 @@ def simulate(
             pending = len(agent.outbox)
         finally:
             agent.stop()
-    return SimulationResult(outcomes, connected, pending)
+    return SimulationResult(outcomes, connected, pending, feedback.signals)
 
 
 def print_outcomes(echo: Callable[[str], None]) -> Callable[[GateOutcome], None]:

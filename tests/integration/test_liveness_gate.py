@@ -77,7 +77,7 @@ def test_a_still_photo_of_an_enrolled_face_never_opens_the_gate(
     broker: Broker, tmp_path: Path, gallery_file: Path, subscriber: Subscriber
 ) -> None:
     config = gate_config(tmp_path, gallery_file, liveness="motion")
-    # 6 s of the photo at 5 frames a second: four times the liveness budget.
+    # 6 s of the photo at 5 frames a second: the budget (1.5 s), then the turn prompt (2 s).
     result = simulate(config, photo=PHOTO, mqtt_url=broker.url, fps=5, hold=30)
     assert result.connected and result.pending == 0
     assert result.outcomes, "the gate decided nothing: the photo was never judged"
@@ -88,6 +88,8 @@ def test_a_still_photo_of_an_enrolled_face_never_opens_the_gate(
     ]
     # The photo was recognised: refused for being a photo, not for being a stranger.
     assert events[0].distance is not None and events[0].distance < 0.45
+    # Asked to turn its head once, when the budget was spent, then refused.
+    assert result.signals == ["turn-head", "denied"]
 
 
 def test_the_same_photo_opens_a_gate_without_liveness(
@@ -151,3 +153,4 @@ def test_a_live_face_in_a_recording_opens_the_gate(
     assert [(o.decision.decision, o.decision.person) for o in result.outcomes] == [
         ("granted", "lin_manuel_miranda"),
     ]
+    assert result.signals == ["granted"]  # shown live within the budget: never asked to turn
