@@ -71,6 +71,7 @@ _TEXTS: Final = {
     "sc-exports-title": "sc_exports",
     "sc-export-register-label": "sc_export_register",
     "sc-export-daily-label": "sc_export_daily",
+    "sc-devices-link": "dev_link",
 }
 
 # Hidden for a school that does not exist, so the page says so instead of empty charts.
