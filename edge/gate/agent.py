@@ -241,7 +241,8 @@ class GateAgent(DeviceAgent):
         card-or-face feeds the agreement and decides when the frames agree."""
         pipeline, agreement = self.pipeline, self._agreement
         assert pipeline is not None and agreement is not None
-        matches = pipeline.process(image)
+        # The frame's capture time: a gate that falls behind must not stretch an approach.
+        matches = pipeline.process(image, at=at)
         self._latest = (at if at is not None else time.monotonic(), matches)
         if self.gate.mode == "card-and-face":
             return None  # a face alone never opens this gate: it only verifies taps

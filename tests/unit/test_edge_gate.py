@@ -56,8 +56,9 @@ class StandInPipeline:
 
     tolerance = 0.5
     margin = 0.08
+    on_prompt: Any = None  # the gate sets it to its feedback (liveness's turn prompt)
 
-    def process(self, frame: Any) -> list[FaceMatch]:
+    def process(self, frame: Any, *, at: float | None = None) -> list[FaceMatch]:
         return list(frame)
 
     def subject(self, matches: Sequence[FaceMatch]) -> FaceMatch | None:
