@@ -60,6 +60,11 @@ def simulate(
         Path | None, typer.Option("--images", help="A folder of face images, in name order")
     ] = None,
     video: Annotated[Path | None, typer.Option("--video", help="A video file of the gate")] = None,
+    photo: Annotated[
+        Path | None,
+        typer.Option("--photo", help="One photo held still in front of the camera for --hold "
+                     "frames, with a camera's sensor noise: what face.liveness must refuse"),
+    ] = None,
     taps: Annotated[
         Path | None,
         typer.Option("--taps", help="Card UIDs, one per line, or a CSV with a uid column"),
@@ -79,7 +84,8 @@ def simulate(
         int, typer.Option(min=1, max=1000, help="Frames each image is shown for")
     ] = 10,
 ) -> None:
-    """Drive the real gate agent from simulated taps and frames; one JSON line per decision."""
+    """Drive the real gate agent from simulated taps and frames; one JSON line per decision,
+    then what the gate signalled to the person (beeps and lights) on stderr."""
     from edge.gate.simulate import SimulationError, all_taps, print_outcomes
     from edge.gate.simulate import simulate as run_simulation
 
@@ -88,13 +94,15 @@ def simulate(
         logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
     try:
         result = run_simulation(
-            loaded, config_path=config, images=images, video=video,
+            loaded, config_path=config, images=images, video=video, photo=photo,
             taps=all_taps(tap or [], taps), mqtt_url=mqtt_url, outbox=outbox, fps=fps,
             hold=hold, on_decision=print_outcomes(typer.echo),
         )
     except (SimulationError, ValueError, FileNotFoundError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    if result.signals:
+        typer.echo(f"signalled: {', '.join(result.signals)}", err=True)
     if not result.connected or result.pending:
         typer.echo(f"broker not reached: {result.pending} event(s) left unsent", err=True)
         raise typer.Exit(1)

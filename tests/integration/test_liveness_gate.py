@@ -7,6 +7,7 @@ one photo with a camera's sensor noise.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +155,23 @@ def test_a_live_face_in_a_recording_opens_the_gate(
         ("granted", "lin_manuel_miranda"),
     ]
     assert result.signals == ["granted"]  # shown live within the budget: never asked to turn
+
+
+def test_an_installer_holds_a_photo_up_from_the_command_line(
+    broker: Broker, tmp_path: Path, gallery_file: Path
+) -> None:
+    """`smartschool edge simulate --photo`: the same refusal, as JSON lines, and what the
+    person at the gate heard and saw."""
+    from typer.testing import CliRunner
+
+    from smartschool.cli import app
+
+    gate_config(tmp_path, gallery_file, liveness="motion")
+    result = CliRunner().invoke(app, [
+        "edge", "simulate", "--config", str(tmp_path / "gate.yaml"), "--photo", str(PHOTO),
+        "--mqtt-url", broker.url, "--fps", "5", "--hold", "30"])
+    assert result.exit_code == 0, result.output
+    decisions = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(d["decision"], d["reason"], d["person"]) for d in decisions] == [
+        ("denied", "liveness-failed", None)]
+    assert "signalled: turn-head, denied" in result.stderr
