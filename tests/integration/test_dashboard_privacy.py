@@ -175,6 +175,8 @@ def sweep(client: requests.Session, base: str, classes: dict[tuple[str, str], in
     targets = [(school, cid) for (school, _name), cid in sorted(classes.items())]
     answers = []
     for dep in deps:
+        if dep.get("clientside_function"):
+            continue  # runs in the browser: the server holds no function to answer it
         inputs, state = dep["inputs"], dep["state"]
         for school, class_id in targets:
             for changed in inputs:
