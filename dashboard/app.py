@@ -129,7 +129,7 @@ def create_app(settings: Settings, *, database_url: str,
     kpi.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     warnings.register_callbacks(app, pool=pool, settings=settings, auth=auth)
     exchange.register_callbacks(app, pool=pool, settings=settings, auth=auth)
-    school.register_callbacks(app, pool=pool, settings=settings, auth=auth)
+    school.register_callbacks(app, pool=pool, settings=settings, auth=auth, now=now)
     sender = command_sender(settings, mqtt_url)
     devices.register_callbacks(app, pool=pool, settings=settings, auth=auth, sender=sender)
     fleet.register_callbacks(app, pool=pool, settings=settings, auth=auth)

@@ -20,24 +20,15 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import psycopg_pool
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from core.settings import Settings
 from dashboard.access import Viewer, school_href, sees_school
 from dashboard.builders.corrections import (
-    REASON_MAX,
-    Changes,
-    closed,
     correction_panel,
     default_lesson,
-    form_problem,
     lesson_options,
-    open_type,
     opened,
-    panel_parts,
-    panel_values,
-    problem,
-    refusal_key,
 )
 from dashboard.builders.lessons import (
     FileFormat,
@@ -47,11 +38,17 @@ from dashboard.builders.lessons import (
     build_not_in_class,
 )
 from dashboard.data import Conn
-from dashboard.data.corrections import CorrectionError, correct_in_lesson, may_correct_class
+from dashboard.data.corrections import correct_in_lesson, may_correct_class
 from dashboard.data.district import Now, district_now
 from dashboard.data.lessons import lesson_export, load_lessons, load_not_in_class, load_page
 from dashboard.i18n import Lang, coerce_lang, language_from_search, t
 from dashboard.login import DashboardAuth
+from dashboard.pages.correction_form import (
+    CorrectionForm,
+    Opened,
+    Saved,
+    register_correction_form,
+)
 from dashboard.pages.language import switch_id
 
 log = logging.getLogger(__name__)
@@ -234,97 +231,41 @@ def _register_corrections(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                           auth: DashboardAuth, tz: ZoneInfo, default: Lang,
                           clock: Now) -> None:
     """A pupil's button opens the form on the pupil, on the lesson under way; Save
-    corrects the pupil in the chosen lesson through dashboard.data.corrections (the hub's
-    rule and audit, as the signed-in account)."""
-    parts = panel_parts(True)
-    extra = (("ls-corr-flash", "children"), ("ls-corr-target", "data"), ("ls-corr-done", "data"))
+    corrects the pupil in the chosen lesson (dashboard/pages/correction_form.py)."""
 
-    def answer(changes: Changes, flash: Any = no_update, target: Any = no_update,
-               done: Any = no_update) -> tuple[Any, ...]:
-        return (*panel_values(changes, with_lesson=True), flash, target, done)
-
-    # Changing the form takes the last complaint away, without a round trip.
-    app.clientside_callback(  # type: ignore[no-untyped-call]  # Dash's is untyped
-        "function() { return ''; }",
-        Output("ls-corr-msg", "children", allow_duplicate=True),
-        Input("ls-corr-reason", "value"),
-        Input("ls-corr-status", "value"), prevent_initial_call=True)
-
-    @app.callback(
-        *[Output(f"ls-corr-{part}", prop) for part, prop in parts],
-        *[Output(element, prop) for element, prop in extra],
-        Input({"type": open_type("ls"), "student": ALL}, "n_clicks"),
-        Input("ls-corr-save", "n_clicks"),
-        Input("ls-corr-cancel", "n_clicks"),
-        Input("ls-corr-close", "n_clicks"),
-        State("ls-corr-target", "data"),
-        State("ls-corr-lesson", "value"),
-        State("ls-corr-status", "value"),
-        State("ls-corr-reason", "value"),
-        State("ls-class", "value"),
-        State("ls-school", "data"),
-        State("page", "search"),
-        State("ls-corr-done", "data"),
-        prevent_initial_call=True,
-    )
-    def correction(_opens: list[int | None], _save: int, _cancel: int, _close: int,
-                   target: dict[str, Any] | None, lesson: int | None, status: str | None,
-                   reason: str | None, class_id: int | None, school: str | None,
-                   search: str | None, done: int | None) -> tuple[Any, ...]:
-        trigger = ctx.triggered_id
-        # A grid re-rendered by the tick brings its buttons back with n_clicks 0.
-        if trigger is None or not ctx.triggered or not ctx.triggered[0]["value"]:
-            return answer({})
-        lang = language_from_search(search, default)
-        if trigger in ("ls-corr-cancel", "ls-corr-close"):
-            return answer(closed(), target=None)
-        try:
-            with pool.connection() as conn:
-                viewer = auth.viewer(conn)
-                if isinstance(trigger, dict):
-                    return _open(conn, viewer, str(trigger.get("student")), class_id, school,
-                                 lang)
-                if not target:
-                    return answer({})
-                wrong = form_problem(status, reason, lesson=lesson, needs_lesson=True)
-                if wrong is not None:
-                    return answer(problem(t(lang, wrong).format(max=REASON_MAX)))
-                try:
-                    result = correct_in_lesson(
-                        conn, viewer, student=str(target["student"]), lesson_id=int(lesson or 0),
-                        day=date.fromisoformat(str(target["day"])), status=str(status),
-                        reason=str(reason), tz=tz, now=clock())
-                except CorrectionError as exc:
-                    log.warning("dashboard: lesson correction of %s refused (%s)",
-                                target.get("student"), exc.kind)
-                    return answer(problem(t(lang, refusal_key(exc.kind)).format(reason=exc)))
-        except (psycopg.Error, psycopg_pool.PoolTimeout):
-            log.warning("lesson register correction failed", exc_info=True)
-            return answer(problem(t(lang, "db_error")))
-        saved = t(lang, "corr_saved").format(
-            name=target.get("name", result.student),
-            status=t(lang, f"status_{result.after['status']}"))
-        return answer(closed(), flash=saved, target=None, done=(done or 0) + 1)
-
-    def _open(conn: Conn, viewer: Viewer | None, student: str, class_id: int | None,
-              school: str | None, lang: Lang) -> tuple[Any, ...]:
+    def open_lesson(conn: Conn, viewer: Viewer | None, student: str, context: tuple[Any, ...],
+                    lang: Lang) -> Opened | None:
+        class_id, school = context
         now = clock()
         found = load_lessons(conn, class_id, tz, now) if class_id is not None else None
         if (found is None or class_id is None or found.school != school
                 or not sees_school(viewer, found.school)
                 or not may_correct_class(conn, viewer, class_id) or not found.lessons):
-            return answer({})
+            return None
         pupil = next((p for p in found.lessons[0].students if p.student == student), None)
         if pupil is None:
-            return answer({})
+            return None
         chosen = default_lesson([(x.lesson_id, x.start) for x in found.lessons],
                                 now.astimezone(tz).time().replace(tzinfo=None))
-        return answer(opened(lang, "lesson", name=pupil.full_name, code=pupil.student,
-                             day=found.date.strftime("%d/%m/%Y"), status=None,
-                             lessons=lesson_options(found.lessons, student, lang),
-                             lesson=chosen),
-                      flash="", target={"student": pupil.student, "name": pupil.full_name,
-                                        "day": found.date.isoformat()})
+        return (opened(lang, "lesson", name=pupil.full_name, code=pupil.student,
+                       day=found.date.strftime("%d/%m/%Y"), status=None,
+                       lessons=lesson_options(found.lessons, student, lang), lesson=chosen),
+                {"student": pupil.student, "name": pupil.full_name,
+                 "day": found.date.isoformat()})
+
+    def save_lesson(conn: Conn, viewer: Viewer | None, target: dict[str, Any],
+                    lesson: int | None, status: str, reason: str) -> Saved:
+        return correct_in_lesson(
+            conn, viewer, student=str(target["student"]), lesson_id=int(lesson or 0),
+            day=date.fromisoformat(str(target["day"])), status=status, reason=reason,
+            tz=tz, now=clock())
+
+    register_correction_form(app, CorrectionForm(
+        prefix="ls", with_lesson=True,
+        context=(State("ls-class", "value"), State("ls-school", "data")),
+        language=State("page", "search"),
+        lang_of=lambda search: language_from_search(search, default),
+        open=open_lesson, save=save_lesson), pool=pool, auth=auth)
 
 
 def _register_school_panel(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],

@@ -15,29 +15,18 @@ nothing but the "not allowed" notice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import psycopg
 import psycopg_pool
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from core.settings import Settings
 from dashboard.access import Viewer, devices_href, lessons_href, page_of, sees_school
-from dashboard.builders.corrections import (
-    REASON_MAX,
-    Changes,
-    closed,
-    correction_panel,
-    form_problem,
-    open_type,
-    opened,
-    panel_parts,
-    panel_values,
-    problem,
-    refusal_key,
-)
+from dashboard.builders.corrections import correction_panel, opened
 from dashboard.builders.district import build_arrivals_figure
 from dashboard.builders.school import (
     EXPORTS,
@@ -51,10 +40,17 @@ from dashboard.builders.school import (
     export_heading,
 )
 from dashboard.data import Conn
-from dashboard.data.corrections import CorrectionError, correct_day, may_correct_class
+from dashboard.data.corrections import correct_day, may_correct_class
+from dashboard.data.district import Now, district_now
 from dashboard.data.school import load_export, load_register, load_school
 from dashboard.i18n import LANGUAGES, Lang, coerce_lang, t
 from dashboard.login import DashboardAuth
+from dashboard.pages.correction_form import (
+    CorrectionForm,
+    Opened,
+    Saved,
+    register_correction_form,
+)
 from dashboard.pages.language import register_shell_language_sync, switch_id
 
 log = logging.getLogger(__name__)
@@ -177,9 +173,15 @@ def layout(default_lang: Lang, school: str) -> html.Div:
 
 
 def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
-                       settings: Settings, auth: DashboardAuth) -> None:
+                       settings: Settings, auth: DashboardAuth, now: Now | None = None) -> None:
+    """``now``: the clock the day is read by (the demo passes its simulated one, as to the
+    wall and the lesson register): against the real one a demo replayed in the afternoon
+    would find every pupil not yet through its simulated gate absent."""
     tz = ZoneInfo(settings.timezone)
     default: Lang = settings.language
+
+    def clock() -> datetime:
+        return district_now(settings, now)
 
     register_shell_language_sync(app, location="page", default=default)
 
@@ -216,7 +218,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
                     return (*texts, t(lang, "not_allowed_title"), "", "", [],
                             build_arrivals_figure([], lang), [], [], [], None,
                             t(lang, "sc_pick_class"), notice, "status error", *_SHOWN)
-                view = load_school(conn, school or "", tz, datetime.now(tz))
+                view = load_school(conn, school or "", tz, clock())
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school page could not read the database", exc_info=True)
             return (*texts, *(no_update,) * 10, t(lang, "db_error"), "status error",
@@ -257,7 +259,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
         try:
             with pool.connection() as conn:
                 viewer = auth.viewer(conn)
-                found = load_register(conn, class_id, tz, datetime.now(tz))
+                found = load_register(conn, class_id, tz, clock())
                 if found is None or not sees_school(viewer, found.school):
                     return build_register(None, lang, tz)  # another school's class: unknown
                 can = may_correct_class(conn, viewer, class_id)
@@ -266,7 +268,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
             return no_update
         return build_register(found, lang, tz, can_correct=can)
 
-    _register_corrections(app, pool=pool, tz=tz, default=default, auth=auth)
+    _register_corrections(app, pool=pool, tz=tz, default=default, auth=auth, clock=clock)
 
     @app.callback(
         Output("sc-download", "data"),
@@ -286,6 +288,7 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
             if not sees_school(auth.viewer(), school):
                 return no_update
             return export_file(pool, tz, kind=kind, fmt=fmt, school=school, class_id=class_id,
+                               now=clock(),
                                lang=lang)
         except (psycopg.Error, psycopg_pool.PoolTimeout):
             log.warning("school export could not read the database", exc_info=True)
@@ -293,102 +296,46 @@ def register_callbacks(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any],
 
 
 def _register_corrections(app: Dash, *, pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo,
-                          default: Lang, auth: DashboardAuth) -> None:
-    """A row's button opens the form on its pupil; Save corrects the pupil's day through
-    dashboard.data.corrections (the hub's rule and audit, as the signed-in account)."""
-    parts = panel_parts(False)
-    extra = (("sc-corr-flash", "children"), ("sc-corr-target", "data"), ("sc-corr-done", "data"))
+                          default: Lang, auth: DashboardAuth,
+                          clock: Callable[[], datetime]) -> None:
+    """A row's button opens the form on its pupil; Save corrects the pupil's day
+    (dashboard/pages/correction_form.py)."""
 
-    def answer(changes: Changes, flash: Any = no_update, target: Any = no_update,
-               done: Any = no_update) -> tuple[Any, ...]:
-        return (*panel_values(changes, with_lesson=False), flash, target, done)
-
-    # Changing the form takes the last complaint away, without a round trip.
-    app.clientside_callback(  # type: ignore[no-untyped-call]  # Dash's is untyped
-        "function() { return ''; }",
-        Output("sc-corr-msg", "children", allow_duplicate=True),
-        Input("sc-corr-reason", "value"),
-        Input("sc-corr-status", "value"), prevent_initial_call=True)
-
-    @app.callback(
-        *[Output(f"sc-corr-{part}", prop) for part, prop in parts],
-        *[Output(element, prop) for element, prop in extra],
-        Input({"type": open_type("sc"), "student": ALL}, "n_clicks"),
-        Input("sc-corr-save", "n_clicks"),
-        Input("sc-corr-cancel", "n_clicks"),
-        Input("sc-corr-close", "n_clicks"),
-        State("sc-corr-target", "data"),
-        State("sc-corr-status", "value"),
-        State("sc-corr-reason", "value"),
-        State("sc-class", "value"),
-        State(SWITCH, "value"),
-        State("sc-corr-done", "data"),
-        prevent_initial_call=True,
-    )
-    def correction(_opens: list[int | None], _save: int, _cancel: int, _close: int,
-                   target: dict[str, Any] | None, status: str | None, reason: str | None,
-                   class_id: int | None, value: str | None, done: int | None) -> tuple[Any, ...]:
-        trigger = ctx.triggered_id
-        # A register re-rendered by the tick brings its buttons back with n_clicks 0.
-        if trigger is None or not ctx.triggered or not ctx.triggered[0]["value"]:
-            return answer({})
-        lang = coerce_lang(value, default)
-        if trigger in ("sc-corr-cancel", "sc-corr-close"):
-            return answer(closed(), target=None)
-        try:
-            with pool.connection() as conn:
-                viewer = auth.viewer(conn)
-                if isinstance(trigger, dict):
-                    return _open(conn, viewer, str(trigger.get("student")), class_id, lang)
-                if not target:
-                    return answer({})
-                wrong = form_problem(status, reason)
-                if wrong is not None:
-                    return answer(problem(t(lang, wrong).format(max=REASON_MAX)))
-                try:
-                    result = correct_day(conn, viewer, student=str(target["student"]),
-                                         day=date.fromisoformat(str(target["day"])),
-                                         status=str(status), reason=str(reason), tz=tz,
-                                         now=datetime.now(tz))
-                except CorrectionError as exc:
-                    log.warning("dashboard: correction of %s refused (%s)",
-                                target.get("student"), exc.kind)
-                    return answer(problem(t(lang, refusal_key(exc.kind)).format(reason=exc)))
-        except (psycopg.Error, psycopg_pool.PoolTimeout):
-            log.warning("school register correction failed", exc_info=True)
-            return answer(problem(t(lang, "db_error")))
-        saved = t(lang, "corr_saved").format(
-            name=target.get("name", result.student),
-            status=t(lang, f"status_{result.after['status']}"))
-        return answer(closed(), flash=saved, target=None, done=(done or 0) + 1)
-
-    def _open(conn: Conn, viewer: Viewer | None, student: str, class_id: int | None,
-              lang: Lang) -> tuple[Any, ...]:
-        now = datetime.now(tz)
-        found = load_register(conn, class_id, tz, now) if class_id is not None else None
+    def open_day(conn: Conn, viewer: Viewer | None, student: str, context: tuple[Any, ...],
+                 lang: Lang) -> Opened | None:
+        (class_id,) = context
+        found = load_register(conn, class_id, tz, clock()) if class_id is not None else None
         if (found is None or class_id is None or not sees_school(viewer, found.school)
                 or not may_correct_class(conn, viewer, class_id)):
-            return answer({})
+            return None
         row = next((r for r in found.students if r.student == student), None)
         if row is None:
-            return answer({})
-        day = found.date.strftime("%d/%m/%Y")
-        return answer(opened(lang, "day", name=row.full_name, code=row.student, day=day,
-                             status=row.status), flash="",
-                      target={"student": row.student, "name": row.full_name,
-                              "day": found.date.isoformat()})
+            return None
+        return (opened(lang, "day", name=row.full_name, code=row.student,
+                       day=found.date.strftime("%d/%m/%Y"), status=row.status),
+                {"student": row.student, "name": row.full_name, "day": found.date.isoformat()})
+
+    def save_day(conn: Conn, viewer: Viewer | None, target: dict[str, Any],
+                 _lesson: int | None, status: str, reason: str) -> Saved:
+        return correct_day(conn, viewer, student=str(target["student"]),
+                           day=date.fromisoformat(str(target["day"])), status=status,
+                           reason=reason, tz=tz, now=clock())
+
+    register_correction_form(app, CorrectionForm(
+        prefix="sc", with_lesson=False, context=(State("sc-class", "value"),),
+        language=State(SWITCH, "value"), lang_of=lambda value: coerce_lang(value, default),
+        open=open_day, save=save_day), pool=pool, auth=auth)
 
 
 def export_file(pool: psycopg_pool.ConnectionPool[Any], tz: ZoneInfo, *, kind: str, fmt: str,
-                school: str | None, class_id: int | None,
+                school: str | None, class_id: int | None, now: datetime,
                 lang: Lang = "vi") -> dict[str, Any] | None:
     """The ``dcc.Download`` data of one export button; None when there is nothing to export."""
     chosen = next(((k, f) for k, f in EXPORTS if (k, f) == (kind, fmt)), None)
     if chosen is None or not school:
         return None
     with pool.connection() as conn:
-        table = load_export(conn, chosen[0], school=school, class_id=class_id, tz=tz,
-                            now=datetime.now(tz))
+        table = load_export(conn, chosen[0], school=school, class_id=class_id, tz=tz, now=now)
     if table is None:
         return None
     heading = export_heading(table.title_kind, lang, name=table.subject, day=table.day)

@@ -12,7 +12,7 @@ One dashboard for the whole module: the suite's time is tight.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from tests.e2e.browser import (
     text_of,
     wait_for,
 )
+from tests.e2e.lesson_day import add_lessons, add_pupils, add_sightings, three_lessons
 from tests.e2e.test_dashboard_login import fill_login
 
 pytestmark = pytest.mark.e2e
@@ -48,9 +49,7 @@ def seed(url: str, tz: ZoneInfo) -> dict[int, int]:
     """7A1 with three lessons today (two over, one under way) and three pupils: HS1 in
     every lesson, HS2 never seen (absent for the day), HS3 seen only in period 1.
     Returns the lesson ids by period."""
-    now = datetime.now(tz).replace(second=0, microsecond=0)
-    p1, p2, p3 = (now - timedelta(minutes=m) for m in (180, 130, 5))
-    assert p1.date() == now.date()
+    now, p1, p2, p3 = three_lessons(tz)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("insert into schools (id, name, level, ward, start_time, late_after_min,"
                      " absent_after_min, school_weekdays) values (%s, 'Trường THCS Thử Sửa',"
@@ -68,35 +67,16 @@ def seed(url: str, tz: ZoneInfo) -> dict[int, int]:
                                 (SCHOOL, TEACHER)).fetchone()[0]  # type: ignore[index]
         conn.execute("insert into classes (school_id, name, grade, teacher_username)"
                      " values (%s, '7A2', 7, %s)", (SCHOOL, OTHER))
-        lessons = {}
-        for period, start, subject in ((1, p1, "Toán"), (2, p2, "Ngữ văn"), (3, p3, "Tin học")):
-            lessons[period] = conn.execute(
-                "insert into timetable_lessons (school_id, class_id, weekday, period, starts_at,"
-                " ends_at, subject, teacher, room) values (%s, %s, %s, %s, %s, %s, %s,"
-                " 'Cô Chủ Nhiệm', 'P7') returning id",
-                (SCHOOL, class_id, now.isoweekday(), period, start.time(),
-                 (start + timedelta(minutes=45)).time(), subject)).fetchone()[0]  # type: ignore[index]
-        pupils = {}
-        for code, name in (("HS1", "Nguyễn Văn An"), ("HS2", "Trần Thị Bình"),
-                           ("HS3", "Lê Văn Cường")):
-            pupils[code] = conn.execute(
-                "insert into students (code, school_id, class_id, full_name, birth_date, gender)"
-                " values (%s, %s, %s, %s, '2013-05-01', 'M') returning id",
-                (code, SCHOOL, class_id, name)).fetchone()[0]  # type: ignore[index]
-        events = [("gate-sua", "HS1", p1 - timedelta(minutes=20), None),
-                  ("room-sua-p7", "HS1", p1 + timedelta(minutes=1), "P7"),
-                  ("room-sua-p7", "HS1", p2 + timedelta(minutes=1), "P7"),
-                  ("room-sua-p7", "HS1", p3 + timedelta(minutes=1), "P7"),
-                  ("room-sua-p7", "HS3", p1 + timedelta(minutes=1), "P7")]
-        for seq, (device, code, ts, room) in enumerate(events, start=1):
-            conn.execute(
-                "insert into gate_events (device_id, seq, ts, received_at, school_id, direction,"
-                " method, decision, student_id, resolved, room)"
-                " values (%s, %s, %s, %s, %s, 'in', 'card', 'granted', %s, true, %s)",
-                (device, seq, ts, ts, SCHOOL, pupils[code], room))
-        conn.execute("insert into attendance_daily (student_id, day, school_id, first_in)"
-                     " select student_id, %s, %s, min(ts) from gate_events group by student_id",
-                     (now.date(), SCHOOL))
+        lessons = add_lessons(conn, school=SCHOOL, class_id=class_id, teacher="Cô Chủ Nhiệm",
+                              lessons=((1, p1, "Toán"), (2, p2, "Ngữ văn"), (3, p3, "Tin học")))
+        pupils = add_pupils(conn, school=SCHOOL, class_id=class_id, pupils=(
+            ("HS1", "Nguyễn Văn An"), ("HS2", "Trần Thị Bình"), ("HS3", "Lê Văn Cường")))
+        add_sightings(conn, school=SCHOOL, pupils=pupils, day=now, sightings=(
+            ("gate-sua", "HS1", p1 - timedelta(minutes=20), None),
+            ("room-sua-p7", "HS1", p1 + timedelta(minutes=1), "P7"),
+            ("room-sua-p7", "HS1", p2 + timedelta(minutes=1), "P7"),
+            ("room-sua-p7", "HS1", p3 + timedelta(minutes=1), "P7"),
+            ("room-sua-p7", "HS3", p1 + timedelta(minutes=1), "P7")))
     return lessons
 
 

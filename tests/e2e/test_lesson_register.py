@@ -7,7 +7,7 @@ lesson under way), the school's list of such pupils, a real XLSX download, Engli
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from core.settings import Settings
 from dashboard.app import DashboardServer
 from hub.accounts.auth import create_user
 from tests.e2e.browser import page_text, screenshot, ten_oclock_zone, text_of, wait_for
+from tests.e2e.lesson_day import add_lessons, add_pupils, add_sightings, three_lessons
 from tests.e2e.test_dashboard_login import fill_login
 
 pytestmark = pytest.mark.e2e
@@ -31,9 +32,7 @@ SHOTS = Path("/tmp/shots_G")
 
 def seed(url: str, tz: ZoneInfo) -> None:
     """Three lessons today: two over (a gate and a room's sightings), one under way."""
-    now = datetime.now(tz).replace(second=0, microsecond=0)
-    p1, p2, p3 = (now - timedelta(minutes=m) for m in (180, 130, 5))
-    assert p1.date() == now.date()
+    now, p1, p2, p3 = three_lessons(tz)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("insert into schools (id, name, level, ward, start_time, school_weekdays)"
                      " values (%s, 'Trường THCS Thử Tiết', 'thcs', 'Hải Thành', %s,"
@@ -42,38 +41,20 @@ def seed(url: str, tz: ZoneInfo) -> None:
                      " ('room-tiet-p7', %s, 'classroom')", (SCHOOL, SCHOOL))
         class_id = conn.execute("insert into classes (school_id, name, grade) values"
                                 " (%s, '7A1', 7) returning id", (SCHOOL,)).fetchone()[0]  # type: ignore[index]
-        for period, start, subject in ((1, p1, "Toán"), (2, p2, "Ngữ văn"), (3, p3, "Tin học")):
-            conn.execute(
-                "insert into timetable_lessons (school_id, class_id, weekday, period, starts_at,"
-                " ends_at, subject, teacher, room) values (%s, %s, %s, %s, %s, %s, %s,"
-                " 'Thầy Tiết', 'P7')",
-                (SCHOOL, class_id, now.isoweekday(), period, start.time(),
-                 (start + timedelta(minutes=45)).time(), subject))
-        pupils = {}
-        for code, name in (("HS1", "Nguyễn Văn An"), ("HS2", "Trần Thị Bình"),
-                           ("HS3", "Lê Văn Cường"), ("HS4", "Phạm Thị Dung")):
-            pupils[code] = conn.execute(
-                "insert into students (code, school_id, class_id, full_name, birth_date, gender)"
-                " values (%s, %s, %s, %s, '2013-05-01', 'M') returning id",
-                (code, SCHOOL, class_id, name)).fetchone()[0]  # type: ignore[index]
-        events = [("gate-tiet", "HS1", p1 - timedelta(minutes=20), None),
-                  ("room-tiet-p7", "HS1", p1 + timedelta(minutes=1), "P7"),
-                  ("room-tiet-p7", "HS1", p2 + timedelta(minutes=2), "P7"),
-                  ("room-tiet-p7", "HS1", p3 + timedelta(minutes=1), "P7"),
-                  ("gate-tiet", "HS2", p1 - timedelta(minutes=15), None),
-                  ("room-tiet-p7", "HS2", p1 + timedelta(minutes=8), "P7"),
-                  ("room-tiet-p7", "HS3", p1, "P7"),
-                  ("gate-tiet", "HS4", p1 - timedelta(minutes=10), None)]
-        for seq, (device, code, ts, room) in enumerate(events, start=1):
-            conn.execute(
-                "insert into gate_events (device_id, seq, ts, received_at, school_id, direction,"
-                " method, decision, student_id, resolved, room)"
-                " values (%s, %s, %s, %s, %s, 'in', 'card', 'granted', %s, true, %s)",
-                (device, seq, ts, ts, SCHOOL, pupils[code], room))
-        # the rollup ingest keeps beside the events (a sighting is an entry too)
-        conn.execute("insert into attendance_daily (student_id, day, school_id, first_in)"
-                     " select student_id, %s, %s, min(ts) from gate_events group by student_id",
-                     (now.date(), SCHOOL))
+        add_lessons(conn, school=SCHOOL, class_id=class_id, teacher="Thầy Tiết",
+                    lessons=((1, p1, "Toán"), (2, p2, "Ngữ văn"), (3, p3, "Tin học")))
+        pupils = add_pupils(conn, school=SCHOOL, class_id=class_id, pupils=(
+            ("HS1", "Nguyễn Văn An"), ("HS2", "Trần Thị Bình"), ("HS3", "Lê Văn Cường"),
+            ("HS4", "Phạm Thị Dung")))
+        add_sightings(conn, school=SCHOOL, pupils=pupils, day=now, sightings=(
+            ("gate-tiet", "HS1", p1 - timedelta(minutes=20), None),
+            ("room-tiet-p7", "HS1", p1 + timedelta(minutes=1), "P7"),
+            ("room-tiet-p7", "HS1", p2 + timedelta(minutes=2), "P7"),
+            ("room-tiet-p7", "HS1", p3 + timedelta(minutes=1), "P7"),
+            ("gate-tiet", "HS2", p1 - timedelta(minutes=15), None),
+            ("room-tiet-p7", "HS2", p1 + timedelta(minutes=8), "P7"),
+            ("room-tiet-p7", "HS3", p1, "P7"),
+            ("gate-tiet", "HS4", p1 - timedelta(minutes=10), None)))
     with psycopg.connect(url) as conn:
         create_user(conn, username=TEACHER, password=TEACHER_PW, role="teacher",
                     school_id=SCHOOL, full_name="Thầy Nguyễn Văn Tiết")

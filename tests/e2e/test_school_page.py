@@ -190,3 +190,27 @@ def test_school_page(pg_url: str, browser: Any, tmp_path: Path) -> None:
         assert "Học sinh đi muộn" not in text
         assert "lang=en" in driver.current_url
         screenshot(driver, tmp_path, "school-en.png")
+
+
+def test_school_page_counts_by_the_clock_it_is_given(pg_url: str, browser: Any,
+                                                     tmp_path: Path) -> None:
+    """The demo replays a morning whenever it is started, and passes its clock: 30 minutes
+    after the start nobody is absent yet (the cutoff is at 60), where the real clock, two
+    hours in, finds HS104 absent (test_school_page). In English, every header link too."""
+    tz = ten_oclock_zone()
+    seed(pg_url, tz)
+    start = (datetime.now(tz) - timedelta(hours=2)).replace(second=0, microsecond=0)
+    early = start + timedelta(minutes=30)
+    settings = Settings(_env_file=None, data_dir=tmp_path, language="en", timezone=tz.key)
+    with DashboardServer(settings, database_url=pg_url, host="127.0.0.1", port=0,
+                         now=lambda: early) as server:
+        browser.get(f"{server.url.rstrip('/')}/school/{SCHOOL}")
+        if "/login" in browser.current_url:
+            fill_login(browser, TEACHER, TEACHER_PW)
+        wait_for(lambda: text_of(browser, "#kpi-enrolled .kpi-value") == "6", what="totals")
+        assert text_of(browser, "#kpi-absent .kpi-value") == "0"
+        assert text_of(browser, "#kpi-excused .kpi-value") == "1"  # HS103's correction holds
+        assert int(text_of(browser, "#kpi-pending .kpi-value")) >= 1  # HS104: not due yet
+        wait_for(lambda: text_of(browser, "#sc-devices-link") == "Devices and commands",
+                 what="the devices link in English")
+        assert text_of(browser, "#sc-lessons-link") != ""
