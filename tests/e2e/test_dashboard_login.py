@@ -198,7 +198,8 @@ def _register_call(class_id: int) -> dict[str, Any]:
         "inputs": [{"id": "sc-class", "property": "value", "value": class_id},
                    {"id": "sc-tick", "property": "n_intervals", "value": 0},
                    {"id": {"page": "school", "type": "lang-switch"}, "property": "value",
-                    "value": "vi"}],
+                    "value": "vi"},
+                   {"id": "sc-corr-done", "property": "data", "value": 0}],
         "changedPropIds": ["sc-class.value"],
         "state": [],
     }
