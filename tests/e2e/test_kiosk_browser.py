@@ -179,15 +179,18 @@ def test_kiosk_rotates_and_reconnects(lang: str, pg_url: str, dashboard: Dashboa
         ".map(e => e.textContent);") == words["tabs"]
 
     # Round and round in the order district, targets, equipment, every ROTATE_S seconds.
+    # The cadence is the browser's timer, the same in every language: measured once (vi).
+    cadence = lang == "vi"
     log_rotation(driver)
-    seen = rotation_log(driver, entries=5, timeout=12 * ROTATE_S + 20)
+    seen = rotation_log(driver, entries=5 if cadence else 3, timeout=12 * ROTATE_S + 20)
     assert in_turn([v for v, _ in seen]), seen
-    # the first change came at any time after the log began: the gaps after it count
-    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(seen[1:])]
-    # The browser's timer keeps its cadence: on a busy machine one turn comes late and
-    # the next one sooner, but on average every ROTATE_S seconds.
-    assert len(gaps) >= 3 and min(gaps) > 0.3 * ROTATE_S, gaps
-    assert 0.8 * ROTATE_S < sum(gaps) / len(gaps) < 2 * ROTATE_S, gaps
+    if cadence:
+        # the first change came at any time after the log began: the gaps after it count
+        gaps = [b - a for (_, a), (_, b) in itertools.pairwise(seen[1:])]
+        # The browser's timer keeps its cadence: on a busy machine one turn comes late and
+        # the next one sooner, but on average every ROTATE_S seconds.
+        assert len(gaps) >= 3 and min(gaps) > 0.3 * ROTATE_S, gaps
+        assert 0.8 * ROTATE_S < sum(gaps) / len(gaps) < 2 * ROTATE_S, gaps
 
     # Each view shows its own data, read-only, and no person.
     wait_for(lambda: active_view(driver) == "kpi", timeout=12 * ROTATE_S, what="targets")
@@ -236,7 +239,7 @@ def test_kiosk_rotates_and_reconnects(lang: str, pg_url: str, dashboard: Dashboa
              what="the wall's texts after the restart")
     assert "kiosk=1" in driver.current_url and f"lang={lang}" in driver.current_url
     log_rotation(driver)
-    after = rotation_log(driver, entries=4, timeout=12 * ROTATE_S + 20)
+    after = rotation_log(driver, entries=4 if cadence else 3, timeout=12 * ROTATE_S + 20)
     assert in_turn([v for v, _ in after]), after
     assert not banner_shown(driver)
     screenshot(driver, tmp_path, f"kiosk-after-restart-{lang}.png")
