@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Literal
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from dashboard.builders.district import SCHOOL_PATH
 from dashboard.builders.wall import is_kiosk
@@ -301,6 +301,18 @@ def safe_next(value: str | None) -> str | None:
     if parts.path.rstrip("/") in (LOGIN_PATH, LOGOUT_PATH):
         return None
     return value
+
+
+def in_language(target: str | None, lang: str) -> str | None:
+    """``target`` with its ``lang`` parameter set to ``lang`` (added if absent): a visitor
+    who switches the sign-in form's language lands in that language, not the one the
+    address they were sent from carried."""
+    if target is None:
+        return None
+    parts = urlsplit(target)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
+    query = urlencode([*kept, ("lang", lang)])
+    return f"{parts.path}?{query}" + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 def kiosk_landing(target: str | None, lang: str) -> str:

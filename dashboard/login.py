@@ -49,6 +49,7 @@ from dashboard.access import (
     Access,
     Viewer,
     home_path,
+    in_language,
     is_page_path,
     kiosk_landing,
     login_href,
@@ -461,7 +462,8 @@ class DashboardAuth:
               mode: str = "login") -> str:
         languages = []
         for code in LANGUAGES:
-            query = {"lang": code} | ({"next": target} if target else {})
+            there = in_language(target, code)
+            query = {"lang": code} | ({"next": there} if there else {})
             path = LOGOUT_PATH if mode == "logout" else LOGIN_PATH
             languages.append((code, f"{path}?{urlencode(query)}"))
         return render_template_string(
@@ -472,9 +474,11 @@ class DashboardAuth:
             password_label=t(lang, "login_password"),
             submit=t(lang, "nav_logout" if mode == "logout" else "login_submit"),
             back=t(lang, "login_back"), error=error, notice=notice,
-            username=username[:_MAX_USERNAME_IN_LOG], next=target, csrf=self.csrf_token(),
+            username=username[:_MAX_USERNAME_IN_LOG], next=in_language(target, lang),
+            csrf=self.csrf_token(),
             languages=languages, login_path=LOGIN_PATH, logout_path=LOGOUT_PATH,
-            sso_href=self._sso_href(lang, target), sso_label=t(lang, "sso_sign_in"),
+            sso_href=self._sso_href(lang, in_language(target, lang)),
+            sso_label=t(lang, "sso_sign_in"),
             sso_or=t(lang, "sso_or"),
         )
 

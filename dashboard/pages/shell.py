@@ -139,23 +139,25 @@ def register_callbacks(app: Dash, *, default_lang: Lang, auth: DashboardAuth) ->
             return login_required(lang, (pathname or "/") + (search or ""))
         if decision is Access.DENY:
             return not_allowed(lang, page, viewer)
+        # The page opens in the address's language: its switch starts there, else the
+        # switch's first value (the default) would be written back over ?lang=.
         if page == "equipment":
-            return equipment.layout(default_lang)
+            return equipment.layout(lang)
         if page == "kpi":
             return kpi.layout()
         if page == "school" and school_id is not None:
-            return school.layout(default_lang, school_id)
+            return school.layout(lang, school_id)
         if page == "devices" and school_id is not None:
-            return devices.layout(default_lang, school_id)
+            return devices.layout(lang, school_id)
         if page == "lessons" and school_id is not None:
-            return lessons.layout(default_lang, school_id)
+            return lessons.layout(lang, school_id)
         if page == "fleet":
-            return fleet.layout(default_lang)
+            return fleet.layout(lang)
         if page == "warnings":
             return warnings.layout()
         if page == "exchange":
             return exchange.layout()
-        return district.layout(default_lang, kiosk=district.kiosk_mode(search),
+        return district.layout(lang, kiosk=district.kiosk_mode(search),
                                rotate_s=auth.settings.dashboard_kiosk_rotate_s)
 
     @app.callback(Output("nav", "children"), Input("page", "pathname"),

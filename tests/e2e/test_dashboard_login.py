@@ -124,13 +124,15 @@ def test_login_flow_in_browser(pg_url: str, browser: Any, tmp_path: Path) -> Non
         assert not any(name in text for name in HN_NAMES + HT_NAMES)
         screenshot(driver, tmp_path, "login-vi.png")
 
-        # The page's language switch: English, keeping where to go afterwards.
+        # The page's language switch: English, keeping where to go afterwards, now in
+        # the language chosen.
         click(driver, "#login-lang-en", "the EN link")
         wait_for(lambda: "Username" in page_text(driver), what="the English form")
         assert "Password" in page_text(driver) and "Tên đăng nhập" not in page_text(driver)
-        assert parse_qs(urlsplit(driver.current_url).query)["next"] == [f"/school/{HN}?lang=vi"]
+        assert parse_qs(urlsplit(driver.current_url).query)["next"] == [f"/school/{HN}?lang=en"]
         click(driver, "#login-lang-vi", "the VI link")
         wait_for(lambda: "Tên đăng nhập" in page_text(driver), what="the Vietnamese form")
+        assert parse_qs(urlsplit(driver.current_url).query)["next"] == [f"/school/{HN}?lang=vi"]
 
         # A wrong password: an error, still on the form, nothing shown.
         fill_login(driver, TEACHER, WRONG_PW)

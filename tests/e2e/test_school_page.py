@@ -196,21 +196,25 @@ def test_school_page_counts_by_the_clock_it_is_given(pg_url: str, browser: Any,
                                                      tmp_path: Path) -> None:
     """The demo replays a morning whenever it is started, and passes its clock: 30 minutes
     after the start nobody is absent yet (the cutoff is at 60), where the real clock, two
-    hours in, finds HS104 absent (test_school_page). In English, every header link too."""
+    hours in, finds HS104 absent (test_school_page). Opened at ?lang=en on a Vietnamese
+    dashboard: the page follows the address, every header link too."""
     tz = ten_oclock_zone()
     seed(pg_url, tz)
     start = (datetime.now(tz) - timedelta(hours=2)).replace(second=0, microsecond=0)
     early = start + timedelta(minutes=30)
-    settings = Settings(_env_file=None, data_dir=tmp_path, language="en", timezone=tz.key)
+    settings = Settings(_env_file=None, data_dir=tmp_path, language="vi", timezone=tz.key)
     with DashboardServer(settings, database_url=pg_url, host="127.0.0.1", port=0,
                          now=lambda: early) as server:
-        browser.get(f"{server.url.rstrip('/')}/school/{SCHOOL}")
+        browser.get(f"{server.url.rstrip('/')}/school/{SCHOOL}?lang=en")
         if "/login" in browser.current_url:
             fill_login(browser, TEACHER, TEACHER_PW)
+        wait_for(lambda: "/school/" in browser.current_url, what="back on the school page")
+        browser.get(f"{server.url.rstrip('/')}/school/{SCHOOL}?lang=en")
         wait_for(lambda: text_of(browser, "#kpi-enrolled .kpi-value") == "6", what="totals")
         assert text_of(browser, "#kpi-absent .kpi-value") == "0"
         assert text_of(browser, "#kpi-excused .kpi-value") == "1"  # HS103's correction holds
         assert int(text_of(browser, "#kpi-pending .kpi-value")) >= 1  # HS104: not due yet
         wait_for(lambda: text_of(browser, "#sc-devices-link") == "Devices and commands",
                  what="the devices link in English")
-        assert text_of(browser, "#sc-lessons-link") != ""
+        assert text_of(browser, "#sc-lessons-link") == "Lesson attendance"
+        assert "lang=en" in browser.current_url  # not written back to the default
